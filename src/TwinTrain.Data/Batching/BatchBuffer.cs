@@ -1,0 +1,66 @@
+namespace TwinTrain.Data.Batching;
+
+/// <summary>Memory layout of a batch of images.</summary>
+public enum ImageLayout
+{
+    /// <summary>Batch, height, width, channels: Keras's channels-last.</summary>
+    Nhwc,
+    /// <summary>Batch, channels, height, width: PyTorch's channels-first.</summary>
+    Nchw,
+}
+
+/// <summary>
+/// A reusable batch: inputs as float32 in the chosen layout and labels, filled from an <see cref="ImageSet"/> for a
+/// list of sample indices. The buffers are allocated once; filling allocates nothing.
+/// </summary>
+public sealed class BatchBuffer
+{
+    readonly float[][] _tables;
+
+    public BatchBuffer(int capacity, ImageLayout layout, Preprocessing? preprocessing = null)
+    {
+        Capacity = capacity;
+        Layout = layout;
+        Inputs = new float[capacity * CifarClasses.PixelsPerImage];
+        Labels = new long[capacity];
+        _tables = (preprocessing ?? Preprocessing.UnitScale).LookupTables();
+    }
+
+    public int Capacity { get; }
+    public ImageLayout Layout { get; }
+    public float[] Inputs { get; }
+    public long[] Labels { get; }
+    public int Count { get; private set; }
+
+    public void Fill(ImageSet set, ReadOnlySpan<int> indices)
+    {
+        if (indices.Length > Capacity) throw new ArgumentException($"{indices.Length} samples do not fit a batch of {Capacity}.");
+        const int plane = CifarClasses.Height * CifarClasses.Width;
+        float[] red = _tables[0], green = _tables[1], blue = _tables[2];
+        for (int b = 0; b < indices.Length; b++)
+        {
+            var source = set.Image(indices[b]);
+            var target = Inputs.AsSpan(b * CifarClasses.PixelsPerImage, CifarClasses.PixelsPerImage);
+            if (Layout == ImageLayout.Nhwc)
+            {
+                for (int p = 0; p < plane; p++)
+                {
+                    target[3 * p] = red[source[3 * p]];
+                    target[3 * p + 1] = green[source[3 * p + 1]];
+                    target[3 * p + 2] = blue[source[3 * p + 2]];
+                }
+            }
+            else
+            {
+                for (int p = 0; p < plane; p++)
+                {
+                    target[p] = red[source[3 * p]];
+                    target[plane + p] = green[source[3 * p + 1]];
+                    target[2 * plane + p] = blue[source[3 * p + 2]];
+                }
+            }
+            Labels[b] = set.Labels[indices[b]];
+        }
+        Count = indices.Length;
+    }
+}

@@ -1,0 +1,120 @@
+using System.Text.RegularExpressions;
+using TwinTrain.Data.Formats;
+using TwinTrain.Data.Sources;
+
+namespace TwinTrain.Data;
+
+/// <summary>The forms of CIFAR-10 that <see cref="CifarReader"/> recognises.</summary>
+public enum CifarForm { OfficialBinary, OfficialPython, ImageFolder }
+
+/// <summary>
+/// Reads CIFAR-10 from any form a user has, as a folder or an archive: the official binary release
+/// (data_batch_1.bin .. test_batch.bin), the official python release (pickled data_batch_1 .. test_batch) or an
+/// image folder (train/&lt;class&gt;/*.jpg|png and test/&lt;class&gt;/...).
+/// </summary>
+public static partial class CifarReader
+{
+    [GeneratedRegex(@"^(data_batch_[1-5]|test_batch)(\.bin)?$", RegexOptions.IgnoreCase)]
+    private static partial Regex BatchName();
+
+    public static (Cifar10 Data, CifarForm Form) Read(string path)
+    {
+        var binary = new SortedDictionary<string, (byte[], byte[])>(StringComparer.Ordinal);
+        var python = new SortedDictionary<string, (byte[], byte[])>(StringComparer.Ordinal);
+        var images = new Dictionary<string, List<(int Label, string Path, byte[] Rgb)>>
+        {
+            ["train"] = [],
+            ["test"] = [],
+        };
+
+        DatasetSource.Visit(path, IsWanted, entry =>
+        {
+            string file = Path.GetFileName(entry.RelativePath);
+            var batch = BatchName().Match(file);
+            if (batch.Success)
+            {
+                string name = batch.Groups[1].Value.ToLowerInvariant();
+                var target = batch.Groups[2].Success ? binary : python;
+                if (target.ContainsKey(name))
+                    throw new DataFormatException($"{path}: holds '{file}' more than once (second: {entry.Location}).");
+                target[name] = batch.Groups[2].Success
+                    ? BinaryBatch.Parse(entry.ReadAll(), entry.Location)
+                    : PickleBatch.Parse(entry.ReadAll(), entry.Location);
+                return;
+            }
+            var (split, className) = SplitAndClass(entry.RelativePath)!.Value;
+            int label = CifarClasses.IndexOf(className);
+            if (label < 0)
+                throw new DataFormatException(
+                    $"{entry.Location}: unknown class folder '{className}'; expected one of {string.Join(", ", CifarClasses.Names)}.");
+            images[split].Add((label, entry.RelativePath, ImageFile.DecodeCifar(entry.ReadAll(), entry.Location)));
+        });
+
+        int forms = (binary.Count > 0 ? 1 : 0) + (python.Count > 0 ? 1 : 0) + (images.Values.Any(l => l.Count > 0) ? 1 : 0);
+        if (forms > 1)
+            throw new DataFormatException($"{path}: holds more than one form of CIFAR-10 (binary, python, image folders); point --data at one of them.");
+        if (binary.Count > 0) return (FromBatches(binary, path, ".bin"), CifarForm.OfficialBinary);
+        if (python.Count > 0) return (FromBatches(python, path, ""), CifarForm.OfficialPython);
+        if (forms == 0)
+            throw new DataFormatException(
+                $"{path}: no CIFAR-10 found (expected data_batch_1.bin..test_batch.bin, pickled data_batch_1..test_batch, " +
+                "or train/<class>/*.jpg and test/<class>/*.jpg).");
+        return (new Cifar10(FromImages(images["train"], path, "train"), FromImages(images["test"], path, "test")), CifarForm.ImageFolder);
+    }
+
+    static bool IsWanted(string relativePath) =>
+        BatchName().IsMatch(Path.GetFileName(relativePath)) || SplitAndClass(relativePath) is not null;
+
+    /// <summary>For '.../train/cat/0001.jpg' gives ("train", "cat"); null for anything that is not such an image.</summary>
+    static (string Split, string Class)? SplitAndClass(string relativePath)
+    {
+        if (!ImageFile.HasImageExtension(relativePath)) return null;
+        var parts = relativePath.Split('/');
+        if (parts.Length < 3) return null;
+        string split = parts[^3].ToLowerInvariant();
+        return split is "train" or "test" ? (split, parts[^2]) : null;
+    }
+
+    static Cifar10 FromBatches(SortedDictionary<string, (byte[] Pixels, byte[] Labels)> batches, string path, string extension)
+    {
+        string[] trainNames = ["data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5"];
+        foreach (string name in trainNames.Append("test_batch"))
+        {
+            if (!batches.ContainsKey(name))
+                throw new DataFormatException($"{path}: '{name}{extension}' is missing; the official release has data_batch_1..5 and test_batch.");
+        }
+        return new Cifar10(Concat(trainNames.Select(n => batches[n])), Concat([batches["test_batch"]]));
+    }
+
+    static ImageSet Concat(IEnumerable<(byte[] Pixels, byte[] Labels)> parts)
+    {
+        var list = parts.ToList();
+        var pixels = new byte[list.Sum(p => p.Pixels.Length)];
+        var labels = new byte[list.Sum(p => p.Labels.Length)];
+        int pixelOffset = 0, labelOffset = 0;
+        foreach (var (partPixels, partLabels) in list)
+        {
+            partPixels.CopyTo(pixels, pixelOffset);
+            partLabels.CopyTo(labels, labelOffset);
+            pixelOffset += partPixels.Length;
+            labelOffset += partLabels.Length;
+        }
+        return new ImageSet(pixels, labels);
+    }
+
+    static ImageSet FromImages(List<(int Label, string Path, byte[] Rgb)> images, string source, string split)
+    {
+        if (images.Count == 0)
+            throw new DataFormatException($"{source}: the '{split}' split has no images (expected {split}/<class>/*.jpg or *.png).");
+        // A fixed order (class, then file name) whatever order the folder or archive lists them in.
+        images.Sort((a, b) => a.Label != b.Label ? a.Label.CompareTo(b.Label) : string.CompareOrdinal(a.Path, b.Path));
+        var pixels = new byte[images.Count * CifarClasses.PixelsPerImage];
+        var labels = new byte[images.Count];
+        for (int i = 0; i < images.Count; i++)
+        {
+            images[i].Rgb.CopyTo(pixels, i * CifarClasses.PixelsPerImage);
+            labels[i] = (byte)images[i].Label;
+        }
+        return new ImageSet(pixels, labels);
+    }
+}

@@ -1,0 +1,58 @@
+using TwinTrain.Data.Tests.Fixtures;
+
+namespace TwinTrain.Data.Tests;
+
+public class DatasetCacheTests
+{
+    [Fact]
+    public void Should_load_from_the_cache_the_second_time_with_identical_data()
+    {
+        using var temp = new TempFolder();
+        string source = CifarFixtures.WriteTarGz(temp["data.tar.gz"], CifarFixtures.BinaryRelease(4));
+        var (first, firstReport) = CifarLoader.Load(source, temp["cache"]);
+        var (second, secondReport) = CifarLoader.Load(source, temp["cache"]);
+        Assert.False(firstReport.FromCache);
+        Assert.True(secondReport.FromCache);
+        Assert.Equal(first.Train.Pixels, second.Train.Pixels);
+        Assert.Equal(first.Train.Labels, second.Train.Labels);
+        Assert.Equal(first.Test.Pixels, second.Test.Pixels);
+        Assert.Equal(first.Test.Labels, second.Test.Labels);
+    }
+
+    [Fact]
+    public void Should_rebuild_a_corrupt_cache()
+    {
+        using var temp = new TempFolder();
+        string source = CifarFixtures.WriteTarGz(temp["data.tar.gz"], CifarFixtures.BinaryRelease(4));
+        var (original, _) = CifarLoader.Load(source, temp["cache"]);
+        string cacheFile = new DatasetCache(temp["cache"]).PathFor(source);
+        var bytes = File.ReadAllBytes(cacheFile);
+        bytes[^100] ^= 0xFF;
+        File.WriteAllBytes(cacheFile, bytes);
+
+        var (reloaded, report) = CifarLoader.Load(source, temp["cache"]);
+        Assert.False(report.FromCache);
+        Assert.Contains("checksum", report.CacheNote);
+        Assert.Equal(original.Test.Pixels, reloaded.Test.Pixels);
+        Assert.True(CifarLoader.Load(source, temp["cache"]).Report.FromCache);
+    }
+
+    [Fact]
+    public void Should_rebuild_a_truncated_cache_and_a_stale_one()
+    {
+        using var temp = new TempFolder();
+        string source = CifarFixtures.WriteTarGz(temp["data.tar.gz"], CifarFixtures.BinaryRelease(4));
+        CifarLoader.Load(source, temp["cache"]);
+        string cacheFile = new DatasetCache(temp["cache"]).PathFor(source);
+        File.WriteAllBytes(cacheFile, File.ReadAllBytes(cacheFile)[..1000]);
+        Assert.Contains("wrong size", CifarLoader.Load(source, temp["cache"]).Report.CacheNote);
+
+        // The source changes (another release with more images): the cache must not be used.
+        CifarFixtures.WriteTarGz(source, CifarFixtures.BinaryRelease(6));
+        File.SetLastWriteTimeUtc(source, DateTime.UtcNow.AddMinutes(1));
+        var (data, report) = CifarLoader.Load(source, temp["cache"]);
+        Assert.False(report.FromCache);
+        Assert.Contains("source changed", report.CacheNote);
+        Assert.Equal(30, data.Train.Count);
+    }
+}
