@@ -28,11 +28,22 @@ public sealed class ImageSet
         return counts;
     }
 
-    /// <summary>The first <paramref name="count"/> images (or all, if fewer), sharing no memory with this set.</summary>
-    public ImageSet Take(int count)
+    /// <summary>
+    /// <paramref name="count"/> samples spread evenly over the set (index i * Count / count), or all of it.
+    /// Spread, not the first N: image-folder data is stored class by class, so the first N would hold few classes.
+    /// </summary>
+    public ImageSet Subset(int count)
     {
-        count = Math.Min(count, Count);
-        return new ImageSet(Pixels.AsSpan(0, count * CifarClasses.PixelsPerImage).ToArray(), Labels.AsSpan(0, count).ToArray());
+        if (count >= Count) return this;
+        var pixels = new byte[count * CifarClasses.PixelsPerImage];
+        var labels = new byte[count];
+        for (int i = 0; i < count; i++)
+        {
+            int source = (int)((long)i * Count / count);
+            Image(source).CopyTo(pixels.AsSpan(i * CifarClasses.PixelsPerImage));
+            labels[i] = Labels[source];
+        }
+        return new ImageSet(pixels, labels);
     }
 }
 

@@ -119,4 +119,14 @@ public class BatchingTests
         }
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
+
+    [Fact]
+    public void Should_take_a_subset_spread_over_all_classes()
+    {
+        var set = SmallSet(100);
+        var subset = set.Subset(10);
+        Assert.Equal(10, subset.Count);
+        Assert.Equal(set.Image(30).ToArray(), subset.Image(3).ToArray());
+        Assert.Same(set, set.Subset(500));
+    }
 }
