@@ -1,3 +1,4 @@
+using TwinTrain.Tests.Shared;
 using TwinTrain.Data.Tests.Fixtures;
 
 namespace TwinTrain.Data.Tests;

@@ -1,3 +1,4 @@
+using TwinTrain.Tests.Shared;
 using System.Net;
 using System.Security.Cryptography;
 using TwinTrain.Data.Download;
@@ -89,76 +90,5 @@ public class DownloadTests
     sealed class SyncProgress(Action<DownloadProgress> report) : IProgress<DownloadProgress>
     {
         public void Report(DownloadProgress value) => report(value);
-    }
-
-    /// <summary>Serves one file on 127.0.0.1 with optional Range support, or cuts the connection after N bytes.</summary>
-    sealed class LoopbackServer : IDisposable
-    {
-        readonly HttpListener _listener = new();
-        readonly byte[] _content;
-        readonly bool _ranges;
-        readonly int? _cutAfter;
-        readonly Task _loop;
-
-        public LoopbackServer(byte[] content, bool supportRanges, int? cutAfter = null)
-        {
-            _content = content;
-            _ranges = supportRanges;
-            _cutAfter = cutAfter;
-            int port = FreePort();
-            Url = new Uri($"http://127.0.0.1:{port}/cifar-10-binary.tar.gz");
-            _listener.Prefixes.Add($"http://127.0.0.1:{port}/");
-            _listener.Start();
-            _loop = Task.Run(Serve);
-        }
-
-        public Uri Url { get; }
-        public string? LastRange { get; private set; }
-        public long BytesSent { get; private set; }
-
-        static int FreePort()
-        {
-            var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-            probe.Start();
-            int port = ((IPEndPoint)probe.LocalEndpoint).Port;
-            probe.Stop();
-            return port;
-        }
-
-        async Task Serve()
-        {
-            while (_listener.IsListening)
-            {
-                HttpListenerContext context;
-                try { context = await _listener.GetContextAsync(); }
-                catch (Exception) { return; }
-                var response = context.Response;
-                LastRange = context.Request.Headers["Range"];
-                long start = 0;
-                if (_ranges && LastRange is { } range && range.StartsWith("bytes="))
-                {
-                    start = long.Parse(range[6..].TrimEnd('-'));
-                    response.StatusCode = 206;
-                    response.Headers["Content-Range"] = $"bytes {start}-{_content.Length - 1}/{_content.Length}";
-                }
-                response.ContentLength64 = _content.Length - start;
-                int end = _cutAfter ?? _content.Length;
-                try
-                {
-                    await response.OutputStream.WriteAsync(_content.AsMemory((int)start, end - (int)start));
-                    BytesSent += end - start;
-                    if (_cutAfter is not null) { response.Abort(); continue; }
-                    response.Close();
-                }
-                catch (Exception) { }
-            }
-        }
-
-        public void Dispose()
-        {
-            _listener.Stop();
-            _listener.Close();
-            try { _loop.Wait(TimeSpan.FromSeconds(5)); } catch (AggregateException) { }
-        }
     }
 }

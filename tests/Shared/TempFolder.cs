@@ -1,4 +1,4 @@
-namespace TwinTrain.Data.Tests;
+namespace TwinTrain.Tests.Shared;
 
 /// <summary>A fresh folder under the temp path, deleted when the test ends.</summary>
 public sealed class TempFolder : IDisposable

@@ -1,0 +1,14 @@
+using System.CommandLine;
+using TwinTrain.Cli.Commands;
+
+namespace TwinTrain.Cli;
+
+/// <summary>The command tree of `twintrain`.</summary>
+public static class CliApp
+{
+    public static RootCommand CreateRoot() => new("TwinTrain: train the same CNN on CIFAR-10 in two frameworks and compare them.")
+    {
+        TrainCommand.Create(),
+        DownloadCommand.Create(),
+    };
+}

@@ -1,0 +1,3 @@
+using TwinTrain.Cli;
+
+return await CommandRunner.RunAsync(CliApp.CreateRoot(), args);

@@ -1,0 +1,34 @@
+using TwinTrain.Data;
+
+namespace TwinTrain.Experiment.Frameworks;
+
+/// <summary>Mean loss and accuracy over a number of samples.</summary>
+public readonly record struct Metrics(double Loss, double Accuracy, long Samples);
+
+/// <summary>Called after each training step with the step number (from 1) and the running means so far.</summary>
+public delegate void StepCallback(int step, Metrics running);
+
+/// <summary>
+/// What the experiment needs from a deep-learning framework that trains the study's CNN. Each implementation
+/// lives beside its framework and keeps the framework's own idioms inside.
+/// </summary>
+public interface IFramework : IDisposable
+{
+    /// <summary>Short name used on the command line: "torch" or "keras".</summary>
+    string Name { get; }
+
+    /// <summary>Library versions worth recording (e.g. TorchSharp and libtorch).</summary>
+    IReadOnlyDictionary<string, string> Versions { get; }
+
+    long ParameterCount { get; }
+
+    int StepsPerEpoch { get; }
+
+    /// <summary>Trains one epoch in the order given by (seed, epoch). Stops after the current step when asked.</summary>
+    Metrics TrainEpoch(int epoch, StepCallback? afterStep, CancellationToken stop);
+
+    Metrics Evaluate(ImageSet set);
+
+    /// <summary>Writes the trained weights into <paramref name="folder"/> and returns the file name.</summary>
+    string SaveWeights(string folder);
+}

@@ -1,0 +1,65 @@
+using TorchSharp;
+using TwinTrain.Data;
+using TwinTrain.Data.Batching;
+using TwinTrain.Torch;
+using static TorchSharp.torch;
+
+namespace TwinTrain.Experiment.Frameworks;
+
+/// <summary>The PyTorch-style side: <see cref="StudyCnn"/> trained by <see cref="TorchTraining"/> with Adam.</summary>
+public sealed class TorchFramework : IFramework
+{
+    public const string WeightsFile = "weights.torchsharp.dat";
+
+    readonly StudyCnn _model;
+    readonly optim.Optimizer _optimizer;
+    readonly Batches _train;
+    readonly TrainingConfig _config;
+
+    public TorchFramework(TrainingConfig config, ImageSet train)
+    {
+        _config = config;
+        torch.set_num_threads(config.Threads);
+        torch.manual_seed(config.Seed);
+        _model = new StudyCnn();
+        _optimizer = optim.Adam(_model.parameters(), lr: config.LearningRate);
+        _train = new Batches(train, config.BatchSize, ImageLayout.Nchw);
+    }
+
+    public string Name => "torch";
+
+    public IReadOnlyDictionary<string, string> Versions { get; } = new Dictionary<string, string>
+    {
+        ["TorchSharp"] = typeof(torch).Assembly.GetName().Version?.ToString(3) ?? "?",
+        ["libtorch"] = torch.__version__,
+    };
+
+    public long ParameterCount => _model.parameters().Sum(p => p.numel());
+
+    public int StepsPerEpoch => _train.BatchCount;
+
+    public Metrics TrainEpoch(int epoch, StepCallback? afterStep, CancellationToken stop)
+    {
+        _train.StartEpoch(_config.Seed, epoch);
+        var result = TorchTraining.TrainEpoch(_model, _optimizer, _train,
+            afterStep is null ? null : (step, running) => afterStep(step, ToMetrics(running)), stop);
+        return ToMetrics(result);
+    }
+
+    public Metrics Evaluate(ImageSet set) =>
+        ToMetrics(TorchTraining.Evaluate(_model, new Batches(set, Math.Max(_config.BatchSize, 256), ImageLayout.Nchw)));
+
+    public string SaveWeights(string folder)
+    {
+        _model.save(Path.Combine(folder, WeightsFile));
+        return WeightsFile;
+    }
+
+    static Metrics ToMetrics(Running running) => new(running.Loss, running.Accuracy, running.Samples);
+
+    public void Dispose()
+    {
+        _optimizer.Dispose();
+        _model.Dispose();
+    }
+}

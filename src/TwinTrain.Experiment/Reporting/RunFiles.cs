@@ -1,0 +1,44 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace TwinTrain.Experiment.Reporting;
+
+/// <summary>One completed epoch, as written to history.csv and run.json.</summary>
+public sealed record EpochRecord(int Epoch, double Loss, double Accuracy, double ValLoss, double ValAccuracy, double Seconds, double ImagesPerSecond);
+
+/// <summary>Writes a run's files: history.csv (one row per epoch) and run.json (everything), both atomically.</summary>
+public static class RunFiles
+{
+    public const string History = "history.csv";
+    public const string Run = "run.json";
+
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public static void WriteHistory(string folder, IEnumerable<EpochRecord> epochs)
+    {
+        var csv = new StringBuilder("epoch,loss,accuracy,val_loss,val_accuracy,seconds\n");
+        foreach (var e in epochs)
+        {
+            csv.Append(CultureInfo.InvariantCulture,
+                $"{e.Epoch},{e.Loss:R},{e.Accuracy:R},{e.ValLoss:R},{e.ValAccuracy:R},{e.Seconds:F3}\n");
+        }
+        WriteAtomically(Path.Combine(folder, History), csv.ToString());
+    }
+
+    public static void WriteJson<T>(string path, T value) => WriteAtomically(path, JsonSerializer.Serialize(value, Json));
+
+    static void WriteAtomically(string path, string text)
+    {
+        string temp = path + ".tmp";
+        File.WriteAllText(temp, text);
+        File.Move(temp, path, overwrite: true);
+    }
+}

@@ -1,0 +1,25 @@
+namespace TwinTrain.Experiment;
+
+/// <summary>Everything that defines a training run; the same config means the same conditions for both frameworks.</summary>
+public sealed record TrainingConfig
+{
+    public int Epochs { get; init; } = 10;
+    public int BatchSize { get; init; } = 64;
+    public double LearningRate { get; init; } = 0.001;
+    public int Seed { get; init; }
+    /// <summary>Train on this many images spread over the training set (all when null).</summary>
+    public int? LimitTrain { get; init; }
+    /// <summary>Evaluate on this many images spread over the test set (all when null).</summary>
+    public int? LimitTest { get; init; }
+    public int Threads { get; init; } = Environment.ProcessorCount;
+
+    public void Validate()
+    {
+        if (Epochs < 1) throw new ArgumentException("--epochs must be at least 1.");
+        if (BatchSize < 1) throw new ArgumentException("--batch-size must be at least 1.");
+        if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) throw new ArgumentException("--lr must be a positive number.");
+        if (LimitTrain is < 1) throw new ArgumentException("--limit-train must be at least 1.");
+        if (LimitTest is < 1) throw new ArgumentException("--limit-test must be at least 1.");
+        if (Threads < 1) throw new ArgumentException("--threads must be at least 1.");
+    }
+}

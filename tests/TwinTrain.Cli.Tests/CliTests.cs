@@ -1,0 +1,97 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using TwinTrain.Tests.Shared;
+
+namespace TwinTrain.Cli.Tests;
+
+public class CliTests
+{
+    static async Task<(int Code, string Output, string Error)> Run(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = await CommandRunner.RunAsync(CliApp.CreateRoot(), args, output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    [Fact]
+    public async Task Should_reject_an_unknown_option_naming_it()
+    {
+        var (code, _, error) = await Run("train", "--framework", "torch", "--epochz", "3");
+        Assert.NotEqual(0, code);
+        Assert.Contains("--epochz", error);
+    }
+
+    [Fact]
+    public async Task Should_reject_an_unknown_framework()
+    {
+        var (code, _, error) = await Run("train", "--framework", "jax");
+        Assert.NotEqual(0, code);
+        Assert.Contains("jax", error);
+    }
+
+    [Fact]
+    public async Task Should_say_clearly_that_the_keras_framework_is_not_available_yet()
+    {
+        var (code, _, error) = await Run("train", "--framework", "keras", "--data", SharedData.ArchivePath, "--limit-train", "64", "--limit-test", "64");
+        Assert.Equal(CommandRunner.Failure, code);
+        Assert.Contains("error: The Keras-style framework is not available", error);
+    }
+
+    [Fact]
+    public async Task Should_tell_how_to_get_cifar10_when_the_data_path_is_missing()
+    {
+        var (code, _, error) = await Run("train", "-f", "torch", "--data", "/nonexistent/cifar-10-binary.tar.gz");
+        Assert.Equal(CommandRunner.Failure, code);
+        Assert.Contains("/nonexistent/cifar-10-binary.tar.gz", error);
+        Assert.Contains("twintrain download", error);
+        Assert.DoesNotContain("   at ", error);
+    }
+
+    [Fact]
+    public async Task Should_reject_bad_values_with_a_clear_message()
+    {
+        var (code, _, error) = await Run("train", "-f", "torch", "--data", SharedData.ArchivePath, "--batch-size", "0");
+        Assert.Equal(CommandRunner.Failure, code);
+        Assert.Contains("--batch-size must be at least 1", error);
+    }
+
+    [Fact]
+    public async Task Should_train_with_torch_on_real_data_and_write_the_run_files()
+    {
+        using var folder = new TempFolder();
+        var (code, output, error) = await Run("train", "--framework", "torch", "--data", SharedData.ArchivePath,
+            "--cache-dir", SharedData.CacheFolder, "--epochs", "2", "--limit-train", "640", "--limit-test", "200",
+            "--threads", "1", "--out", folder.Path);
+
+        Assert.True(code == 0, error);
+        Assert.Contains("Epoch 2/2", output);
+        Assert.Matches(@"10/10 ━{20} \d+s \d+ms/step - accuracy: [\d.]+ - loss: [\d.]+ - val_accuracy: [\d.]+ - val_loss: [\d.]+", output);
+        Assert.Equal(3, File.ReadAllLines(Path.Combine(folder.Path, "history.csv")).Length);
+        Assert.True(new FileInfo(Path.Combine(folder.Path, "weights.torchsharp.dat")).Length > 167_562 * 4);
+
+        using var run = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder.Path, "run.json")));
+        Assert.Equal("completed", run.RootElement.GetProperty("status").GetString());
+        Assert.Equal(640, run.RootElement.GetProperty("data").GetProperty("train_images").GetInt32());
+        Assert.Equal(167_562, run.RootElement.GetProperty("parameters").GetInt64());
+        Assert.StartsWith("2.10", run.RootElement.GetProperty("versions").GetProperty("libtorch").GetString());
+    }
+
+    [Fact]
+    public async Task Should_download_from_a_loopback_server_and_verify_the_md5()
+    {
+        using var folder = new TempFolder();
+        byte[] archive = RandomNumberGenerator.GetBytes(300_000);
+        using var server = new LoopbackServer(archive, supportRanges: true);
+        string md5 = Convert.ToHexStringLower(MD5.HashData(archive));
+
+        var (code, output, error) = await Run("download", "--dir", folder.Path, "--url", server.Url.ToString(), "--md5", md5);
+        Assert.True(code == 0, error);
+        Assert.Contains("Verified and saved", output);
+        Assert.Equal(archive, File.ReadAllBytes(Path.Combine(folder.Path, "cifar-10-binary.tar.gz")));
+
+        var (badCode, _, badError) = await Run("download", "--dir", folder.Path + "/other", "--url", server.Url.ToString());
+        Assert.Equal(CommandRunner.Failure, badCode);
+        Assert.Contains("does not match the expected c32a1d4ab5d03f1284b67883e8d87530", badError);
+    }
+}
