@@ -61,6 +61,16 @@ public class CifarReaderTests
     }
 
     [Fact]
+    public void Should_read_python_batches_re_pickled_by_python_3()
+    {
+        using var temp = new TempFolder();
+        CifarFixtures.WriteFolder(temp.Path, CifarFixtures.PythonRelease(PerBatch, python3Bytes: true));
+        var (data, form) = CifarReader.Read(temp["cifar-10-batches-py"]);
+        Assert.Equal(CifarForm.OfficialPython, form);
+        AssertMatchesBatches(data);
+    }
+
+    [Fact]
     public void Should_read_an_image_folder_as_a_folder_and_a_tar_gz_in_class_then_name_order()
     {
         using var temp = new TempFolder();

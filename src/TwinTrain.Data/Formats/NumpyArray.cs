@@ -55,7 +55,9 @@ internal static class NumpyArray
         if (shape.Any(d => d < 0)) throw new DataFormatException($"{location}: '{what}' has a bad numpy shape.");
         if (state[3] is true) throw new DataFormatException($"{location}: '{what}' is a Fortran-ordered numpy array; expected C order.");
 
-        string dtype = state[2] is PickleCall { Callable.Name: "dtype", Args: [string code, ..] } d ? code : "?";
+        string dtype = state[2] is PickleCall { Callable.Name: "dtype", Args: [var code, ..] }
+            ? code switch { string text => text, byte[] bytes => System.Text.Encoding.Latin1.GetString(bytes), _ => "?" }
+            : "?";
         if (state[2] is PickleCall { State: object?[] dtypeState } && dtypeState.Length > 1 && dtypeState[1] is ">")
             throw new DataFormatException($"{location}: '{what}' is big-endian; expected little-endian.");
         byte[] raw = state[4] switch

@@ -93,7 +93,10 @@ internal sealed class Unpickler
                     {
                         var args = Pop() as object?[] ?? throw Bad("call arguments are not a tuple");
                         var callable = Pop() as PickleGlobal ?? throw Bad("call target is not a global");
-                        Push(new PickleCall(callable, args));
+                        // Python 3 writes bytes under protocol 2 as _codecs.encode(text, 'latin1'): undo that here.
+                        if (callable is { Module: "_codecs", Name: "encode" } && args is [string text, "latin1" or "latin-1"])
+                            Push(Encoding.Latin1.GetBytes(text));
+                        else Push(new PickleCall(callable, args));
                         break;
                     }
                 case (byte)'b': { var state = Pop(); Peek<PickleCall>().State = state; break; } // BUILD

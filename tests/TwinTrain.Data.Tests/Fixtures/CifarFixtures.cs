@@ -69,13 +69,13 @@ public static class CifarFixtures
     }
 
     /// <summary>The official python release layout: cifar-10-batches-py/ with pickled batches.</summary>
-    public static Dictionary<string, byte[]> PythonRelease(int perBatch)
+    public static Dictionary<string, byte[]> PythonRelease(int perBatch, bool python3Bytes = false)
     {
         var files = new Dictionary<string, byte[]>();
         for (int b = 0; b < BatchNames.Length; b++)
         {
             var (labels, images) = Batch(b + 1, perBatch);
-            files[$"cifar-10-batches-py/{BatchNames[b]}"] = PickleWriter.CifarBatch(labels, images, $"batch {b + 1}");
+            files[$"cifar-10-batches-py/{BatchNames[b]}"] = PickleWriter.CifarBatch(labels, images, $"batch {b + 1}", python3Bytes: python3Bytes);
         }
         files["cifar-10-batches-py/readme.html"] = "<html></html>"u8.ToArray();
         return files;

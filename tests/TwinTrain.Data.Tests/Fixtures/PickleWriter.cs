@@ -5,16 +5,30 @@ namespace TwinTrain.Data.Tests.Fixtures;
 /// <summary>
 /// Writes a CIFAR-10 python batch the way the official release was made (Python 2 cPickle, protocol 2): a dict of
 /// py2 strings with 'data' a numpy uint8 array built through numpy.core.multiarray._reconstruct.
+/// With <c>python3Bytes</c>, strings are bytes objects as Python 3 writes them under protocol 2
+/// (_codecs.encode(text, 'latin1')), the form of batches re-pickled with pickle.dump(..., protocol=2).
 /// </summary>
 public static class PickleWriter
 {
-    public static byte[] CifarBatch(byte[] labels, byte[][] planar, string batchLabel, int? labelOverride = null)
+    public static byte[] CifarBatch(byte[] labels, byte[][] planar, string batchLabel, int? labelOverride = null, bool python3Bytes = false)
     {
         var p = new List<byte> { 0x80, 0x02 };
         int memo = 1;
         void Put() { p.Add((byte)'q'); p.Add((byte)memo++); }
+        void Global(string module, string name) { p.Add((byte)'c'); p.AddRange(Encoding.ASCII.GetBytes($"{module}\n{name}\n")); Put(); }
+        void Unicode(string s) { var u = Encoding.UTF8.GetBytes(s); p.Add((byte)'X'); p.AddRange(BitConverter.GetBytes(u.Length)); p.AddRange(u); }
+        void Text(string s) { if (python3Bytes) Unicode(s); else Str(s); } // a str in both Pythons
         void Str(string s)
         {
+            if (python3Bytes)
+            {
+                Global("_codecs", "encode");
+                Unicode(s);
+                Unicode("latin1");
+                p.Add(0x86);
+                p.Add((byte)'R');
+                return;
+            }
             var bytes = Encoding.Latin1.GetBytes(s);
             if (bytes.Length < 256) { p.Add((byte)'U'); p.Add((byte)bytes.Length); }
             else { p.Add((byte)'T'); p.AddRange(BitConverter.GetBytes(bytes.Length)); }
@@ -26,7 +40,6 @@ public static class PickleWriter
             else if (v is >= 0 and < 65536) { p.Add((byte)'M'); p.AddRange(BitConverter.GetBytes((ushort)v)); }
             else { p.Add((byte)'J'); p.AddRange(BitConverter.GetBytes(v)); }
         }
-        void Global(string module, string name) { p.Add((byte)'c'); p.AddRange(Encoding.ASCII.GetBytes($"{module}\n{name}\n")); Put(); }
 
         p.Add((byte)'}'); Put();
         p.Add((byte)'(');
@@ -34,23 +47,25 @@ public static class PickleWriter
         Global("numpy.core.multiarray", "_reconstruct");
         Global("numpy", "ndarray");
         Int(0); p.Add(0x85); Put();
-        Str("b"); Put();
+        Text("b"); Put();
         p.Add(0x87); Put();
         p.Add((byte)'R'); Put();
         p.Add((byte)'(');
         Int(1);
         Int(labels.Length); Int(3072); p.Add(0x86); Put();
         Global("numpy", "dtype");
-        Str("u1"); Int(0); Int(1); p.Add(0x87); Put();
+        Text("u1"); Int(0); Int(1); p.Add(0x87); Put();
         p.Add((byte)'R'); Put();
         p.Add((byte)'(');
-        Int(3); Str("|"); p.Add((byte)'N'); p.Add((byte)'N'); p.Add((byte)'N');
+        Int(3); Text("|"); p.Add((byte)'N'); p.Add((byte)'N'); p.Add((byte)'N');
         p.Add((byte)'J'); p.AddRange(BitConverter.GetBytes(-1)); p.Add((byte)'J'); p.AddRange(BitConverter.GetBytes(-1)); Int(0);
         p.Add((byte)'t'); Put();
         p.Add((byte)'b');
         p.Add(0x89);
         var raw = planar.SelectMany(x => x).ToArray();
-        p.Add((byte)'T'); p.AddRange(BitConverter.GetBytes(raw.Length)); p.AddRange(raw); Put();
+        if (python3Bytes) Str(Encoding.Latin1.GetString(raw));
+        else { p.Add((byte)'T'); p.AddRange(BitConverter.GetBytes(raw.Length)); p.AddRange(raw); }
+        Put();
         p.Add((byte)'t'); Put();
         p.Add((byte)'b');
         Str("labels"); Put();
