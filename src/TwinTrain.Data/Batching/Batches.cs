@@ -6,21 +6,21 @@ namespace TwinTrain.Data.Batching;
 /// </summary>
 public sealed class Batches
 {
-    readonly ImageSet _set;
     readonly int[] _order;
 
     public Batches(ImageSet set, int batchSize, ImageLayout layout, Preprocessing? preprocessing = null)
     {
         if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), "The batch size must be positive.");
-        _set = set;
+        Set = set;
         _order = new int[set.Count];
         Buffer = new BatchBuffer(batchSize, layout, preprocessing);
     }
 
+    public ImageSet Set { get; }
     public BatchBuffer Buffer { get; }
     public int BatchSize => Buffer.Capacity;
-    public int SampleCount => _set.Count;
-    public int BatchCount => (_set.Count + BatchSize - 1) / BatchSize;
+    public int SampleCount => Set.Count;
+    public int BatchCount => (Set.Count + BatchSize - 1) / BatchSize;
 
     /// <summary>Sets the sample order for an epoch: shuffled from (seed, epoch), or the stored order.</summary>
     public void StartEpoch(int seed, int epoch, bool shuffle = true) => EpochOrder.Fill(_order, seed, epoch, shuffle);
@@ -29,7 +29,7 @@ public sealed class Batches
     public BatchBuffer Load(int index)
     {
         int start = index * BatchSize;
-        Buffer.Fill(_set, _order.AsSpan(start, Math.Min(BatchSize, _set.Count - start)));
+        Buffer.Fill(Set, _order.AsSpan(start, Math.Min(BatchSize, Set.Count - start)));
         return Buffer;
     }
 }

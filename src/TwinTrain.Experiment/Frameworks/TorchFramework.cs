@@ -15,6 +15,7 @@ public sealed class TorchFramework : IFramework
     readonly optim.Optimizer _optimizer;
     readonly Batches _train;
     readonly TrainingConfig _config;
+    Batches? _evaluation;
 
     public TorchFramework(TrainingConfig config, ImageSet train)
     {
@@ -46,8 +47,12 @@ public sealed class TorchFramework : IFramework
         return ToMetrics(result);
     }
 
-    public Metrics Evaluate(ImageSet set) =>
-        ToMetrics(TorchTraining.Evaluate(_model, new Batches(set, Math.Max(_config.BatchSize, 256), ImageLayout.Nchw)));
+    public Metrics Evaluate(ImageSet set)
+    {
+        // The test set is evaluated after every epoch: keep its batch buffer rather than allocate one each time.
+        if (_evaluation?.Set != set) _evaluation = new Batches(set, Math.Max(_config.BatchSize, 256), ImageLayout.Nchw);
+        return ToMetrics(TorchTraining.Evaluate(_model, _evaluation));
+    }
 
     public string SaveWeights(string folder)
     {
