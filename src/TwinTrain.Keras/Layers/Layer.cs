@@ -1,0 +1,66 @@
+namespace TwinTrain.Keras.Layers;
+
+/// <summary>
+/// A Keras layer's lifecycle: configuration in the constructor, <see cref="Build"/> once the input shape is known
+/// (creates the weights), <see cref="Call"/> for the forward pass, <see cref="Backward"/> for gradients, and
+/// <see cref="GetConfig"/> to describe it. Shapes exclude the batch dimension and are channels-last (H, W, C).
+/// </summary>
+public abstract class Layer
+{
+    static readonly Dictionary<string, int> NameCounts = [];
+
+    protected Layer(string? name)
+    {
+        Name = name ?? UniqueName(GetType().Name);
+    }
+
+    public string Name { get; }
+    public int[] InputShape { get; private set; } = [];
+    public int[] OutputShape { get; private set; } = [];
+    public bool Built { get; private set; }
+    public virtual IReadOnlyList<Variable> Weights => [];
+    public int InputSize => InputShape.Aggregate(1, (a, b) => a * b);
+    public int OutputSize => OutputShape.Aggregate(1, (a, b) => a * b);
+    public long ParameterCount => Weights.Sum(w => (long)w.Size);
+
+    public void Build(int[] inputShape, Random random)
+    {
+        InputShape = inputShape;
+        OutputShape = ComputeOutputShape(inputShape);
+        CreateWeights(random);
+        Built = true;
+    }
+
+    /// <summary>The output shape for an input shape, or an error saying why this layer cannot take it.</summary>
+    protected abstract int[] ComputeOutputShape(int[] inputShape);
+
+    protected virtual void CreateWeights(Random random) { }
+
+    /// <summary>Forward pass over <paramref name="batch"/> samples laid out one after another.</summary>
+    public abstract void Call(ReadOnlySpan<float> input, Span<float> output, int batch, bool training);
+
+    /// <summary>
+    /// Backward pass: from the gradient of the loss with respect to the output, writes the gradient with respect to the
+    /// input (when <paramref name="inputGradient"/> is not empty) and adds the weights' gradients to their accumulators.
+    /// </summary>
+    public abstract void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, Span<float> outputGradient,
+        Span<float> inputGradient, int batch);
+
+    public virtual Dictionary<string, object?> GetConfig() => new() { ["name"] = Name };
+
+    protected InvalidOperationException ShapeError(int[] inputShape, string why) =>
+        new($"Layer '{Name}' ({GetType().Name}) cannot take input of shape {Format(inputShape)}: {why}");
+
+    public static string Format(int[] shape) => "(None, " + string.Join(", ", shape) + ")";
+
+    static string UniqueName(string typeName)
+    {
+        string baseName = string.Concat(typeName.Select((c, i) => i > 0 && char.IsUpper(c) && !char.IsDigit(typeName[i - 1]) ? "_" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
+        lock (NameCounts)
+        {
+            int n = NameCounts.GetValueOrDefault(baseName);
+            NameCounts[baseName] = n + 1;
+            return n == 0 ? baseName : $"{baseName}_{n}";
+        }
+    }
+}

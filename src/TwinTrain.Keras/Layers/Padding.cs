@@ -1,0 +1,21 @@
+namespace TwinTrain.Keras.Layers;
+
+/// <summary>Keras's "valid" and "same" padding along one spatial axis.</summary>
+internal static class Padding
+{
+    public static bool IsSame(string padding) => padding.ToLowerInvariant() switch
+    {
+        "valid" => false,
+        "same" => true,
+        _ => throw new ArgumentException($"Unknown padding '{padding}'; expected 'valid' or 'same'."),
+    };
+
+    /// <summary>Output length and padding before the first element, as TensorFlow computes them.</summary>
+    public static (int Output, int Before) Along(int input, int kernel, int stride, bool same)
+    {
+        if (!same) return ((input - kernel) / stride + 1, 0);
+        int output = (input + stride - 1) / stride;
+        int total = Math.Max((output - 1) * stride + kernel - input, 0);
+        return (output, total / 2);
+    }
+}

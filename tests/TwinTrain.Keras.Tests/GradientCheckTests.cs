@@ -1,0 +1,109 @@
+using TwinTrain.Keras.Layers;
+
+namespace TwinTrain.Keras.Tests;
+
+/// <summary>
+/// Every layer's backward pass against central finite differences of the scalar loss sum(output * r),
+/// for random inputs, weights and r. A coordinate whose ±eps step crosses a ReLU kink (the set of zero outputs
+/// changes) has no derivative to compare and is skipped; only a few may be.
+/// </summary>
+public class GradientCheckTests
+{
+    const int Batch = 2;
+
+    static float[] RandomValues(Random random, int count, float scale = 1f) =>
+        Enumerable.Range(0, count).Select(_ => (float)(random.NextDouble() * 2 - 1) * scale).ToArray();
+
+    static (double Loss, HashCode Zeros) Loss(Layer layer, float[] input, float[] r)
+    {
+        var output = new float[Batch * layer.OutputSize];
+        layer.Call(input, output, Batch, training: true);
+        double loss = 0;
+        var zeros = new HashCode();
+        for (int i = 0; i < output.Length; i++)
+        {
+            loss += (double)output[i] * r[i];
+            if (output[i] == 0f) zeros.Add(i);
+        }
+        return (loss, zeros);
+    }
+
+    static void Check(Layer layer, int[] inputShape, int seed = 1, bool distinctInputs = false)
+    {
+        var random = new Random(seed);
+        layer.Build(inputShape, random);
+        foreach (var w in layer.Weights)
+        {
+            // Non-zero biases too, so their effect is checked, and no exactly symmetric values.
+            RandomValues(random, w.Size, 0.5f).CopyTo(w.Value, 0);
+        }
+        var input = RandomValues(random, Batch * layer.InputSize);
+        if (distinctInputs)
+        {
+            // Max pooling: values more than 2 eps apart, so no step changes which element is the maximum.
+            input = Enumerable.Range(0, input.Length).Select(i => i * 0.04f - 1f).OrderBy(_ => random.Next()).ToArray();
+        }
+        var r = RandomValues(random, Batch * layer.OutputSize);
+
+        var output = new float[Batch * layer.OutputSize];
+        layer.Call(input, output, Batch, training: true);
+        var outputGradient = (float[])r.Clone();
+        var inputGradient = new float[input.Length];
+        layer.Backward(input, output, outputGradient, inputGradient, Batch);
+
+        const float eps = 3e-3f;
+        int compared = 0, skipped = 0;
+        void Compare(float[] values, float[] analytic, string what)
+        {
+            for (int i = 0; i < values.Length; i++)
+            {
+                float saved = values[i];
+                values[i] = saved + eps;
+                var (plus, plusZeros) = Loss(layer, input, r);
+                values[i] = saved - eps;
+                var (minus, minusZeros) = Loss(layer, input, r);
+                values[i] = saved;
+                if (plusZeros.ToHashCode() != minusZeros.ToHashCode())
+                {
+                    skipped++;
+                    continue;
+                }
+                compared++;
+                double numeric = (plus - minus) / (2 * eps);
+                double tolerance = 2e-3 + 1e-2 * Math.Abs(numeric);
+                Assert.True(Math.Abs(numeric - analytic[i]) <= tolerance,
+                    $"{layer.GetType().Name} d(loss)/d({what}[{i}]): analytic {analytic[i]}, numeric {numeric}");
+            }
+        }
+
+        Compare(input, inputGradient, "input");
+        foreach (var w in layer.Weights) Compare(w.Value, w.Gradient, w.Name);
+        Assert.True(skipped <= compared / 10, $"{skipped} coordinates crossed a ReLU kink, {compared} compared");
+    }
+
+    [Fact]
+    public void Should_match_finite_differences_for_dense_linear() => Check(new Dense(5), [7]);
+
+    [Fact]
+    public void Should_match_finite_differences_for_dense_relu() => Check(new Dense(6, activation: "relu"), [5]);
+
+    [Fact]
+    public void Should_match_finite_differences_for_dense_softmax() => Check(new Dense(4, activation: "softmax"), [3]);
+
+    [Fact]
+    public void Should_match_finite_differences_for_conv2d_valid() => Check(new Conv2D(3, (3, 3)), [6, 5, 2]);
+
+    [Fact]
+    public void Should_match_finite_differences_for_conv2d_same_strided_relu() =>
+        Check(new Conv2D(4, (3, 2), strides: (2, 2), padding: "same", activation: "relu"), [7, 6, 3]);
+
+    [Fact]
+    public void Should_match_finite_differences_for_max_pooling() => Check(new MaxPooling2D((2, 2)), [6, 4, 3], distinctInputs: true);
+
+    [Fact]
+    public void Should_match_finite_differences_for_overlapping_max_pooling() =>
+        Check(new MaxPooling2D((3, 3), strides: (2, 2)), [7, 7, 2], distinctInputs: true);
+
+    [Fact]
+    public void Should_match_finite_differences_for_flatten() => Check(new Flatten(), [3, 2, 2]);
+}
