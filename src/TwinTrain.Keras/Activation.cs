@@ -1,3 +1,6 @@
+using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
+
 namespace TwinTrain.Keras;
 
 /// <summary>The element-wise activations a layer can end with, named as in Keras.</summary>
@@ -21,7 +24,7 @@ internal static class Activations
         switch (activation)
         {
             case Activation.Relu:
-                for (int i = 0; i < values.Length; i++) values[i] = MathF.Max(values[i], 0f);
+                TensorPrimitives.Max(values, 0f, values);
                 break;
             case Activation.Softmax:
                 for (int row = 0; row < values.Length / width; row++) Softmax(values.Slice(row * width, width));
@@ -35,7 +38,7 @@ internal static class Activations
         switch (activation)
         {
             case Activation.Relu:
-                for (int i = 0; i < gradient.Length; i++) if (output[i] <= 0f) gradient[i] = 0f;
+                ReluBackward(output, gradient);
                 break;
             case Activation.Softmax:
                 for (int row = 0; row < gradient.Length / width; row++)
@@ -48,6 +51,21 @@ internal static class Activations
                 }
                 break;
         }
+    }
+
+    /// <summary>Zeroes the gradient wherever the ReLU output is zero (its input was not positive).</summary>
+    static void ReluBackward(ReadOnlySpan<float> output, Span<float> gradient)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated && Engine.Gemm.UseSimd)
+        {
+            for (; i + 8 <= gradient.Length; i += 8)
+            {
+                var positive = Vector256.GreaterThan(Vector256.Create(output.Slice(i, 8)), Vector256<float>.Zero);
+                (Vector256.Create((ReadOnlySpan<float>)gradient.Slice(i, 8)) & positive).CopyTo(gradient.Slice(i, 8));
+            }
+        }
+        for (; i < gradient.Length; i++) if (!(output[i] > 0f)) gradient[i] = 0f;
     }
 
     public static void Softmax(Span<float> row)

@@ -1,11 +1,17 @@
+using System.Numerics.Tensors;
+using TwinTrain.Keras.Engine;
+
 namespace TwinTrain.Keras.Layers;
 
 /// <summary>
-/// 2-D convolution over channels-last input (H, W, C) with a kernel of shape (kh, kw, in, out), then bias and activation.
+/// 2-D convolution over channels-last input (H, W, C) with a kernel of shape (kh, kw, in, out), then bias and
+/// activation. Computed per image as im2col followed by one matrix product with the kernel.
 /// </summary>
 public sealed class Conv2D : Layer
 {
     readonly bool _same;
+    ConvGeometry _geometry;
+    float[] _kernelTransposed = [];
 
     public Conv2D(int filters, (int Height, int Width) kernelSize, (int Height, int Width)? strides = null,
         string padding = "valid", string? activation = null, (int Height, int Width, int Channels)? inputShape = null,
@@ -31,9 +37,6 @@ public sealed class Conv2D : Layer
     public Variable Bias { get; private set; } = null!;
     public override IReadOnlyList<Variable> Weights => [Kernel, Bias];
 
-    (int Output, int Before) Rows => Layers.Padding.Along(InputShape[0], KernelSize.Height, Strides.Height, _same);
-    (int Output, int Before) Columns => Layers.Padding.Along(InputShape[1], KernelSize.Width, Strides.Width, _same);
-
     protected override int[] ComputeOutputShape(int[] inputShape)
     {
         if (inputShape.Length != 3)
@@ -42,6 +45,8 @@ public sealed class Conv2D : Layer
         var columns = Layers.Padding.Along(inputShape[1], KernelSize.Width, Strides.Width, _same);
         if (rows.Output < 1 || columns.Output < 1)
             throw ShapeError(inputShape, $"the {KernelSize.Height}x{KernelSize.Width} kernel is larger than the image.");
+        _geometry = new ConvGeometry(inputShape[0], inputShape[1], inputShape[2], KernelSize.Height, KernelSize.Width,
+            Strides.Height, Strides.Width, rows.Before, columns.Before, rows.Output, columns.Output);
         return [rows.Output, columns.Output, Filters];
     }
 
@@ -51,86 +56,60 @@ public sealed class Conv2D : Layer
         Kernel = new Variable("kernel", [KernelSize.Height, KernelSize.Width, channels, Filters]);
         Bias = new Variable("bias", [Filters]);
         Initializers.GlorotUniform(Kernel.Value, area * channels, area * Filters, random);
+        _kernelTransposed = new float[Kernel.Size];
+        OnWeightsChanged();
     }
 
-    public override void Call(ReadOnlySpan<float> input, Span<float> output, int batch, bool training)
+    /// <summary>Keeps kernelᵀ (filters x window) for the input gradient.</summary>
+    public override void OnWeightsChanged() => Transpose.Matrix(Kernel.Value, _geometry.WindowSize, Filters, _kernelTransposed);
+
+    /// <summary>One image's im2col rows, and as many again for their gradient.</summary>
+    public override int ScratchSize(int batch) => 2 * _geometry.OutPixels * _geometry.WindowSize;
+
+    public override unsafe void Call(ReadOnlySpan<float> input, Span<float> output, int batch, bool training, Span<float> scratch)
     {
-        int height = InputShape[0], width = InputShape[1], channels = InputShape[2];
-        var (outHeight, top) = Rows;
-        var (outWidth, left) = Columns;
-        float[] w = Kernel.Value;
-        for (int n = 0; n < batch; n++)
+        var g = _geometry;
+        fixed (float* x = input, y = output, w = Kernel.Value, cols = scratch)
         {
-            var x = input.Slice(n * InputSize, InputSize);
-            var y = output.Slice(n * OutputSize, OutputSize);
-            for (int oy = 0; oy < outHeight; oy++)
-            for (int ox = 0; ox < outWidth; ox++)
+            for (int n = 0; n < batch; n++)
             {
-                var pixel = y.Slice((oy * outWidth + ox) * Filters, Filters);
-                Bias.Value.CopyTo(pixel);
-                for (int ky = 0; ky < KernelSize.Height; ky++)
-                {
-                    int iy = oy * Strides.Height + ky - top;
-                    if (iy < 0 || iy >= height) continue;
-                    for (int kx = 0; kx < KernelSize.Width; kx++)
-                    {
-                        int ix = ox * Strides.Width + kx - left;
-                        if (ix < 0 || ix >= width) continue;
-                        var source = x.Slice((iy * width + ix) * channels, channels);
-                        for (int c = 0; c < channels; c++)
-                        {
-                            var taps = w.AsSpan(((ky * KernelSize.Width + kx) * channels + c) * Filters, Filters);
-                            float v = source[c];
-                            for (int f = 0; f < Filters; f++) pixel[f] += v * taps[f];
-                        }
-                    }
-                }
+                Im2Col.Gather(g, x + (long)n * InputSize, cols);
+                Gemm.Multiply(g.OutPixels, Filters, g.WindowSize, cols, g.WindowSize, 1, w, Filters, y + (long)n * OutputSize, Filters, accumulate: false);
             }
         }
-        Activations.Forward(Activation, output[..(batch * OutputSize)], Filters);
+        var result = output[..(batch * OutputSize)];
+        for (int p = 0; p < batch * g.OutPixels; p++)
+        {
+            var pixel = result.Slice(p * Filters, Filters);
+            TensorPrimitives.Add(pixel, Bias.Value, pixel);
+        }
+        Activations.Forward(Activation, result, Filters);
     }
 
-    public override void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, Span<float> outputGradient,
-        Span<float> inputGradient, int batch)
+    public override unsafe void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, Span<float> outputGradient,
+        Span<float> inputGradient, int batch, float[][] weightGradients, Span<float> scratch, bool preActivation = false)
     {
-        int height = InputShape[0], width = InputShape[1], channels = InputShape[2];
-        var (outHeight, top) = Rows;
-        var (outWidth, left) = Columns;
-        Activations.Backward(Activation, output, outputGradient[..(batch * OutputSize)], Filters);
-        float[] w = Kernel.Value, dw = Kernel.Gradient, db = Bias.Gradient;
-        if (!inputGradient.IsEmpty) inputGradient[..(batch * InputSize)].Clear();
-        for (int n = 0; n < batch; n++)
+        var g = _geometry;
+        var gradient = outputGradient[..(batch * OutputSize)];
+        if (!preActivation) Activations.Backward(Activation, output, gradient, Filters);
+        float[] biasGradient = weightGradients[1];
+        for (int p = 0; p < batch * g.OutPixels; p++) TensorPrimitives.Add(biasGradient, gradient.Slice(p * Filters, Filters), biasGradient);
+
+        int colsSize = g.OutPixels * g.WindowSize;
+        fixed (float* x = input, dy = gradient, dw = weightGradients[0], wt = _kernelTransposed, dx = inputGradient, cols = scratch)
         {
-            var x = input.Slice(n * InputSize, InputSize);
-            var dx = inputGradient.IsEmpty ? Span<float>.Empty : inputGradient.Slice(n * InputSize, InputSize);
-            var g = outputGradient.Slice(n * OutputSize, OutputSize);
-            for (int oy = 0; oy < outHeight; oy++)
-            for (int ox = 0; ox < outWidth; ox++)
+            float* colsGradient = cols + colsSize;
+            for (int n = 0; n < batch; n++)
             {
-                var pixelGradient = g.Slice((oy * outWidth + ox) * Filters, Filters);
-                for (int f = 0; f < Filters; f++) db[f] += pixelGradient[f];
-                for (int ky = 0; ky < KernelSize.Height; ky++)
-                {
-                    int iy = oy * Strides.Height + ky - top;
-                    if (iy < 0 || iy >= height) continue;
-                    for (int kx = 0; kx < KernelSize.Width; kx++)
-                    {
-                        int ix = ox * Strides.Width + kx - left;
-                        if (ix < 0 || ix >= width) continue;
-                        int at = (iy * width + ix) * channels;
-                        for (int c = 0; c < channels; c++)
-                        {
-                            int tap = ((ky * KernelSize.Width + kx) * channels + c) * Filters;
-                            float v = x[at + c], sum = 0f;
-                            for (int f = 0; f < Filters; f++)
-                            {
-                                dw[tap + f] += v * pixelGradient[f];
-                                sum += w[tap + f] * pixelGradient[f];
-                            }
-                            if (!dx.IsEmpty) dx[at + c] += sum;
-                        }
-                    }
-                }
+                float* dyImage = dy + (long)n * OutputSize;
+                Im2Col.Gather(g, x + (long)n * InputSize, cols);
+                // dW (window x filters) += colsᵀ · dy
+                Gemm.Multiply(g.WindowSize, Filters, g.OutPixels, cols, 1, g.WindowSize, dyImage, Filters, dw, Filters, accumulate: true);
+                if (inputGradient.IsEmpty) continue;
+                // d(cols) = dy · Wᵀ, then each row added back onto the pixels it was gathered from
+                Gemm.Multiply(g.OutPixels, g.WindowSize, Filters, dyImage, Filters, 1, wt, g.WindowSize, colsGradient, g.WindowSize, accumulate: false);
+                new Span<float>(dx + (long)n * InputSize, InputSize).Clear();
+                Im2Col.ScatterAdd(g, colsGradient, dx + (long)n * InputSize);
             }
         }
     }

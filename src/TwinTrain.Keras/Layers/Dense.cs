@@ -1,8 +1,13 @@
+using System.Numerics.Tensors;
+using TwinTrain.Keras.Engine;
+
 namespace TwinTrain.Keras.Layers;
 
 /// <summary>A fully connected layer: output = activation(input · kernel + bias), kernel of shape (inputs, units).</summary>
 public sealed class Dense : Layer
 {
+    float[] _kernelTransposed = [];
+
     public Dense(int units, string? activation = null, int[]? inputShape = null, string? name = null) : base(name)
     {
         if (units < 1) throw new ArgumentOutOfRangeException(nameof(units), "Dense needs at least one unit.");
@@ -17,67 +22,53 @@ public sealed class Dense : Layer
     public Variable Kernel { get; private set; } = null!;
     public Variable Bias { get; private set; } = null!;
     public override IReadOnlyList<Variable> Weights => [Kernel, Bias];
+    int Inputs => InputShape[0];
 
     protected override int[] ComputeOutputShape(int[] inputShape)
     {
         if (inputShape.Length != 1)
-            throw ShapeError(inputShape, $"Dense expects a flat input of rank 1 (per sample); add a Flatten layer before it.");
+            throw ShapeError(inputShape, "Dense expects a flat input of rank 1 (per sample); add a Flatten layer before it.");
         return [Units];
     }
 
     protected override void CreateWeights(Random random)
     {
-        Kernel = new Variable("kernel", [InputShape[0], Units]);
+        Kernel = new Variable("kernel", [Inputs, Units]);
         Bias = new Variable("bias", [Units]);
-        Initializers.GlorotUniform(Kernel.Value, InputShape[0], Units, random);
+        Initializers.GlorotUniform(Kernel.Value, Inputs, Units, random);
+        _kernelTransposed = new float[Kernel.Size];
+        OnWeightsChanged();
     }
 
-    public override void Call(ReadOnlySpan<float> input, Span<float> output, int batch, bool training)
+    /// <summary>Keeps kernelᵀ (units x inputs) for the input gradient, which the GEMM wants row-major.</summary>
+    public override void OnWeightsChanged() => Transpose.Matrix(Kernel.Value, Inputs, Units, _kernelTransposed);
+
+    public override unsafe void Call(ReadOnlySpan<float> input, Span<float> output, int batch, bool training, Span<float> scratch)
     {
-        int inputs = InputShape[0];
-        float[] w = Kernel.Value, b = Bias.Value;
+        fixed (float* x = input, y = output, w = Kernel.Value)
+            Gemm.Multiply(batch, Units, Inputs, x, Inputs, 1, w, Units, y, Units, accumulate: false);
+        var result = output[..(batch * Units)];
         for (int n = 0; n < batch; n++)
         {
-            var x = input.Slice(n * inputs, inputs);
-            var y = output.Slice(n * Units, Units);
-            b.CopyTo(y);
-            for (int i = 0; i < inputs; i++)
-            {
-                float xi = x[i];
-                if (xi == 0f) continue;
-                var row = w.AsSpan(i * Units, Units);
-                for (int u = 0; u < Units; u++) y[u] += xi * row[u];
-            }
+            var row = result.Slice(n * Units, Units);
+            TensorPrimitives.Add(row, Bias.Value, row);
         }
-        Activations.Forward(Activation, output[..(batch * Units)], Units);
+        Activations.Forward(Activation, result, Units);
     }
 
-    public override void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, Span<float> outputGradient,
-        Span<float> inputGradient, int batch)
+    public override unsafe void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, Span<float> outputGradient,
+        Span<float> inputGradient, int batch, float[][] weightGradients, Span<float> scratch, bool preActivation = false)
     {
-        int inputs = InputShape[0];
-        Activations.Backward(Activation, output, outputGradient[..(batch * Units)], Units);
-        float[] w = Kernel.Value, dw = Kernel.Gradient, db = Bias.Gradient;
-        for (int n = 0; n < batch; n++)
+        var gradient = outputGradient[..(batch * Units)];
+        if (!preActivation) Activations.Backward(Activation, output, gradient, Units);
+        float[] kernelGradient = weightGradients[0], biasGradient = weightGradients[1];
+        for (int n = 0; n < batch; n++) TensorPrimitives.Add(biasGradient, gradient.Slice(n * Units, Units), biasGradient);
+        fixed (float* x = input, dy = gradient, dw = kernelGradient, wt = _kernelTransposed, dx = inputGradient)
         {
-            var x = input.Slice(n * inputs, inputs);
-            var g = outputGradient.Slice(n * Units, Units);
-            for (int u = 0; u < Units; u++) db[u] += g[u];
-            for (int i = 0; i < inputs; i++)
-            {
-                var dwRow = dw.AsSpan(i * Units, Units);
-                float xi = x[i];
-                for (int u = 0; u < Units; u++) dwRow[u] += xi * g[u];
-            }
-            if (inputGradient.IsEmpty) continue;
-            var dx = inputGradient.Slice(n * inputs, inputs);
-            for (int i = 0; i < inputs; i++)
-            {
-                var row = w.AsSpan(i * Units, Units);
-                float sum = 0f;
-                for (int u = 0; u < Units; u++) sum += row[u] * g[u];
-                dx[i] = sum;
-            }
+            // dW (inputs x units) += xᵀ · dy
+            Gemm.Multiply(Inputs, Units, batch, x, 1, Inputs, dy, Units, dw, Units, accumulate: true);
+            // dx (batch x inputs) = dy · Wᵀ
+            if (!inputGradient.IsEmpty) Gemm.Multiply(batch, Inputs, Units, dy, Units, 1, wt, Inputs, dx, Inputs, accumulate: false);
         }
     }
 

@@ -36,15 +36,24 @@ public abstract class Layer
 
     protected virtual void CreateWeights(Random random) { }
 
+    /// <summary>Floats of scratch memory one worker needs to run this layer on <paramref name="batch"/> samples.</summary>
+    public virtual int ScratchSize(int batch) => 0;
+
     /// <summary>Forward pass over <paramref name="batch"/> samples laid out one after another.</summary>
-    public abstract void Call(ReadOnlySpan<float> input, Span<float> output, int batch, bool training);
+    public abstract void Call(ReadOnlySpan<float> input, Span<float> output, int batch, bool training, Span<float> scratch);
 
     /// <summary>
-    /// Backward pass: from the gradient of the loss with respect to the output, writes the gradient with respect to the
-    /// input (when <paramref name="inputGradient"/> is not empty) and adds the weights' gradients to their accumulators.
+    /// Backward pass. <paramref name="outputGradient"/> holds d(loss)/d(output) and may be overwritten. Writes
+    /// d(loss)/d(input) into <paramref name="inputGradient"/> unless it is empty (the first layer needs none), and adds
+    /// each weight's gradient into <paramref name="weightGradients"/> (one array per entry of <see cref="Weights"/>).
+    /// With <paramref name="preActivation"/> the gradient is already with respect to the activation's input
+    /// (softmax fused with cross-entropy).
     /// </summary>
     public abstract void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, Span<float> outputGradient,
-        Span<float> inputGradient, int batch);
+        Span<float> inputGradient, int batch, float[][] weightGradients, Span<float> scratch, bool preActivation = false);
+
+    /// <summary>Called after the weights change (optimizer step, SetWeights), for layers that keep derived copies.</summary>
+    public virtual void OnWeightsChanged() { }
 
     public virtual Dictionary<string, object?> GetConfig() => new() { ["name"] = Name };
 

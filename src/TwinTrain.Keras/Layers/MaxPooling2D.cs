@@ -1,3 +1,6 @@
+using System.Runtime.Intrinsics;
+using TwinTrain.Keras.Engine;
+
 namespace TwinTrain.Keras.Layers;
 
 /// <summary>Max pooling over channels-last images; strides default to the pool size, padding "valid".</summary>
@@ -22,44 +25,74 @@ public sealed class MaxPooling2D : Layer
         return [rows, columns, inputShape[2]];
     }
 
-    public override void Call(ReadOnlySpan<float> input, Span<float> output, int batch, bool training)
+    public override void Call(ReadOnlySpan<float> input, Span<float> output, int batch, bool training, Span<float> scratch)
     {
         for (int n = 0; n < batch; n++)
-            Pool(input.Slice(n * InputSize, InputSize), output.Slice(n * OutputSize, OutputSize), Span<float>.Empty, ReadOnlySpan<float>.Empty);
+            Pool(input.Slice(n * InputSize, InputSize), output.Slice(n * OutputSize, OutputSize), [], []);
     }
 
     public override void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, Span<float> outputGradient,
-        Span<float> inputGradient, int batch)
+        Span<float> inputGradient, int batch, float[][] weightGradients, Span<float> scratch, bool preActivation = false)
     {
         if (inputGradient.IsEmpty) return;
         inputGradient[..(batch * InputSize)].Clear();
         for (int n = 0; n < batch; n++)
         {
-            Pool(input.Slice(n * InputSize, InputSize), Span<float>.Empty, inputGradient.Slice(n * InputSize, InputSize),
+            Pool(input.Slice(n * InputSize, InputSize), [], inputGradient.Slice(n * InputSize, InputSize),
                 outputGradient.Slice(n * OutputSize, OutputSize));
         }
     }
 
-    /// <summary>Finds each window's (first) maximum: writes it to y, and/or routes that output's gradient dy to it in dx.</summary>
+    /// <summary>
+    /// Finds each window's maximum per channel: writes it to y (forward), or adds the output's gradient dy to the
+    /// first element holding the maximum in dx (backward). Eight channels at a time where the channels allow.
+    /// </summary>
     void Pool(ReadOnlySpan<float> x, Span<float> y, Span<float> dx, ReadOnlySpan<float> dy)
     {
         int width = InputShape[1], channels = InputShape[2];
         int outHeight = OutputShape[0], outWidth = OutputShape[1];
+        bool vector = Gemm.UseSimd && Vector256.IsHardwareAccelerated;
         for (int oy = 0; oy < outHeight; oy++)
         for (int ox = 0; ox < outWidth; ox++)
-        for (int c = 0; c < channels; c++)
         {
-            float best = float.NegativeInfinity;
-            int bestAt = -1;
-            for (int py = 0; py < PoolSize.Height; py++)
-            for (int px = 0; px < PoolSize.Width; px++)
+            int o = (oy * outWidth + ox) * channels;
+            int first = (oy * Strides.Height * width + ox * Strides.Width) * channels;
+            int c = 0;
+            if (vector)
             {
-                int at = ((oy * Strides.Height + py) * width + ox * Strides.Width + px) * channels + c;
-                if (x[at] > best) { best = x[at]; bestAt = at; }
+                for (; c + 8 <= channels; c += 8)
+                {
+                    var best = Vector256.Create(x.Slice(first + c, 8));
+                    for (int py = 0; py < PoolSize.Height; py++)
+                    for (int px = 0; px < PoolSize.Width; px++)
+                        best = Vector256.Max(best, Vector256.Create(x.Slice(first + (py * width + px) * channels + c, 8)));
+                    if (!y.IsEmpty) { best.CopyTo(y.Slice(o + c, 8)); continue; }
+
+                    var gradient = Vector256.Create(dy.Slice(o + c, 8));
+                    var unrouted = Vector256<float>.AllBitsSet;
+                    for (int py = 0; py < PoolSize.Height; py++)
+                    for (int px = 0; px < PoolSize.Width; px++)
+                    {
+                        var target = dx.Slice(first + (py * width + px) * channels + c, 8);
+                        var hit = Vector256.Equals(Vector256.Create(x.Slice(first + (py * width + px) * channels + c, 8)), best) & unrouted;
+                        unrouted &= ~hit;
+                        (Vector256.Create((ReadOnlySpan<float>)target) + (gradient & hit)).CopyTo(target);
+                    }
+                }
             }
-            int o = (oy * outWidth + ox) * channels + c;
-            if (!y.IsEmpty) y[o] = best;
-            if (!dx.IsEmpty) dx[bestAt] += dy[o];
+            for (; c < channels; c++)
+            {
+                float best = float.NegativeInfinity;
+                int bestAt = -1;
+                for (int py = 0; py < PoolSize.Height; py++)
+                for (int px = 0; px < PoolSize.Width; px++)
+                {
+                    int at = first + (py * width + px) * channels + c;
+                    if (x[at] > best || bestAt < 0) { best = x[at]; bestAt = at; }
+                }
+                if (!y.IsEmpty) y[o + c] = best;
+                else dx[bestAt] += dy[o + c];
+            }
         }
     }
 

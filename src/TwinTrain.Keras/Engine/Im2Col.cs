@@ -1,0 +1,81 @@
+namespace TwinTrain.Keras.Engine;
+
+/// <summary>Geometry of a 2-D window operation (convolution) on one channels-last image.</summary>
+public readonly record struct ConvGeometry(
+    int Height, int Width, int Channels, int KernelHeight, int KernelWidth,
+    int StrideHeight, int StrideWidth, int PadTop, int PadLeft, int OutHeight, int OutWidth)
+{
+    /// <summary>Values per im2col row: one window, kernel rows x kernel columns x channels (Keras's kernel order).</summary>
+    public int WindowSize => KernelHeight * KernelWidth * Channels;
+    public int OutPixels => OutHeight * OutWidth;
+}
+
+/// <summary>
+/// im2col and its adjoint: each output pixel's receptive window copied into one row, so a convolution becomes one
+/// matrix product with the (kh*kw*in, out) kernel. Out-of-image taps (same padding) read as zero.
+/// </summary>
+public static unsafe class Im2Col
+{
+    public static void Gather(in ConvGeometry g, float* image, float* cols)
+    {
+        int rowWidth = g.KernelWidth * g.Channels;
+        for (int oy = 0; oy < g.OutHeight; oy++)
+        {
+            for (int ox = 0; ox < g.OutWidth; ox++)
+            {
+                int left = ox * g.StrideWidth - g.PadLeft;
+                bool inside = left >= 0 && left + g.KernelWidth <= g.Width;
+                for (int ky = 0; ky < g.KernelHeight; ky++)
+                {
+                    int iy = oy * g.StrideHeight + ky - g.PadTop;
+                    if (iy < 0 || iy >= g.Height)
+                    {
+                        new Span<float>(cols, rowWidth).Clear();
+                    }
+                    else if (inside)
+                    {
+                        Buffer.MemoryCopy(image + (iy * g.Width + left) * g.Channels, cols, rowWidth * 4L, rowWidth * 4L);
+                    }
+                    else
+                    {
+                        for (int kx = 0; kx < g.KernelWidth; kx++)
+                        {
+                            int ix = left + kx;
+                            var target = new Span<float>(cols + kx * g.Channels, g.Channels);
+                            if (ix < 0 || ix >= g.Width) target.Clear();
+                            else new ReadOnlySpan<float>(image + (iy * g.Width + ix) * g.Channels, g.Channels).CopyTo(target);
+                        }
+                    }
+                    cols += rowWidth;
+                }
+            }
+        }
+    }
+
+    /// <summary>Adds each im2col row back onto the image pixels it came from (the image must be cleared first).</summary>
+    public static void ScatterAdd(in ConvGeometry g, float* cols, float* image)
+    {
+        for (int oy = 0; oy < g.OutHeight; oy++)
+        {
+            for (int ox = 0; ox < g.OutWidth; ox++)
+            {
+                int left = ox * g.StrideWidth - g.PadLeft;
+                for (int ky = 0; ky < g.KernelHeight; ky++)
+                {
+                    int iy = oy * g.StrideHeight + ky - g.PadTop;
+                    for (int kx = 0; kx < g.KernelWidth; kx++)
+                    {
+                        int ix = left + kx;
+                        if (iy >= 0 && iy < g.Height && ix >= 0 && ix < g.Width)
+                        {
+                            var source = new ReadOnlySpan<float>(cols, g.Channels);
+                            var target = new Span<float>(image + (iy * g.Width + ix) * g.Channels, g.Channels);
+                            System.Numerics.Tensors.TensorPrimitives.Add(target, source, target);
+                        }
+                        cols += g.Channels;
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,54 @@
+using TwinTrain.Keras.Engine;
+
+namespace TwinTrain.Keras.Tests;
+
+public class GemmTests
+{
+    static float[] Values(int count, int seed)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, count).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+    }
+
+    /// <summary>C = A·B in double precision, A addressed as a[i * aRow + p * aCol].</summary>
+    static double[] Reference(int m, int n, int k, float[] a, int aRow, int aCol, float[] b, float[]? c0)
+    {
+        var c = new double[m * n];
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                double sum = c0?[i * n + j] ?? 0;
+                for (int p = 0; p < k; p++) sum += (double)a[i * aRow + p * aCol] * b[p * n + j];
+                c[i * n + j] = sum;
+            }
+        return c;
+    }
+
+    [Theory]
+    [InlineData(13, 32, 27, false, false)]   // conv1-like: rows not a multiple of 6
+    [InlineData(6, 64, 288, false, false)]   // conv2-like
+    [InlineData(7, 10, 64, false, false)]    // fc2: columns not a multiple of 16
+    [InlineData(25, 40, 9, true, false)]     // Aᵀ addressing (weight gradients)
+    [InlineData(12, 48, 31, false, true)]    // accumulate into C
+    [InlineData(5, 21, 3, true, true)]
+    public unsafe void Should_match_a_double_precision_product_with_simd_and_with_the_scalar_fallback(
+        int m, int n, int k, bool transposedA, bool accumulate)
+    {
+        var a = Values(m * k, 1);
+        var b = Values(k * n, 2);
+        var c0 = accumulate ? Values(m * n, 3) : null;
+        int aRow = transposedA ? 1 : k, aCol = transposedA ? m : 1;
+        var expected = Reference(m, n, k, a, aRow, aCol, b, c0);
+
+        foreach (bool scalar in new[] { false, true })
+        {
+            var c = c0 is null ? new float[m * n] : (float[])c0.Clone();
+            using (scalar ? Gemm.ForceScalar() : null)
+            {
+                fixed (float* pa = a, pb = b, pc = c) Gemm.Multiply(m, n, k, pa, aRow, aCol, pb, n, pc, n, accumulate);
+            }
+            for (int i = 0; i < c.Length; i++)
+                Assert.True(Math.Abs(c[i] - expected[i]) < 1e-4 * Math.Max(1, Math.Abs(expected[i])), $"element {i} (scalar={scalar}): {c[i]} vs {expected[i]}");
+        }
+    }
+}
