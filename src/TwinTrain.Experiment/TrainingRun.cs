@@ -2,6 +2,7 @@ using System.Diagnostics;
 using TwinTrain.Data;
 using TwinTrain.Experiment.Frameworks;
 using TwinTrain.Experiment.Reporting;
+using TwinTrain.Keras.Utils;
 
 namespace TwinTrain.Experiment;
 

@@ -1,21 +1,33 @@
 using System.Globalization;
 using System.Text;
+using TwinTrain.Data.Batching;
+using TwinTrain.Keras.Callbacks;
+using TwinTrain.Keras.Data;
+using TwinTrain.Keras.Engine;
 using TwinTrain.Keras.Layers;
+using TwinTrain.Keras.Losses;
+using TwinTrain.Keras.Optimizers;
 
 namespace TwinTrain.Keras;
 
 /// <summary>
-/// A linear stack of layers, as Keras's Sequential. The first layer declares the input shape (H, W, C); building
-/// infers every other shape and creates the weights, with a clear error where two layers do not fit.
+/// A linear stack of layers, as Keras's Sequential: build it from layers (the first declares the input shape),
+/// <see cref="Compile(string, string, string[])"/>, then <see cref="Fit(IDataset, int, int, IDataset, bool, int, int, IEnumerable{Callback}, int, TextWriter, CancellationToken)"/>,
+/// <see cref="Evaluate(IDataset, int)"/> and <see cref="Predict(float[], int)"/>. Inputs are channels-last float32.
 /// </summary>
-public sealed class Sequential
+public sealed class Sequential : IDisposable
 {
+    Executor? _executor;
+    string[] _metrics = [];
+
     public Sequential(params Layer[] layers) : this(seed: 0, layers) { }
 
+    /// <summary>A model whose initial weights are drawn from <paramref name="seed"/>.</summary>
     public Sequential(int seed, params Layer[] layers)
     {
         if (layers.Length == 0) throw new ArgumentException("A Sequential model needs at least one layer.");
         Layers = layers;
+        Seed = seed;
         int[] shape = DeclaredInputShape(layers[0])
             ?? throw new ArgumentException($"The first layer ('{layers[0].Name}') must declare inputShape.");
         var random = new Random(seed);
@@ -28,9 +40,23 @@ public sealed class Sequential
     }
 
     public IReadOnlyList<Layer> Layers { get; }
+    public int Seed { get; }
     public int[] InputShape { get; }
     public int[] OutputShape => Layers[^1].OutputShape;
+    public int InputSize => Layers[0].InputSize;
+    public int OutputSize => Layers[^1].OutputSize;
     public long ParameterCount => Layers.Sum(l => l.ParameterCount);
+    public IReadOnlyList<Variable> Weights => Layers.SelectMany(l => l.Weights).ToArray();
+
+    /// <summary>CPU threads used by Fit, Evaluate and Predict (default: all cores).</summary>
+    public int Threads { get; set; } = Environment.ProcessorCount;
+
+    /// <summary>Set by a callback to end Fit after the current epoch (Keras's model.stop_training).</summary>
+    public bool StopTraining { get; set; }
+
+    public Optimizer? Optimizer { get; private set; }
+    public SparseCategoricalCrossentropy? Loss { get; private set; }
+    public IReadOnlyList<string> Metrics => _metrics;
 
     static int[]? DeclaredInputShape(Layer layer) => layer switch
     {
@@ -38,6 +64,188 @@ public sealed class Sequential
         Dense dense => dense.DeclaredInputShape,
         _ => null,
     };
+
+    public void Compile(string optimizer = "adam", string loss = "sparse_categorical_crossentropy", string[]? metrics = null) =>
+        Compile(Optimizer.FromName(optimizer), LossFromName(loss), metrics);
+
+    public void Compile(Optimizer optimizer, SparseCategoricalCrossentropy? loss = null, string[]? metrics = null)
+    {
+        foreach (string metric in metrics ?? [])
+        {
+            if (metric is not ("accuracy" or "acc" or "sparse_categorical_accuracy"))
+                throw new ArgumentException($"Unknown metric '{metric}'; this framework supports 'accuracy'.");
+        }
+        Optimizer = optimizer;
+        Loss = loss ?? new SparseCategoricalCrossentropy();
+        _metrics = metrics is null ? [] : ["accuracy"];
+        // A softmax output with (non-logit) cross-entropy is computed in the fused log-softmax form.
+        Layers[^1].DeferActivation = !Loss.FromLogits && Layers[^1] is Dense { Activation: Activation.Softmax } or Conv2D { Activation: Activation.Softmax };
+    }
+
+    static SparseCategoricalCrossentropy LossFromName(string name) => name switch
+    {
+        "sparse_categorical_crossentropy" => new SparseCategoricalCrossentropy(),
+        _ => throw new ArgumentException($"Unknown loss '{name}'; this framework supports 'sparse_categorical_crossentropy'."),
+    };
+
+    Executor ExecutorFor(int batchSize)
+    {
+        if (_executor is null || _executor.Capacity < batchSize || _executor.Threads != Math.Min(Threads, _executor.Capacity))
+        {
+            _executor?.Dispose();
+            _executor = new Executor(Layers, batchSize, Threads);
+        }
+        _executor.Configure(Layers[^1].DeferActivation, Loss?.FromLogits ?? false);
+        return _executor;
+    }
+
+    void RequireCompiled()
+    {
+        if (Optimizer is null || Loss is null) throw new InvalidOperationException("Compile the model before training or evaluating it.");
+    }
+
+    public History Fit(float[] x, int[] y, int epochs = 1, int batchSize = 32, (float[] X, int[] Y)? validationData = null,
+        bool shuffle = true, int seed = 0, int initialEpoch = 0, IEnumerable<Callback>? callbacks = null, int verbose = 1,
+        TextWriter? output = null, CancellationToken stop = default) =>
+        Fit(new ArrayDataset(x, y, InputSize), epochs, batchSize,
+            validationData is { } v ? new ArrayDataset(v.X, v.Y, InputSize) : null,
+            shuffle, seed, initialEpoch, callbacks, verbose, output, stop);
+
+    /// <summary>
+    /// Trains for <paramref name="epochs"/> epochs (from <paramref name="initialEpoch"/>), visiting samples in the order
+    /// given by (seed, epoch). Logs per epoch "loss" and "accuracy" (sample-weighted means over the epoch, in training
+    /// mode) and, with validation data, "val_loss" and "val_accuracy". Cancelling stops after the current step.
+    /// </summary>
+    public History Fit(IDataset x, int epochs = 1, int batchSize = 32, IDataset? validationData = null, bool shuffle = true,
+        int seed = 0, int initialEpoch = 0, IEnumerable<Callback>? callbacks = null, int verbose = 1,
+        TextWriter? output = null, CancellationToken stop = default)
+    {
+        RequireCompiled();
+        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), "The batch size must be at least 1.");
+        if (x.Count == 0) throw new ArgumentException("Fit needs at least one sample.");
+        int steps = (x.Count + batchSize - 1) / batchSize;
+        var history = new History();
+        var all = new List<Callback> { history };
+        all.AddRange(callbacks ?? []);
+        if (verbose > 0) all.Add(new ProgbarLogger(output ?? Console.Out, verbose, steps, epochs));
+        foreach (var callback in all) callback.Model = this;
+
+        var executor = ExecutorFor(batchSize);
+        var order = new int[x.Count];
+        var logs = new Dictionary<string, double>();
+        StopTraining = false;
+        foreach (var callback in all) callback.OnTrainBegin();
+        for (int epoch = initialEpoch; epoch < epochs && !StopTraining && !stop.IsCancellationRequested; epoch++)
+        {
+            foreach (var callback in all) callback.OnEpochBegin(epoch);
+            EpochOrder.Fill(order, seed, epoch, shuffle);
+            double lossSum = 0;
+            long correct = 0, seen = 0;
+            logs.Clear();
+            for (int step = 0; step < steps; step++)
+            {
+                if (stop.IsCancellationRequested) break;
+                int start = step * batchSize, count = Math.Min(batchSize, x.Count - start);
+                x.Fill(order.AsSpan(start, count), executor.X, executor.Y);
+                var (batchLoss, batchCorrect) = executor.TrainStep(count, Optimizer!);
+                lossSum += batchLoss;
+                correct += batchCorrect;
+                seen += count;
+                SetMetrics(logs, "", lossSum / seen, (double)correct / seen);
+                foreach (var callback in all) callback.OnTrainBatchEnd(step, logs);
+            }
+            if (stop.IsCancellationRequested) break;
+            if (validationData is not null)
+            {
+                var validation = Evaluate(validationData, Math.Max(batchSize, 256));
+                SetMetrics(logs, "val_", validation["loss"], validation.GetValueOrDefault("accuracy"));
+            }
+            foreach (var callback in all) callback.OnEpochEnd(epoch, logs);
+        }
+        foreach (var callback in all) callback.OnTrainEnd(logs);
+        return history;
+    }
+
+    void SetMetrics(Dictionary<string, double> logs, string prefix, double loss, double accuracy)
+    {
+        logs[prefix + "loss"] = loss;
+        if (_metrics.Length > 0) logs[prefix + "accuracy"] = accuracy;
+    }
+
+    public Dictionary<string, double> Evaluate(float[] x, int[] y, int batchSize = 32) =>
+        Evaluate(new ArrayDataset(x, y, InputSize), batchSize);
+
+    /// <summary>Mean loss (and accuracy) over every sample, in inference mode.</summary>
+    public Dictionary<string, double> Evaluate(IDataset x, int batchSize = 32)
+    {
+        RequireCompiled();
+        var executor = ExecutorFor(batchSize);
+        double lossSum = 0;
+        long correct = 0;
+        var indices = new int[Math.Min(batchSize, executor.Capacity)];
+        for (int start = 0; start < x.Count; start += indices.Length)
+        {
+            int count = Math.Min(indices.Length, x.Count - start);
+            for (int i = 0; i < count; i++) indices[i] = start + i;
+            x.Fill(indices.AsSpan(0, count), executor.X, executor.Y);
+            var (loss, hits) = executor.EvaluateBatch(count);
+            lossSum += loss;
+            correct += hits;
+        }
+        var result = new Dictionary<string, double> { ["loss"] = lossSum / x.Count };
+        if (_metrics.Length > 0) result["accuracy"] = (double)correct / x.Count;
+        return result;
+    }
+
+    /// <summary>The model's outputs for every sample of x (samples one after another), OutputSize values each.</summary>
+    public float[] Predict(float[] x, int batchSize = 32)
+    {
+        if (x.Length % InputSize != 0)
+            throw new ArgumentException($"x holds {x.Length} values, not a whole number of samples of {InputSize} ({Layer.Format(InputShape)}).");
+        int samples = x.Length / InputSize;
+        var executor = ExecutorFor(batchSize);
+        var predictions = new float[samples * OutputSize];
+        for (int start = 0; start < samples; start += executor.Capacity)
+        {
+            int count = Math.Min(executor.Capacity, samples - start);
+            x.AsSpan(start * InputSize, count * InputSize).CopyTo(executor.X);
+            executor.PredictBatch(count, predictions, start);
+        }
+        return predictions;
+    }
+
+    /// <summary>One optimizer step on exactly these samples (Keras's train_on_batch); returns the batch's mean loss and accuracy.</summary>
+    public (double Loss, double Accuracy) TrainOnBatch(ReadOnlySpan<float> x, ReadOnlySpan<int> y)
+    {
+        RequireCompiled();
+        var executor = ExecutorFor(y.Length);
+        x.CopyTo(executor.X);
+        y.CopyTo(executor.Y);
+        var (loss, correct) = executor.TrainStep(y.Length, Optimizer!);
+        return (loss / y.Length, (double)correct / y.Length);
+    }
+
+    /// <summary>Copies of every weight, layer by layer (kernel then bias), as Keras's get_weights.</summary>
+    public float[][] GetWeights() => Weights.Select(w => (float[])w.Value.Clone()).ToArray();
+
+    public void SetWeights(IReadOnlyList<float[]> weights)
+    {
+        var variables = Weights;
+        if (weights.Count != variables.Count)
+            throw new ArgumentException($"The model has {variables.Count} weight arrays; {weights.Count} were given.");
+        for (int i = 0; i < variables.Count; i++)
+        {
+            if (weights[i].Length != variables[i].Size)
+                throw new ArgumentException($"Weight {i} ({variables[i].Name}, shape ({string.Join(", ", variables[i].Shape)})) needs {variables[i].Size} values; {weights[i].Length} were given.");
+        }
+        for (int i = 0; i < variables.Count; i++) weights[i].CopyTo(variables[i].Value, 0);
+        foreach (var layer in Layers) layer.OnWeightsChanged();
+    }
+
+    /// <summary>Saves the architecture, compile settings and weights to one file (a zip: config.json + weights.bin).</summary>
+    public void Save(string path) => ModelFile.Save(this, path);
+
+    public static Sequential Load(string path) => ModelFile.Load(path);
 
     /// <summary>A table like Keras's model.summary().</summary>
     public string Summary()
@@ -57,5 +265,13 @@ public sealed class Sequential
         text.AppendLine($" Trainable params: {ParameterCount.ToString("N0", CultureInfo.InvariantCulture)}");
         text.AppendLine(" Non-trainable params: 0");
         return text.ToString();
+    }
+
+    internal void SetCompiledMetrics(string[] metrics) => _metrics = metrics;
+
+    public void Dispose()
+    {
+        _executor?.Dispose();
+        _executor = null;
     }
 }

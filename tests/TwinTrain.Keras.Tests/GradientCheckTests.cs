@@ -18,7 +18,7 @@ public class GradientCheckTests
     static (double Loss, HashCode Zeros) Loss(Layer layer, float[] input, float[] r)
     {
         var output = new float[Batch * layer.OutputSize];
-        layer.Call(input, output, Batch, training: true, new float[layer.ScratchSize(Batch)]);
+        layer.Call(input, output, Batch, new CallContext(Training: true), new float[layer.ScratchSize(Batch)]);
         double loss = 0;
         var zeros = new HashCode();
         for (int i = 0; i < output.Length; i++)
@@ -55,7 +55,7 @@ public class GradientCheckTests
 
         var output = new float[Batch * layer.OutputSize];
         var scratch = new float[layer.ScratchSize(Batch)];
-        layer.Call(input, output, Batch, training: true, scratch);
+        layer.Call(input, output, Batch, new CallContext(Training: true), scratch);
         var outputGradient = (float[])r.Clone();
         var inputGradient = new float[input.Length];
         var weightGradients = layer.Weights.Select(w => new float[w.Size]).ToArray();
@@ -116,4 +116,14 @@ public class GradientCheckTests
 
     [Fact]
     public void Should_match_finite_differences_for_flatten() => Check(new Flatten(), [3, 2, 2]);
+
+    [Fact]
+    public void Should_match_finite_differences_for_average_pooling() => Check(new AveragePooling2D((2, 2)), [5, 4, 9]);
+
+    [Fact]
+    public void Should_match_finite_differences_for_overlapping_average_pooling() =>
+        Check(new AveragePooling2D((3, 3), strides: (2, 2)), [7, 7, 2]);
+
+    [Fact]
+    public void Should_match_finite_differences_for_dropout_with_a_fixed_mask() => Check(new Dropout(0.3, seed: 5), [40]);
 }

@@ -10,37 +10,24 @@ public enum ImageLayout
 }
 
 /// <summary>
-/// A reusable batch: inputs as float32 in the chosen layout and labels, filled from an <see cref="ImageSet"/> for a
-/// list of sample indices. The buffers are allocated once; filling allocates nothing.
+/// Turns stored bytes into network inputs: float32 through per-channel lookup tables (scaling, normalisation),
+/// in the chosen layout. Allocates nothing per call.
 /// </summary>
-public sealed class BatchBuffer
+public sealed class PixelConverter(ImageLayout layout, Preprocessing? preprocessing = null)
 {
-    readonly float[][] _tables;
+    readonly float[][] _tables = (preprocessing ?? Preprocessing.UnitScale).LookupTables();
 
-    public BatchBuffer(int capacity, ImageLayout layout, Preprocessing? preprocessing = null)
+    public ImageLayout Layout { get; } = layout;
+
+    /// <summary>Writes the images at <paramref name="indices"/> one after another into <paramref name="inputs"/>.</summary>
+    public void Fill(ImageSet set, ReadOnlySpan<int> indices, Span<float> inputs)
     {
-        Capacity = capacity;
-        Layout = layout;
-        Inputs = new float[capacity * CifarClasses.PixelsPerImage];
-        Labels = new long[capacity];
-        _tables = (preprocessing ?? Preprocessing.UnitScale).LookupTables();
-    }
-
-    public int Capacity { get; }
-    public ImageLayout Layout { get; }
-    public float[] Inputs { get; }
-    public long[] Labels { get; }
-    public int Count { get; private set; }
-
-    public void Fill(ImageSet set, ReadOnlySpan<int> indices)
-    {
-        if (indices.Length > Capacity) throw new ArgumentException($"{indices.Length} samples do not fit a batch of {Capacity}.");
         const int plane = CifarClasses.Height * CifarClasses.Width;
         float[] red = _tables[0], green = _tables[1], blue = _tables[2];
         for (int b = 0; b < indices.Length; b++)
         {
             var source = set.Image(indices[b]);
-            var target = Inputs.AsSpan(b * CifarClasses.PixelsPerImage, CifarClasses.PixelsPerImage);
+            var target = inputs.Slice(b * CifarClasses.PixelsPerImage, CifarClasses.PixelsPerImage);
             if (Layout == ImageLayout.Nhwc)
             {
                 for (int p = 0; p < plane; p++)
@@ -59,8 +46,38 @@ public sealed class BatchBuffer
                     target[2 * plane + p] = blue[source[3 * p + 2]];
                 }
             }
-            Labels[b] = set.Labels[indices[b]];
         }
+    }
+}
+
+/// <summary>
+/// A reusable batch: inputs as float32 in the chosen layout and labels, filled from an <see cref="ImageSet"/> for a
+/// list of sample indices. The buffers are allocated once; filling allocates nothing.
+/// </summary>
+public sealed class BatchBuffer
+{
+    readonly PixelConverter _converter;
+
+    public BatchBuffer(int capacity, ImageLayout layout, Preprocessing? preprocessing = null)
+    {
+        Capacity = capacity;
+        Layout = layout;
+        Inputs = new float[capacity * CifarClasses.PixelsPerImage];
+        Labels = new long[capacity];
+        _converter = new PixelConverter(layout, preprocessing);
+    }
+
+    public int Capacity { get; }
+    public ImageLayout Layout { get; }
+    public float[] Inputs { get; }
+    public long[] Labels { get; }
+    public int Count { get; private set; }
+
+    public void Fill(ImageSet set, ReadOnlySpan<int> indices)
+    {
+        if (indices.Length > Capacity) throw new ArgumentException($"{indices.Length} samples do not fit a batch of {Capacity}.");
+        _converter.Fill(set, indices, Inputs);
+        for (int b = 0; b < indices.Length; b++) Labels[b] = set.Labels[indices[b]];
         Count = indices.Length;
     }
 }

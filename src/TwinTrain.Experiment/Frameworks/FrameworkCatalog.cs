@@ -10,8 +10,7 @@ public static class FrameworkCatalog
     public static IFramework Create(string name, TrainingConfig config, ImageSet train) => name switch
     {
         "torch" => new TorchFramework(config, train),
-        "keras" => throw new NotSupportedException(
-            "The Keras-style framework is not available in this build yet; use --framework torch."),
+        "keras" => new KerasFramework(config, train),
         _ => throw new ArgumentException($"Unknown framework '{name}'; expected one of: {string.Join(", ", Names)}."),
     };
 }

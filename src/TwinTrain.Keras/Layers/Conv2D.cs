@@ -66,7 +66,7 @@ public sealed class Conv2D : Layer
     /// <summary>One image's im2col rows, and as many again for their gradient.</summary>
     public override int ScratchSize(int batch) => 2 * _geometry.OutPixels * _geometry.WindowSize;
 
-    public override unsafe void Call(ReadOnlySpan<float> input, Span<float> output, int batch, bool training, Span<float> scratch)
+    public override unsafe void Call(ReadOnlySpan<float> input, Span<float> output, int batch, in CallContext context, Span<float> scratch)
     {
         var g = _geometry;
         fixed (float* x = input, y = output, w = Kernel.Value, cols = scratch)
@@ -83,7 +83,7 @@ public sealed class Conv2D : Layer
             var pixel = result.Slice(p * Filters, Filters);
             TensorPrimitives.Add(pixel, Bias.Value, pixel);
         }
-        Activations.Forward(Activation, result, Filters);
+        if (!DeferActivation) Activations.Forward(Activation, result, Filters);
     }
 
     public override unsafe void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, Span<float> outputGradient,

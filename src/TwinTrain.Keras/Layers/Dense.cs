@@ -43,7 +43,7 @@ public sealed class Dense : Layer
     /// <summary>Keeps kernelᵀ (units x inputs) for the input gradient, which the GEMM wants row-major.</summary>
     public override void OnWeightsChanged() => Transpose.Matrix(Kernel.Value, Inputs, Units, _kernelTransposed);
 
-    public override unsafe void Call(ReadOnlySpan<float> input, Span<float> output, int batch, bool training, Span<float> scratch)
+    public override unsafe void Call(ReadOnlySpan<float> input, Span<float> output, int batch, in CallContext context, Span<float> scratch)
     {
         fixed (float* x = input, y = output, w = Kernel.Value)
             Gemm.Multiply(batch, Units, Inputs, x, Inputs, 1, w, Units, y, Units, accumulate: false);
@@ -53,7 +53,7 @@ public sealed class Dense : Layer
             var row = result.Slice(n * Units, Units);
             TensorPrimitives.Add(row, Bias.Value, row);
         }
-        Activations.Forward(Activation, result, Units);
+        if (!DeferActivation) Activations.Forward(Activation, result, Units);
     }
 
     public override unsafe void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, Span<float> outputGradient,

@@ -5,7 +5,7 @@ public sealed class Flatten(string? name = null) : Layer(name)
 {
     protected override int[] ComputeOutputShape(int[] inputShape) => [inputShape.Aggregate(1, (a, b) => a * b)];
 
-    public override void Call(ReadOnlySpan<float> input, Span<float> output, int batch, bool training, Span<float> scratch) =>
+    public override void Call(ReadOnlySpan<float> input, Span<float> output, int batch, in CallContext context, Span<float> scratch) =>
         input[..(batch * InputSize)].CopyTo(output);
 
     public override void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, Span<float> outputGradient,

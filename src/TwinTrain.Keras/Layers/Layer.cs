@@ -23,6 +23,12 @@ public abstract class Layer
     public int OutputSize => OutputShape.Aggregate(1, (a, b) => a * b);
     public long ParameterCount => Weights.Sum(w => (long)w.Size);
 
+    /// <summary>
+    /// Set by the model when this last layer's softmax is fused into the loss: the layer then outputs logits and
+    /// receives gradients with respect to them.
+    /// </summary>
+    internal bool DeferActivation { get; set; }
+
     public void Build(int[] inputShape, Random random)
     {
         InputShape = inputShape;
@@ -40,7 +46,7 @@ public abstract class Layer
     public virtual int ScratchSize(int batch) => 0;
 
     /// <summary>Forward pass over <paramref name="batch"/> samples laid out one after another.</summary>
-    public abstract void Call(ReadOnlySpan<float> input, Span<float> output, int batch, bool training, Span<float> scratch);
+    public abstract void Call(ReadOnlySpan<float> input, Span<float> output, int batch, in CallContext context, Span<float> scratch);
 
     /// <summary>
     /// Backward pass. <paramref name="outputGradient"/> holds d(loss)/d(output) and may be overwritten. Writes

@@ -25,7 +25,7 @@ public sealed class MaxPooling2D : Layer
         return [rows, columns, inputShape[2]];
     }
 
-    public override void Call(ReadOnlySpan<float> input, Span<float> output, int batch, bool training, Span<float> scratch)
+    public override void Call(ReadOnlySpan<float> input, Span<float> output, int batch, in CallContext context, Span<float> scratch)
     {
         for (int n = 0; n < batch; n++)
             Pool(input.Slice(n * InputSize, InputSize), output.Slice(n * OutputSize, OutputSize), [], []);

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 
-namespace TwinTrain.Experiment.Reporting;
+namespace TwinTrain.Keras.Utils;
 
 /// <summary>
 /// A progress bar in the style of Keras 3's:

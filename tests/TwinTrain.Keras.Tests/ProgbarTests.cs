@@ -1,6 +1,6 @@
-using TwinTrain.Experiment.Reporting;
+using TwinTrain.Keras.Utils;
 
-namespace TwinTrain.Experiment.Tests;
+namespace TwinTrain.Keras.Tests;
 
 public class ProgbarTests
 {

@@ -1,0 +1,74 @@
+using TwinTrain.Data;
+using TwinTrain.Experiment.Study;
+using TwinTrain.Keras;
+using TwinTrain.Keras.Callbacks;
+
+namespace TwinTrain.Experiment.Frameworks;
+
+/// <summary>The Keras-style side: <see cref="KerasStudy"/>'s model trained with Fit, one epoch per call.</summary>
+public sealed class KerasFramework : IFramework
+{
+    public const string ModelFile = "keras-model.zip";
+
+    readonly Sequential _model;
+    readonly ImageSetDataset _train;
+    readonly TrainingConfig _config;
+    ImageSetDataset? _evaluation;
+
+    public KerasFramework(TrainingConfig config, ImageSet train)
+    {
+        _config = config;
+        _model = KerasStudy.CreateModel(config.Seed, config.LearningRate);
+        _model.Threads = config.Threads;
+        _train = new ImageSetDataset(train);
+    }
+
+    public string Name => "keras";
+
+    public IReadOnlyDictionary<string, string> Versions { get; } = new Dictionary<string, string>
+    {
+        ["TwinTrain.Keras"] = typeof(Sequential).Assembly.GetName().Version?.ToString(3) ?? "?",
+        ["engine"] = Keras.Engine.Gemm.UseSimd ? "AVX2+FMA" : "scalar",
+    };
+
+    public long ParameterCount => _model.ParameterCount;
+
+    public int StepsPerEpoch => (_train.Count + _config.BatchSize - 1) / _config.BatchSize;
+
+    public Sequential Model => _model;
+
+    public Metrics TrainEpoch(int epoch, StepCallback? afterStep, CancellationToken stop)
+    {
+        var progress = new StepProgress(afterStep, _config.BatchSize, _train.Count);
+        _model.Fit(_train, epochs: epoch + 1, batchSize: _config.BatchSize, seed: _config.Seed, initialEpoch: epoch,
+            callbacks: [progress], verbose: 0, stop: stop);
+        return progress.Last;
+    }
+
+    public Metrics Evaluate(ImageSet set)
+    {
+        if (_evaluation?.Set != set) _evaluation = new ImageSetDataset(set);
+        var result = _model.Evaluate(_evaluation, batchSize: Math.Max(_config.BatchSize, 256));
+        return new Metrics(result["loss"], result["accuracy"], set.Count);
+    }
+
+    public string SaveWeights(string folder)
+    {
+        _model.Save(Path.Combine(folder, ModelFile));
+        return ModelFile;
+    }
+
+    public void Dispose() => _model.Dispose();
+
+    /// <summary>Turns Fit's per-step logs into the experiment's running metrics.</summary>
+    sealed class StepProgress(StepCallback? afterStep, int batchSize, int samples) : Callback
+    {
+        public Metrics Last { get; private set; }
+
+        public override void OnTrainBatchEnd(int batch, IReadOnlyDictionary<string, double> logs)
+        {
+            Last = new Metrics(logs["loss"], logs["accuracy"], Math.Min((long)(batch + 1) * batchSize, samples));
+            afterStep?.Invoke(batch + 1, Last);
+        }
+    }
+}

@@ -1,0 +1,23 @@
+using TwinTrain.Keras;
+using TwinTrain.Keras.Layers;
+using TwinTrain.Keras.Optimizers;
+
+namespace TwinTrain.Experiment.Study;
+
+/// <summary>The study's CNN written the way a Keras user writes it: Sequential, then compile.</summary>
+public static class KerasStudy
+{
+    public static Sequential CreateModel(int seed, double learningRate)
+    {
+        var model = new Sequential(seed,
+            new Conv2D(32, (3, 3), activation: "relu", inputShape: (32, 32, 3)),
+            new MaxPooling2D((2, 2)),
+            new Conv2D(64, (3, 3), activation: "relu"),
+            new MaxPooling2D((2, 2)),
+            new Flatten(),
+            new Dense(64, activation: "relu"),
+            new Dense(10, activation: "softmax"));
+        model.Compile(optimizer: new Adam(learningRate), metrics: ["accuracy"]);
+        return model;
+    }
+}

@@ -1,0 +1,200 @@
+using System.Numerics.Tensors;
+using TwinTrain.Keras.Layers;
+using TwinTrain.Keras.Losses;
+using TwinTrain.Keras.Optimizers;
+
+namespace TwinTrain.Keras.Engine;
+
+/// <summary>
+/// Runs a stack of layers over batches, data-parallel: each worker takes a fixed contiguous share of the batch
+/// through the whole network with its own activations, scratch and weight gradients; gradients are then summed in
+/// worker order, so a given thread count always gives bitwise the same result. All buffers are allocated once, for
+/// batches up to <see cref="Capacity"/>; a step allocates nothing.
+/// </summary>
+internal sealed class Executor : IDisposable
+{
+    enum Mode { Train, Evaluate, Predict }
+
+    sealed class Worker
+    {
+        public required float[][] Activations;
+        public required float[] GradientA, GradientB;
+        public required float[][] Scratch;
+        public required float[][][] WeightGradients;
+        public double LossSum;
+        public int Correct;
+    }
+
+    readonly IReadOnlyList<Layer> _layers;
+    readonly WorkerPool _pool;
+    readonly Worker[] _workers;
+    readonly Variable[] _variables;
+    readonly (int Layer, int Index)[] _owners;
+    readonly float[][] _reduced;
+    readonly Action<int> _work;
+    readonly int _inputSize, _outputSize;
+
+    Mode _mode;
+    int _count;
+    long _step;
+    bool _logitsOut, _fromLogits;
+    float[]? _predictions;
+    int _predictionOffset;
+
+    public Executor(IReadOnlyList<Layer> layers, int capacity, int threads)
+    {
+        _layers = layers;
+        Capacity = capacity;
+        _inputSize = layers[0].InputSize;
+        _outputSize = layers[^1].OutputSize;
+        X = new float[capacity * _inputSize];
+        Y = new int[capacity];
+        int workers = Math.Max(1, Math.Min(threads, capacity));
+        int share = (capacity + workers - 1) / workers;
+        int largest = layers.Max(l => Math.Max(l.InputSize, l.OutputSize));
+        _workers = Enumerable.Range(0, workers).Select(_ => new Worker
+        {
+            Activations = layers.Select(l => new float[share * l.OutputSize]).ToArray(),
+            GradientA = new float[share * largest],
+            GradientB = new float[share * largest],
+            Scratch = layers.Select(l => new float[l.ScratchSize(share)]).ToArray(),
+            WeightGradients = layers.Select(l => l.Weights.Select(w => new float[w.Size]).ToArray()).ToArray(),
+        }).ToArray();
+        _variables = layers.SelectMany(l => l.Weights).ToArray();
+        _owners = layers.SelectMany((l, i) => l.Weights.Select((_, j) => (i, j))).ToArray();
+        _reduced = _variables.Select(v => new float[v.Size]).ToArray();
+        _pool = new WorkerPool(workers);
+        _work = Work;
+    }
+
+    public int Capacity { get; }
+    public int Threads => _workers.Length;
+    /// <summary>The batch to run: inputs of <see cref="Count"/> samples, one after another, and their labels.</summary>
+    public float[] X { get; }
+    public int[] Y { get; }
+
+    /// <summary>
+    /// Whether the last layer's softmax is deferred to the loss (fused, stable) so the network's output is logits,
+    /// and whether the loss takes logits at all.
+    /// </summary>
+    public void Configure(bool logitsOut, bool fromLogits)
+    {
+        _logitsOut = logitsOut;
+        _fromLogits = fromLogits || logitsOut;
+    }
+
+    /// <summary>One optimizer step on the first <paramref name="count"/> samples of X/Y; returns summed loss and hits.</summary>
+    public (double LossSum, int Correct) TrainStep(int count, Optimizer optimizer)
+    {
+        Run(Mode.Train, count);
+        for (int v = 0; v < _variables.Length; v++)
+        {
+            var sum = _reduced[v];
+            var (layer, index) = _owners[v];
+            _workers[0].WeightGradients[layer][index].CopyTo(sum, 0);
+            for (int w = 1; w < _workers.Length; w++) TensorPrimitives.Add(sum, _workers[w].WeightGradients[layer][index], sum);
+        }
+        optimizer.Apply(_variables, _reduced);
+        foreach (var layer in _layers) layer.OnWeightsChanged();
+        _step++;
+        return Totals();
+    }
+
+    public (double LossSum, int Correct) EvaluateBatch(int count)
+    {
+        Run(Mode.Evaluate, count);
+        return Totals();
+    }
+
+    /// <summary>Writes the outputs (probabilities where the model ends in softmax) of X's first samples into predictions.</summary>
+    public void PredictBatch(int count, float[] predictions, int offset)
+    {
+        _predictions = predictions;
+        _predictionOffset = offset;
+        Run(Mode.Predict, count);
+        _predictions = null;
+    }
+
+    (double, int) Totals()
+    {
+        double loss = 0;
+        int correct = 0;
+        foreach (var worker in _workers)
+        {
+            loss += worker.LossSum;
+            correct += worker.Correct;
+        }
+        return (loss, correct);
+    }
+
+    void Run(Mode mode, int count)
+    {
+        if (count > Capacity) throw new ArgumentOutOfRangeException(nameof(count), $"A batch of {count} exceeds the capacity {Capacity}.");
+        _mode = mode;
+        _count = count;
+        _pool.Run(_work);
+    }
+
+    void Work(int w)
+    {
+        var worker = _workers[w];
+        worker.LossSum = 0;
+        worker.Correct = 0;
+        int start = (int)((long)_count * w / _workers.Length);
+        int n = (int)((long)_count * (w + 1) / _workers.Length) - start;
+        bool training = _mode == Mode.Train;
+        if (training)
+        {
+            foreach (var layerGradients in worker.WeightGradients)
+                foreach (var weightGradient in layerGradients) Array.Clear(weightGradient);
+        }
+        if (n == 0) return;
+
+        var context = new CallContext(training, _step, start);
+        ReadOnlySpan<float> input = X.AsSpan(start * _inputSize, n * _inputSize);
+        for (int l = 0; l < _layers.Count; l++)
+        {
+            var output = worker.Activations[l].AsSpan(0, n * _layers[l].OutputSize);
+            _layers[l].Call(input, output, n, context, worker.Scratch[l]);
+            input = output;
+        }
+        var outputs = worker.Activations[^1].AsSpan(0, n * _outputSize);
+
+        if (_mode == Mode.Predict)
+        {
+            var target = _predictions.AsSpan((_predictionOffset + start) * _outputSize, n * _outputSize);
+            outputs.CopyTo(target);
+            if (_logitsOut)
+                for (int i = 0; i < n; i++) Activations.Softmax(target.Slice(i * _outputSize, _outputSize));
+            return;
+        }
+
+        float scale = 1f / _count;
+        var gradient = worker.GradientA.AsSpan(0, n * _outputSize);
+        for (int i = 0; i < n; i++)
+        {
+            var row = outputs.Slice(i * _outputSize, _outputSize);
+            var rowGradient = gradient.Slice(i * _outputSize, _outputSize);
+            int label = Y[start + i];
+            var (loss, correct) = _fromLogits
+                ? SparseCategoricalCrossentropy.FromLogitsRow(row, label, scale, rowGradient)
+                : SparseCategoricalCrossentropy.FromProbabilitiesRow(row, label, scale, rowGradient);
+            worker.LossSum += loss;
+            if (correct) worker.Correct++;
+        }
+        if (!training) return;
+
+        float[] outputGradient = worker.GradientA, inputGradient = worker.GradientB;
+        for (int l = _layers.Count - 1; l >= 0; l--)
+        {
+            var layer = _layers[l];
+            ReadOnlySpan<float> layerInput = l == 0 ? X.AsSpan(start * _inputSize, n * _inputSize) : worker.Activations[l - 1].AsSpan(0, n * layer.InputSize);
+            var dx = l == 0 ? Span<float>.Empty : inputGradient.AsSpan(0, n * layer.InputSize);
+            layer.Backward(layerInput, worker.Activations[l].AsSpan(0, n * layer.OutputSize), outputGradient.AsSpan(0, n * layer.OutputSize),
+                dx, n, worker.WeightGradients[l], worker.Scratch[l], preActivation: l == _layers.Count - 1 && _logitsOut);
+            (outputGradient, inputGradient) = (inputGradient, outputGradient);
+        }
+    }
+
+    public void Dispose() => _pool.Dispose();
+}

@@ -1,0 +1,82 @@
+namespace TwinTrain.Keras.Layers;
+
+/// <summary>Average pooling over channels-last images; strides default to the pool size, padding "valid".</summary>
+public sealed class AveragePooling2D : Layer
+{
+    public AveragePooling2D((int Height, int Width) poolSize, (int Height, int Width)? strides = null, string? name = null) : base(name)
+    {
+        PoolSize = poolSize;
+        Strides = strides ?? poolSize;
+    }
+
+    public (int Height, int Width) PoolSize { get; }
+    public (int Height, int Width) Strides { get; }
+
+    protected override int[] ComputeOutputShape(int[] inputShape)
+    {
+        if (inputShape.Length != 3)
+            throw ShapeError(inputShape, "AveragePooling2D expects images of rank 3 (height, width, channels).");
+        int rows = (inputShape[0] - PoolSize.Height) / Strides.Height + 1;
+        int columns = (inputShape[1] - PoolSize.Width) / Strides.Width + 1;
+        if (rows < 1 || columns < 1) throw ShapeError(inputShape, "the pool is larger than the image.");
+        return [rows, columns, inputShape[2]];
+    }
+
+    public override void Call(ReadOnlySpan<float> input, Span<float> output, int batch, in CallContext context, Span<float> scratch)
+    {
+        float scale = 1f / (PoolSize.Height * PoolSize.Width);
+        int width = InputShape[1], channels = InputShape[2];
+        for (int n = 0; n < batch; n++)
+        {
+            var x = input.Slice(n * InputSize, InputSize);
+            var y = output.Slice(n * OutputSize, OutputSize);
+            y.Clear();
+            for (int oy = 0; oy < OutputShape[0]; oy++)
+            for (int ox = 0; ox < OutputShape[1]; ox++)
+            {
+                var target = y.Slice((oy * OutputShape[1] + ox) * channels, channels);
+                for (int py = 0; py < PoolSize.Height; py++)
+                for (int px = 0; px < PoolSize.Width; px++)
+                {
+                    int at = ((oy * Strides.Height + py) * width + ox * Strides.Width + px) * channels;
+                    System.Numerics.Tensors.TensorPrimitives.Add(target, x.Slice(at, channels), target);
+                }
+                System.Numerics.Tensors.TensorPrimitives.Multiply(target, scale, target);
+            }
+        }
+    }
+
+    public override void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, Span<float> outputGradient,
+        Span<float> inputGradient, int batch, float[][] weightGradients, Span<float> scratch, bool preActivation = false)
+    {
+        if (inputGradient.IsEmpty) return;
+        float scale = 1f / (PoolSize.Height * PoolSize.Width);
+        int width = InputShape[1], channels = InputShape[2];
+        inputGradient[..(batch * InputSize)].Clear();
+        for (int n = 0; n < batch; n++)
+        {
+            var dx = inputGradient.Slice(n * InputSize, InputSize);
+            var dy = outputGradient.Slice(n * OutputSize, OutputSize);
+            for (int oy = 0; oy < OutputShape[0]; oy++)
+            for (int ox = 0; ox < OutputShape[1]; ox++)
+            {
+                var source = dy.Slice((oy * OutputShape[1] + ox) * channels, channels);
+                for (int py = 0; py < PoolSize.Height; py++)
+                for (int px = 0; px < PoolSize.Width; px++)
+                {
+                    var target = dx.Slice(((oy * Strides.Height + py) * width + ox * Strides.Width + px) * channels, channels);
+                    System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(source, scale, target, target);
+                }
+            }
+        }
+    }
+
+    public override Dictionary<string, object?> GetConfig()
+    {
+        var config = base.GetConfig();
+        config["pool_size"] = new[] { PoolSize.Height, PoolSize.Width };
+        config["strides"] = new[] { Strides.Height, Strides.Width };
+        config["padding"] = "valid";
+        return config;
+    }
+}

@@ -1,0 +1,61 @@
+using TwinTrain.Data.Batching;
+
+namespace TwinTrain.Keras.Layers;
+
+/// <summary>
+/// While training, zeroes each value with probability <see cref="Rate"/> and scales the rest by 1/(1-rate), as Keras
+/// does; at inference it passes values through. The mask depends on (seed, step, sample), not on thread count.
+/// </summary>
+public sealed class Dropout : Layer
+{
+    public Dropout(double rate, int seed = 0, string? name = null) : base(name)
+    {
+        if (rate is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(rate), "The dropout rate must be in [0, 1).");
+        Rate = rate;
+        Seed = seed;
+    }
+
+    public double Rate { get; }
+    public int Seed { get; }
+
+    protected override int[] ComputeOutputShape(int[] inputShape) => inputShape;
+
+    /// <summary>The mask of the last training forward pass, kept for the backward pass.</summary>
+    public override int ScratchSize(int batch) => batch * InputSize;
+
+    public override void Call(ReadOnlySpan<float> input, Span<float> output, int batch, in CallContext context, Span<float> scratch)
+    {
+        var values = input[..(batch * InputSize)];
+        if (!context.Training || Rate == 0)
+        {
+            values.CopyTo(output);
+            return;
+        }
+        float keep = (float)(1 / (1 - Rate));
+        for (int n = 0; n < batch; n++)
+        {
+            ulong sample = (ulong)(context.FirstSample + n);
+            var random = new SplitMix64(((ulong)(uint)Seed << 40) ^ ((ulong)context.Step << 20) ^ sample ^ 0xD509_0000_0000_0000UL);
+            var mask = scratch.Slice(n * InputSize, InputSize);
+            for (int i = 0; i < InputSize; i++) mask[i] = random.NextFloat() < Rate ? 0f : keep;
+        }
+        System.Numerics.Tensors.TensorPrimitives.Multiply(values, scratch[..values.Length], output[..values.Length]);
+    }
+
+    public override void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, Span<float> outputGradient,
+        Span<float> inputGradient, int batch, float[][] weightGradients, Span<float> scratch, bool preActivation = false)
+    {
+        if (inputGradient.IsEmpty) return;
+        int count = batch * InputSize;
+        if (Rate == 0) outputGradient[..count].CopyTo(inputGradient);
+        else System.Numerics.Tensors.TensorPrimitives.Multiply(outputGradient[..count], scratch[..count], inputGradient[..count]);
+    }
+
+    public override Dictionary<string, object?> GetConfig()
+    {
+        var config = base.GetConfig();
+        config["rate"] = Rate;
+        config["seed"] = Seed;
+        return config;
+    }
+}

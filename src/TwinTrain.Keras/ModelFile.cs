@@ -1,0 +1,133 @@
+using System.IO.Compression;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using TwinTrain.Keras.Layers;
+using TwinTrain.Keras.Losses;
+using TwinTrain.Keras.Optimizers;
+
+namespace TwinTrain.Keras;
+
+/// <summary>
+/// The saved-model format: a zip holding config.json (architecture as layer class names and configs, compile
+/// settings, and the name and shape of every weight) and weights.bin (all weights as little-endian float32, in order).
+/// </summary>
+internal static class ModelFile
+{
+    const string Format = "twintrain-keras";
+    const int Version = 1;
+
+    public static void Save(Sequential model, string path)
+    {
+        var config = new JsonObject
+        {
+            ["format"] = Format,
+            ["version"] = Version,
+            ["class_name"] = "Sequential",
+            ["seed"] = model.Seed,
+            ["input_shape"] = new JsonArray([.. model.InputShape.Select(d => (JsonNode)d)]),
+            ["layers"] = new JsonArray([.. model.Layers.Select(l => (JsonNode)new JsonObject
+            {
+                ["class_name"] = l.GetType().Name,
+                ["config"] = JsonSerializer.SerializeToNode(l.GetConfig()),
+            })]),
+            ["weights"] = new JsonArray([.. model.Layers.SelectMany(l => l.Weights.Select(w => (JsonNode)new JsonObject
+            {
+                ["layer"] = l.Name,
+                ["name"] = w.Name,
+                ["shape"] = new JsonArray([.. w.Shape.Select(d => (JsonNode)d)]),
+            }))]),
+        };
+        if (model.Optimizer is not null)
+        {
+            config["compile"] = new JsonObject
+            {
+                ["optimizer"] = JsonSerializer.SerializeToNode(model.Optimizer.GetConfig()),
+                ["loss"] = new JsonObject { ["name"] = model.Loss!.Name, ["from_logits"] = model.Loss.FromLogits },
+                ["metrics"] = new JsonArray([.. model.Metrics.Select(m => (JsonNode)m)]),
+            };
+        }
+
+        string temp = path + ".tmp";
+        using (var zip = ZipFile.Open(temp, ZipArchiveMode.Create))
+        {
+            using (var writer = new StreamWriter(zip.CreateEntry("config.json").Open()))
+                writer.Write(config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            using var weights = zip.CreateEntry("weights.bin", CompressionLevel.NoCompression).Open();
+            foreach (var w in model.Weights) weights.Write(MemoryMarshal.AsBytes(w.Value.AsSpan()));
+        }
+        File.Move(temp, path, overwrite: true);
+    }
+
+    public static Sequential Load(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such model file.", path);
+        try
+        {
+            using var zip = ZipFile.OpenRead(path);
+            var configEntry = zip.GetEntry("config.json") ?? throw Bad(path, "it has no config.json");
+            JsonNode config;
+            using (var reader = new StreamReader(configEntry.Open())) config = JsonNode.Parse(reader.ReadToEnd()) ?? throw Bad(path, "config.json is empty");
+            if ((string?)config["format"] != Format) throw Bad(path, "it is not a TwinTrain Keras-style model");
+            if ((int?)config["version"] != Version) throw Bad(path, $"it has format version {config["version"]}; this build reads {Version}");
+
+            int[] inputShape = config["input_shape"]!.AsArray().Select(d => (int)d!).ToArray();
+            var layers = config["layers"]!.AsArray().Select((l, i) => CreateLayer((string)l!["class_name"]!, l["config"]!, i == 0 ? inputShape : null)).ToArray();
+            var model = new Sequential((int?)config["seed"] ?? 0, layers);
+
+            var declared = config["weights"]!.AsArray();
+            var variables = model.Weights;
+            if (declared.Count != variables.Count) throw Bad(path, $"config.json lists {declared.Count} weights but the architecture has {variables.Count}");
+            var weightsEntry = zip.GetEntry("weights.bin") ?? throw Bad(path, "it has no weights.bin");
+            long expected = variables.Sum(v => (long)v.Size) * 4;
+            if (weightsEntry.Length != expected) throw Bad(path, $"weights.bin holds {weightsEntry.Length} bytes; the architecture needs {expected} (truncated or another model)");
+            using (var stream = weightsEntry.Open())
+            {
+                foreach (var v in variables) stream.ReadExactly(MemoryMarshal.AsBytes(v.Value.AsSpan()));
+            }
+            foreach (var layer in model.Layers) layer.OnWeightsChanged();
+
+            if (config["compile"] is JsonNode compile)
+            {
+                var loss = new SparseCategoricalCrossentropy((bool?)compile["loss"]?["from_logits"] ?? false);
+                model.Compile(CreateOptimizer(compile["optimizer"]!), loss,
+                    compile["metrics"]?.AsArray().Select(m => (string)m!).ToArray() is { Length: > 0 } metrics ? metrics : null);
+            }
+            return model;
+        }
+        catch (Exception e) when (e is InvalidDataException or JsonException or EndOfStreamException or NullReferenceException or InvalidOperationException or FormatException)
+        {
+            throw e is InvalidDataException { Message: var m } && m.StartsWith(path, StringComparison.Ordinal)
+                ? e
+                : Bad(path, $"it is damaged or not a model file ({e.Message})");
+        }
+    }
+
+    static InvalidDataException Bad(string path, string why) => new($"{path}: cannot load the model: {why}.");
+
+    static (int, int) Pair(JsonNode? node) => node is JsonArray a ? ((int)a[0]!, (int)a[1]!) : throw new InvalidDataException("expected a pair");
+
+    static Layer CreateLayer(string className, JsonNode c, int[]? inputShape)
+    {
+        string name = (string)c["name"]!;
+        string? activation = (string?)c["activation"];
+        return className switch
+        {
+            "Conv2D" => new Conv2D((int)c["filters"]!, Pair(c["kernel_size"]), Pair(c["strides"]), (string)c["padding"]!, activation,
+                inputShape is null ? null : (inputShape[0], inputShape[1], inputShape[2]), name),
+            "Dense" => new Dense((int)c["units"]!, activation, inputShape, name),
+            "MaxPooling2D" => new MaxPooling2D(Pair(c["pool_size"]), Pair(c["strides"]), name),
+            "AveragePooling2D" => new AveragePooling2D(Pair(c["pool_size"]), Pair(c["strides"]), name),
+            "Flatten" => new Flatten(name),
+            "Dropout" => new Dropout((double)c["rate"]!, (int?)c["seed"] ?? 0, name),
+            _ => throw new InvalidDataException($"unknown layer class '{className}'"),
+        };
+    }
+
+    static Optimizer CreateOptimizer(JsonNode c) => (string?)c["name"] switch
+    {
+        "adam" => new Adam((double)c["learning_rate"]!, (double)c["beta_1"]!, (double)c["beta_2"]!, (double)c["epsilon"]!),
+        "sgd" => new SGD((double)c["learning_rate"]!, (double)c["momentum"]!, (bool)c["nesterov"]!),
+        var other => throw new InvalidDataException($"unknown optimizer '{other}'"),
+    };
+}

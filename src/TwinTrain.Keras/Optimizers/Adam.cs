@@ -1,0 +1,74 @@
+using System.Runtime.Intrinsics;
+
+namespace TwinTrain.Keras.Optimizers;
+
+/// <summary>
+/// Adam in Keras's form: m += (g − m)(1 − β1); v += (g² − v)(1 − β2);
+/// w −= α·m / (√v + ε) with α = lr·√(1 − β2ᵗ)/(1 − β1ᵗ). Epsilon is added to the uncorrected √v, so Keras's
+/// default ε = 1e-7 is not PyTorch's 1e-8 added to the corrected one.
+/// </summary>
+public sealed class Adam(double learningRate = 0.001, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-7)
+    : Optimizer(learningRate)
+{
+    float[][] _m = [], _v = [];
+    float _alpha;
+
+    public double Beta1 { get; } = beta1;
+    public double Beta2 { get; } = beta2;
+    public double Epsilon { get; } = epsilon;
+    public override string Name => "adam";
+
+    protected override void EnsureState(IReadOnlyList<Variable> weights)
+    {
+        if (_m.Length != weights.Count)
+        {
+            _m = weights.Select(w => new float[w.Size]).ToArray();
+            _v = weights.Select(w => new float[w.Size]).ToArray();
+        }
+        long t = Iterations + 1;
+        _alpha = (float)(LearningRate * Math.Sqrt(1 - Math.Pow(Beta2, t)) / (1 - Math.Pow(Beta1, t)));
+    }
+
+    protected override void Update(int index, Span<float> value, ReadOnlySpan<float> gradient)
+    {
+        Span<float> m = _m[index], v = _v[index];
+        float b1 = (float)(1 - Beta1), b2 = (float)(1 - Beta2), eps = (float)Epsilon, alpha = _alpha;
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated && Engine.Gemm.UseSimd)
+        {
+            var vb1 = Vector256.Create(b1);
+            var vb2 = Vector256.Create(b2);
+            var veps = Vector256.Create(eps);
+            var valpha = Vector256.Create(alpha);
+            for (; i + 8 <= value.Length; i += 8)
+            {
+                var g = Vector256.Create(gradient.Slice(i, 8));
+                var mi = Vector256.Create((ReadOnlySpan<float>)m.Slice(i, 8));
+                var vi = Vector256.Create((ReadOnlySpan<float>)v.Slice(i, 8));
+                mi += (g - mi) * vb1;
+                vi += (g * g - vi) * vb2;
+                mi.CopyTo(m.Slice(i, 8));
+                vi.CopyTo(v.Slice(i, 8));
+                (Vector256.Create((ReadOnlySpan<float>)value.Slice(i, 8)) - mi * valpha / (Vector256.Sqrt(vi) + veps)).CopyTo(value.Slice(i, 8));
+            }
+        }
+        for (; i < value.Length; i++)
+        {
+            float g = gradient[i];
+            m[i] += (g - m[i]) * b1;
+            v[i] += (g * g - v[i]) * b2;
+            value[i] -= m[i] * alpha / (MathF.Sqrt(v[i]) + eps);
+        }
+    }
+
+    public override Dictionary<string, object?> GetConfig()
+    {
+        var config = base.GetConfig();
+        config["beta_1"] = Beta1;
+        config["beta_2"] = Beta2;
+        config["epsilon"] = Epsilon;
+        return config;
+    }
+
+    public override IReadOnlyList<float[]> GetState() => [.. _m, .. _v];
+}

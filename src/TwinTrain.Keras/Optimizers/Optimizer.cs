@@ -1,0 +1,42 @@
+namespace TwinTrain.Keras.Optimizers;
+
+/// <summary>Updates weights from their gradients. State (moments, step count) is per weight, created on first use.</summary>
+public abstract class Optimizer
+{
+    protected Optimizer(double learningRate)
+    {
+        if (!(learningRate > 0)) throw new ArgumentOutOfRangeException(nameof(learningRate), "The learning rate must be positive.");
+        LearningRate = learningRate;
+    }
+
+    public double LearningRate { get; set; }
+
+    /// <summary>Number of updates applied so far (Keras's optimizer.iterations).</summary>
+    public long Iterations { get; protected set; }
+
+    public abstract string Name { get; }
+
+    /// <summary>Applies one update to every weight, given the gradient of each (same order).</summary>
+    public void Apply(IReadOnlyList<Variable> weights, IReadOnlyList<float[]> gradients)
+    {
+        EnsureState(weights);
+        for (int i = 0; i < weights.Count; i++) Update(i, weights[i].Value, gradients[i]);
+        Iterations++;
+    }
+
+    protected abstract void EnsureState(IReadOnlyList<Variable> weights);
+
+    protected abstract void Update(int index, Span<float> value, ReadOnlySpan<float> gradient);
+
+    public virtual Dictionary<string, object?> GetConfig() => new() { ["name"] = Name, ["learning_rate"] = LearningRate };
+
+    /// <summary>Optimizer state (for checkpoints): one array per slot per weight, in a fixed order.</summary>
+    public abstract IReadOnlyList<float[]> GetState();
+
+    public static Optimizer FromName(string name) => name.ToLowerInvariant() switch
+    {
+        "adam" => new Adam(),
+        "sgd" => new SGD(),
+        _ => throw new ArgumentException($"Unknown optimizer '{name}'; expected 'adam' or 'sgd'."),
+    };
+}
