@@ -10,5 +10,6 @@ public static class CliApp
     {
         TrainCommand.Create(),
         DownloadCommand.Create(),
+        BenchCommand.Create(),
     };
 }

@@ -225,6 +225,20 @@ public sealed class Sequential : IDisposable
         return (loss / y.Length, (double)correct / y.Length);
     }
 
+    /// <summary>
+    /// The batch's mean loss and its gradient for every weight (model order, kernel then bias), computed in training
+    /// mode without changing the weights — what a GradientTape over the loss would give.
+    /// </summary>
+    public (double Loss, float[][] Gradients) ComputeGradients(ReadOnlySpan<float> x, ReadOnlySpan<int> y)
+    {
+        RequireCompiled();
+        var executor = ExecutorFor(y.Length);
+        x.CopyTo(executor.X);
+        y.CopyTo(executor.Y);
+        var (loss, _) = executor.ComputeGradients(y.Length);
+        return (loss / y.Length, executor.Gradients.Select(g => (float[])g.Clone()).ToArray());
+    }
+
     /// <summary>Copies of every weight, layer by layer (kernel then bias), as Keras's get_weights.</summary>
     public float[][] GetWeights() => Weights.Select(w => (float[])w.Value.Clone()).ToArray();
 

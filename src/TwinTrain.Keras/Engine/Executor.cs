@@ -86,6 +86,16 @@ internal sealed class Executor : IDisposable
     /// <summary>One optimizer step on the first <paramref name="count"/> samples of X/Y; returns summed loss and hits.</summary>
     public (double LossSum, int Correct) TrainStep(int count, Optimizer optimizer)
     {
+        var totals = ComputeGradients(count);
+        optimizer.Apply(_variables, _reduced);
+        foreach (var layer in _layers) layer.OnWeightsChanged();
+        _step++;
+        return totals;
+    }
+
+    /// <summary>The gradient of the batch's mean loss for every weight (in <see cref="Gradients"/>), without updating anything.</summary>
+    public (double LossSum, int Correct) ComputeGradients(int count)
+    {
         Run(Mode.Train, count);
         for (int v = 0; v < _variables.Length; v++)
         {
@@ -94,11 +104,11 @@ internal sealed class Executor : IDisposable
             _workers[0].WeightGradients[layer][index].CopyTo(sum, 0);
             for (int w = 1; w < _workers.Length; w++) TensorPrimitives.Add(sum, _workers[w].WeightGradients[layer][index], sum);
         }
-        optimizer.Apply(_variables, _reduced);
-        foreach (var layer in _layers) layer.OnWeightsChanged();
-        _step++;
         return Totals();
     }
+
+    /// <summary>The summed gradients of the last step, one array per weight in model order.</summary>
+    public IReadOnlyList<float[]> Gradients => _reduced;
 
     public (double LossSum, int Correct) EvaluateBatch(int count)
     {

@@ -32,8 +32,9 @@ public static unsafe class Gemm
         public void Dispose() => restore();
     }
 
+    /// <summary>C (+)= A·B; with <paramref name="relu"/> each result is clamped at zero as it is stored.</summary>
     public static void Multiply(int m, int n, int k, float* a, nint aRow, nint aCol, float* b, nint ldb,
-        float* c, nint ldc, bool accumulate)
+        float* c, nint ldc, bool accumulate, bool relu = false)
     {
         int j = 0;
         if (UseSimd)
@@ -42,16 +43,16 @@ public static unsafe class Gemm
             {
                 int i = 0;
                 for (; i + 6 <= m; i += 6)
-                    Kernel6x16(k, a + i * aRow, aRow, aCol, b + j, ldb, c + i * ldc + j, ldc, accumulate);
+                    Kernel6x16(k, a + i * aRow, aRow, aCol, b + j, ldb, c + i * ldc + j, ldc, accumulate, relu);
                 for (; i < m; i++)
-                    Kernel1x16(k, a + i * aRow, aCol, b + j, ldb, c + i * ldc + j, accumulate);
+                    Kernel1x16(k, a + i * aRow, aCol, b + j, ldb, c + i * ldc + j, accumulate, relu);
             }
         }
-        if (j < n) Scalar(m, j, n, k, a, aRow, aCol, b, ldb, c, ldc, accumulate);
+        if (j < n) Scalar(m, j, n, k, a, aRow, aCol, b, ldb, c, ldc, accumulate, relu);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Kernel6x16(int k, float* a, nint aRow, nint aCol, float* b, nint ldb, float* c, nint ldc, bool accumulate)
+    static void Kernel6x16(int k, float* a, nint aRow, nint aCol, float* b, nint ldb, float* c, nint ldc, bool accumulate, bool relu)
     {
         Vector256<float> c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
         if (accumulate)
@@ -89,6 +90,13 @@ public static unsafe class Gemm
             a0 += aCol; a1 += aCol; a2 += aCol; a3 += aCol; a4 += aCol; a5 += aCol;
         }
 
+        if (relu)
+        {
+            var zero = Vector256<float>.Zero;
+            c00 = Avx.Max(c00, zero); c01 = Avx.Max(c01, zero); c10 = Avx.Max(c10, zero); c11 = Avx.Max(c11, zero);
+            c20 = Avx.Max(c20, zero); c21 = Avx.Max(c21, zero); c30 = Avx.Max(c30, zero); c31 = Avx.Max(c31, zero);
+            c40 = Avx.Max(c40, zero); c41 = Avx.Max(c41, zero); c50 = Avx.Max(c50, zero); c51 = Avx.Max(c51, zero);
+        }
         Avx.Store(c, c00); Avx.Store(c + 8, c01);
         Avx.Store(c + ldc, c10); Avx.Store(c + ldc + 8, c11);
         Avx.Store(c + 2 * ldc, c20); Avx.Store(c + 2 * ldc + 8, c21);
@@ -98,7 +106,7 @@ public static unsafe class Gemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Kernel1x16(int k, float* a, nint aCol, float* b, nint ldb, float* c, bool accumulate)
+    static void Kernel1x16(int k, float* a, nint aCol, float* b, nint ldb, float* c, bool accumulate, bool relu)
     {
         var c0 = accumulate ? Avx.LoadVector256(c) : Vector256<float>.Zero;
         var c1 = accumulate ? Avx.LoadVector256(c + 8) : Vector256<float>.Zero;
@@ -110,13 +118,18 @@ public static unsafe class Gemm
             a += aCol;
             b += ldb;
         }
+        if (relu)
+        {
+            c0 = Avx.Max(c0, Vector256<float>.Zero);
+            c1 = Avx.Max(c1, Vector256<float>.Zero);
+        }
         Avx.Store(c, c0);
         Avx.Store(c + 8, c1);
     }
 
     /// <summary>Columns [j0, n) of C, one element at a time (summing over p in the same order as the kernels).</summary>
     static void Scalar(int m, int j0, int n, int k, float* a, nint aRow, nint aCol, float* b, nint ldb,
-        float* c, nint ldc, bool accumulate)
+        float* c, nint ldc, bool accumulate, bool relu)
     {
         for (int i = 0; i < m; i++)
         {
@@ -131,7 +144,7 @@ public static unsafe class Gemm
                     ap += aCol;
                     bp += ldb;
                 }
-                c[i * ldc + j] = sum;
+                c[i * ldc + j] = relu ? MathF.Max(sum, 0f) : sum;
             }
         }
     }

@@ -16,9 +16,15 @@ public readonly record struct ConvGeometry(
 /// </summary>
 public static unsafe class Im2Col
 {
-    public static void Gather(in ConvGeometry g, float* image, float* cols)
+    /// <summary>
+    /// Writes one row per output pixel: the window's values (kernel rows x kernel columns x channels), then
+    /// <paramref name="extraOnes"/> columns of 1 (so a bias row appended to the kernel adds the bias in the same product).
+    /// Row stride is WindowSize + extraOnes; the target needs 8 floats of room past its end.
+    /// </summary>
+    public static void Gather(in ConvGeometry g, float* image, float* cols, int extraOnes = 0)
     {
         int rowWidth = g.KernelWidth * g.Channels;
+        float* imageEnd = image + (long)g.Height * g.Width * g.Channels;
         for (int oy = 0; oy < g.OutHeight; oy++)
         {
             for (int ox = 0; ox < g.OutWidth; ox++)
@@ -34,7 +40,7 @@ public static unsafe class Im2Col
                     }
                     else if (inside)
                     {
-                        Buffer.MemoryCopy(image + (iy * g.Width + left) * g.Channels, cols, rowWidth * 4L, rowWidth * 4L);
+                        VectorOps.CopyOverrun(image + (iy * g.Width + left) * g.Channels, cols, rowWidth, imageEnd);
                     }
                     else
                     {
@@ -48,32 +54,40 @@ public static unsafe class Im2Col
                     }
                     cols += rowWidth;
                 }
+                for (int e = 0; e < extraOnes; e++) *cols++ = 1f;
             }
         }
     }
 
-    /// <summary>Adds each im2col row back onto the image pixels it came from (the image must be cleared first).</summary>
+    /// <summary>Adds each im2col row (row stride WindowSize) back onto the image pixels it came from; clear the image first.</summary>
     public static void ScatterAdd(in ConvGeometry g, float* cols, float* image)
     {
+        int rowWidth = g.KernelWidth * g.Channels;
         for (int oy = 0; oy < g.OutHeight; oy++)
         {
             for (int ox = 0; ox < g.OutWidth; ox++)
             {
                 int left = ox * g.StrideWidth - g.PadLeft;
+                bool inside = left >= 0 && left + g.KernelWidth <= g.Width;
                 for (int ky = 0; ky < g.KernelHeight; ky++)
                 {
                     int iy = oy * g.StrideHeight + ky - g.PadTop;
-                    for (int kx = 0; kx < g.KernelWidth; kx++)
+                    if (iy >= 0 && iy < g.Height)
                     {
-                        int ix = left + kx;
-                        if (iy >= 0 && iy < g.Height && ix >= 0 && ix < g.Width)
+                        if (inside)
                         {
-                            var source = new ReadOnlySpan<float>(cols, g.Channels);
-                            var target = new Span<float>(image + (iy * g.Width + ix) * g.Channels, g.Channels);
-                            System.Numerics.Tensors.TensorPrimitives.Add(target, source, target);
+                            VectorOps.AddInto(cols, image + (iy * g.Width + left) * g.Channels, rowWidth);
                         }
-                        cols += g.Channels;
+                        else
+                        {
+                            for (int kx = 0; kx < g.KernelWidth; kx++)
+                            {
+                                int ix = left + kx;
+                                if (ix >= 0 && ix < g.Width) VectorOps.AddInto(cols + kx * g.Channels, image + (iy * g.Width + ix) * g.Channels, g.Channels);
+                            }
+                        }
                     }
+                    cols += rowWidth;
                 }
             }
         }

@@ -12,6 +12,7 @@ public sealed class Conv2D : Layer
     readonly bool _same;
     ConvGeometry _geometry;
     float[] _kernelTransposed = [];
+    float[] _kernelWithBias = [];
 
     public Conv2D(int filters, (int Height, int Width) kernelSize, (int Height, int Width)? strides = null,
         string padding = "valid", string? activation = null, (int Height, int Width, int Channels)? inputShape = null,
@@ -57,33 +58,40 @@ public sealed class Conv2D : Layer
         Bias = new Variable("bias", [Filters]);
         Initializers.GlorotUniform(Kernel.Value, area * channels, area * Filters, random);
         _kernelTransposed = new float[Kernel.Size];
+        _kernelWithBias = new float[Kernel.Size + Filters];
         OnWeightsChanged();
     }
 
-    /// <summary>Keeps kernelᵀ (filters x window) for the input gradient.</summary>
-    public override void OnWeightsChanged() => Transpose.Matrix(Kernel.Value, _geometry.WindowSize, Filters, _kernelTransposed);
+    /// <summary>
+    /// Keeps two derived copies: the kernel with the bias as one more row (im2col rows end in a 1, so one product
+    /// adds the bias, and the same product's last row gives the bias gradient), and kernelᵀ for the input gradient.
+    /// </summary>
+    public override void OnWeightsChanged()
+    {
+        Kernel.Value.CopyTo(_kernelWithBias, 0);
+        Bias.Value.CopyTo(_kernelWithBias, Kernel.Size);
+        Transpose.Matrix(Kernel.Value, _geometry.WindowSize, Filters, _kernelTransposed);
+    }
 
-    /// <summary>One image's im2col rows, and as many again for their gradient.</summary>
-    public override int ScratchSize(int batch) => 2 * _geometry.OutPixels * _geometry.WindowSize;
+    int Row => _geometry.WindowSize + 1;
+
+    /// <summary>One image's im2col rows (with the 1 column), their gradient, and the kernel-with-bias gradient; 8 floats of room each.</summary>
+    public override int ScratchSize(int batch) =>
+        _geometry.OutPixels * Row + 8 + _geometry.OutPixels * _geometry.WindowSize + 8 + Row * Filters;
 
     public override unsafe void Call(ReadOnlySpan<float> input, Span<float> output, int batch, in CallContext context, Span<float> scratch)
     {
         var g = _geometry;
-        fixed (float* x = input, y = output, w = Kernel.Value, cols = scratch)
+        bool fusedRelu = Activation == Activation.Relu && !DeferActivation;
+        fixed (float* x = input, y = output, w = _kernelWithBias, cols = scratch)
         {
             for (int n = 0; n < batch; n++)
             {
-                Im2Col.Gather(g, x + (long)n * InputSize, cols);
-                Gemm.Multiply(g.OutPixels, Filters, g.WindowSize, cols, g.WindowSize, 1, w, Filters, y + (long)n * OutputSize, Filters, accumulate: false);
+                Im2Col.Gather(g, x + (long)n * InputSize, cols, extraOnes: 1);
+                Gemm.Multiply(g.OutPixels, Filters, Row, cols, Row, 1, w, Filters, y + (long)n * OutputSize, Filters, accumulate: false, relu: fusedRelu);
             }
         }
-        var result = output[..(batch * OutputSize)];
-        for (int p = 0; p < batch * g.OutPixels; p++)
-        {
-            var pixel = result.Slice(p * Filters, Filters);
-            TensorPrimitives.Add(pixel, Bias.Value, pixel);
-        }
-        if (!DeferActivation) Activations.Forward(Activation, result, Filters);
+        if (!fusedRelu && !DeferActivation) Activations.Forward(Activation, output[..(batch * OutputSize)], Filters);
     }
 
     public override unsafe void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, Span<float> outputGradient,
@@ -92,19 +100,20 @@ public sealed class Conv2D : Layer
         var g = _geometry;
         var gradient = outputGradient[..(batch * OutputSize)];
         if (!preActivation) Activations.Backward(Activation, output, gradient, Filters);
-        float[] biasGradient = weightGradients[1];
-        for (int p = 0; p < batch * g.OutPixels; p++) TensorPrimitives.Add(biasGradient, gradient.Slice(p * Filters, Filters), biasGradient);
 
-        int colsSize = g.OutPixels * g.WindowSize;
-        fixed (float* x = input, dy = gradient, dw = weightGradients[0], wt = _kernelTransposed, dx = inputGradient, cols = scratch)
+        int colsSize = g.OutPixels * Row + 8;
+        int colsGradientSize = g.OutPixels * g.WindowSize + 8;
+        var augmentedGradient = scratch.Slice(colsSize + colsGradientSize, Row * Filters);
+        augmentedGradient.Clear();
+        fixed (float* x = input, dy = gradient, dwb = augmentedGradient, wt = _kernelTransposed, dx = inputGradient, cols = scratch)
         {
             float* colsGradient = cols + colsSize;
             for (int n = 0; n < batch; n++)
             {
                 float* dyImage = dy + (long)n * OutputSize;
-                Im2Col.Gather(g, x + (long)n * InputSize, cols);
-                // dW (window x filters) += colsᵀ · dy
-                Gemm.Multiply(g.WindowSize, Filters, g.OutPixels, cols, 1, g.WindowSize, dyImage, Filters, dw, Filters, accumulate: true);
+                Im2Col.Gather(g, x + (long)n * InputSize, cols, extraOnes: 1);
+                // [dW; db] ((window + 1) x filters) += colsᵀ · dy
+                Gemm.Multiply(Row, Filters, g.OutPixels, cols, 1, Row, dyImage, Filters, dwb, Filters, accumulate: true);
                 if (inputGradient.IsEmpty) continue;
                 // d(cols) = dy · Wᵀ, then each row added back onto the pixels it was gathered from
                 Gemm.Multiply(g.OutPixels, g.WindowSize, Filters, dyImage, Filters, 1, wt, g.WindowSize, colsGradient, g.WindowSize, accumulate: false);
@@ -112,6 +121,8 @@ public sealed class Conv2D : Layer
                 Im2Col.ScatterAdd(g, colsGradient, dx + (long)n * InputSize);
             }
         }
+        TensorPrimitives.Add(weightGradients[0], augmentedGradient[..Kernel.Size], weightGradients[0]);
+        TensorPrimitives.Add(weightGradients[1], augmentedGradient[Kernel.Size..], weightGradients[1]);
     }
 
     public override Dictionary<string, object?> GetConfig()

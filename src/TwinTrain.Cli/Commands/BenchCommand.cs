@@ -1,0 +1,45 @@
+using System.CommandLine;
+using System.Globalization;
+using TwinTrain.Experiment;
+
+namespace TwinTrain.Cli.Commands;
+
+/// <summary>`twintrain bench`: training and evaluation throughput of both frameworks, measured in the same run.</summary>
+public static class BenchCommand
+{
+    public static Command Create()
+    {
+        var threads = new Option<int>("--threads") { Description = "CPU threads for both frameworks.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var batchSize = new Option<int>("--batch-size") { Description = "Images per step.", DefaultValueFactory = _ => 64 };
+        var steps = new Option<int>("--steps") { Description = "Training steps per round.", DefaultValueFactory = _ => 100 };
+        var rounds = new Option<int>("--rounds") { Description = "Interleaved rounds per framework (medians are reported).", DefaultValueFactory = _ => 3 };
+        var command = new Command("bench", "Benchmark the study's CNN in both frameworks on random data (images/s, GFLOP/s, ratios).")
+        {
+            threads, batchSize, steps, rounds,
+        };
+        command.SetAction(parse =>
+        {
+            int t = parse.GetValue(threads), b = parse.GetValue(batchSize), s = parse.GetValue(steps), r = parse.GetValue(rounds);
+            if (t < 1 || b < 1 || s < 1 || r < 1) throw new ArgumentException("--threads, --batch-size, --steps and --rounds must be at least 1.");
+            var output = parse.InvocationConfiguration.Output;
+            string F(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+
+            output.WriteLine(F($"Study CNN, batch {b}, {t} threads, {s} steps x {r} interleaved rounds, random data; CPU {Experiment.Reporting.MachineInfo.Current.CpuModel}"));
+            var result = Benchmark.Run(t, b, s, r, output);
+            var (peak, how) = Benchmark.NominalPeak(t);
+            output.WriteLine(F($"Nominal peak {peak:F1} GFLOP/s: {how}"));
+            output.WriteLine(F($"{"",-6} {"train img/s",12} {"GFLOP/s",8} {"% peak",7} {"eval img/s",11} {"GFLOP/s",8} {"% peak",7}"));
+            foreach (var (name, train, eval) in new[] { ("torch", result.TorchTrain, result.TorchEval), ("keras", result.KerasTrain, result.KerasEval) })
+            {
+                double trainGflops = train * Benchmark.TrainFlopsPerImage / 1e9, evalGflops = eval * Benchmark.EvalFlopsPerImage / 1e9;
+                output.WriteLine(F($"{name,-6} {train,12:F0} {trainGflops,8:F1} {100 * trainGflops / peak,6:F0}% {eval,11:F0} {evalGflops,8:F1} {100 * evalGflops / peak,6:F0}%"));
+            }
+            output.WriteLine("GEMM micro-benchmark (1 thread, study shapes m x n x k):");
+            foreach (var (shape, gflops) in Benchmark.KernelMicroBenchmark(TimeSpan.FromMilliseconds(300)))
+                output.WriteLine(F($"  {shape} {gflops,6:F1} GFLOP/s ({100 * gflops / (peak / t):F0}% of one core's nominal peak)"));
+            output.WriteLine(F($"ratio keras/torch: train {result.TrainRatio:F2}x, eval {result.EvalRatio:F2}x"));
+            return 0;
+        });
+        return command;
+    }
+}
