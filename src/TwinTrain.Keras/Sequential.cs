@@ -130,7 +130,9 @@ public sealed class Sequential : IDisposable
         if (verbose > 0) all.Add(new ProgbarLogger(output ?? Console.Out, verbose, steps, epochs));
         foreach (var callback in all) callback.Model = this;
 
-        var executor = ExecutorFor(batchSize);
+        // Validation runs in larger batches; size the buffers for both now so neither replaces the other mid-Fit.
+        int validationBatch = Math.Max(batchSize, 256);
+        var executor = ExecutorFor(validationData is null ? batchSize : validationBatch);
         var order = new int[x.Count];
         var logs = new Dictionary<string, double>();
         StopTraining = false;
@@ -157,7 +159,7 @@ public sealed class Sequential : IDisposable
             if (stop.IsCancellationRequested) break;
             if (validationData is not null)
             {
-                var validation = Evaluate(validationData, Math.Max(batchSize, 256));
+                var validation = Evaluate(validationData, validationBatch);
                 SetMetrics(logs, "val_", validation["loss"], validation.GetValueOrDefault("accuracy"));
             }
             foreach (var callback in all) callback.OnEpochEnd(epoch, logs);

@@ -25,7 +25,7 @@ internal sealed class Executor : IDisposable
         public int Correct;
     }
 
-    readonly IReadOnlyList<Layer> _layers;
+    readonly Layer[] _layers;
     readonly WorkerPool _pool;
     readonly Worker[] _workers;
     readonly Variable[] _variables;
@@ -43,7 +43,7 @@ internal sealed class Executor : IDisposable
 
     public Executor(IReadOnlyList<Layer> layers, int capacity, int threads)
     {
-        _layers = layers;
+        _layers = [.. layers];
         Capacity = capacity;
         _inputSize = layers[0].InputSize;
         _outputSize = layers[^1].OutputSize;
@@ -162,7 +162,7 @@ internal sealed class Executor : IDisposable
 
         var context = new CallContext(training, _step, start);
         ReadOnlySpan<float> input = X.AsSpan(start * _inputSize, n * _inputSize);
-        for (int l = 0; l < _layers.Count; l++)
+        for (int l = 0; l < _layers.Length; l++)
         {
             var output = worker.Activations[l].AsSpan(0, n * _layers[l].OutputSize);
             _layers[l].Call(input, output, n, context, worker.Scratch[l]);
@@ -195,13 +195,13 @@ internal sealed class Executor : IDisposable
         if (!training) return;
 
         float[] outputGradient = worker.GradientA, inputGradient = worker.GradientB;
-        for (int l = _layers.Count - 1; l >= 0; l--)
+        for (int l = _layers.Length - 1; l >= 0; l--)
         {
             var layer = _layers[l];
             ReadOnlySpan<float> layerInput = l == 0 ? X.AsSpan(start * _inputSize, n * _inputSize) : worker.Activations[l - 1].AsSpan(0, n * layer.InputSize);
             var dx = l == 0 ? Span<float>.Empty : inputGradient.AsSpan(0, n * layer.InputSize);
             layer.Backward(layerInput, worker.Activations[l].AsSpan(0, n * layer.OutputSize), outputGradient.AsSpan(0, n * layer.OutputSize),
-                dx, n, worker.WeightGradients[l], worker.Scratch[l], preActivation: l == _layers.Count - 1 && _logitsOut);
+                dx, n, worker.WeightGradients[l], worker.Scratch[l], preActivation: l == _layers.Length - 1 && _logitsOut);
             (outputGradient, inputGradient) = (inputGradient, outputGradient);
         }
     }

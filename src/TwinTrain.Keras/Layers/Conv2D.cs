@@ -36,7 +36,8 @@ public sealed class Conv2D : Layer
     public int[]? DeclaredInputShape { get; }
     public Variable Kernel { get; private set; } = null!;
     public Variable Bias { get; private set; } = null!;
-    public override IReadOnlyList<Variable> Weights => [Kernel, Bias];
+    Variable[] _weights = [];
+    public override IReadOnlyList<Variable> Weights => _weights;
 
     protected override int[] ComputeOutputShape(int[] inputShape)
     {
@@ -56,6 +57,7 @@ public sealed class Conv2D : Layer
         int channels = InputShape[2], area = KernelSize.Height * KernelSize.Width;
         Kernel = new Variable("kernel", [KernelSize.Height, KernelSize.Width, channels, Filters]);
         Bias = new Variable("bias", [Filters]);
+        _weights = [Kernel, Bias];
         Initializers.GlorotUniform(Kernel.Value, area * channels, area * Filters, random);
         _kernelTransposed = new float[Kernel.Size];
         _kernelWithBias = new float[Kernel.Size + Filters];

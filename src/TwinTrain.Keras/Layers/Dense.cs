@@ -21,7 +21,8 @@ public sealed class Dense : Layer
     public int[]? DeclaredInputShape { get; }
     public Variable Kernel { get; private set; } = null!;
     public Variable Bias { get; private set; } = null!;
-    public override IReadOnlyList<Variable> Weights => [Kernel, Bias];
+    Variable[] _weights = [];
+    public override IReadOnlyList<Variable> Weights => _weights;
     int Inputs => InputShape[0];
 
     protected override int[] ComputeOutputShape(int[] inputShape)
@@ -35,6 +36,7 @@ public sealed class Dense : Layer
     {
         Kernel = new Variable("kernel", [Inputs, Units]);
         Bias = new Variable("bias", [Units]);
+        _weights = [Kernel, Bias];
         Initializers.GlorotUniform(Kernel.Value, Inputs, Units, random);
         _kernelTransposed = new float[Kernel.Size];
         OnWeightsChanged();
