@@ -31,14 +31,6 @@ public class CliTests
     }
 
     [Fact]
-    public async Task Should_say_clearly_that_the_keras_framework_is_not_available_yet()
-    {
-        var (code, _, error) = await Run("train", "--framework", "keras", "--data", SharedData.ArchivePath, "--limit-train", "64", "--limit-test", "64");
-        Assert.Equal(CommandRunner.Failure, code);
-        Assert.Contains("error: The Keras-style framework is not available", error);
-    }
-
-    [Fact]
     public async Task Should_tell_how_to_get_cifar10_when_the_data_path_is_missing()
     {
         var (code, _, error) = await Run("train", "-f", "torch", "--data", "/nonexistent/cifar-10-binary.tar.gz");
@@ -56,11 +48,13 @@ public class CliTests
         Assert.Contains("--batch-size must be at least 1", error);
     }
 
-    [Fact]
-    public async Task Should_train_with_torch_on_real_data_and_write_the_run_files()
+    [Theory]
+    [InlineData("torch", "weights.torchsharp.dat", "libtorch")]
+    [InlineData("keras", "keras-model.zip", "engine")]
+    public async Task Should_train_on_real_data_and_write_the_run_files(string framework, string weightsFile, string versionKey)
     {
         using var folder = new TempFolder();
-        var (code, output, error) = await Run("train", "--framework", "torch", "--data", SharedData.ArchivePath,
+        var (code, output, error) = await Run("train", "--framework", framework, "--data", SharedData.ArchivePath,
             "--cache-dir", SharedData.CacheFolder, "--epochs", "2", "--limit-train", "640", "--limit-test", "200",
             "--threads", "1", "--out", folder.Path);
 
@@ -68,13 +62,23 @@ public class CliTests
         Assert.Contains("Epoch 2/2", output);
         Assert.Matches(@"10/10 ━{20} \d+s \d+ms/step - accuracy: [\d.]+ - loss: [\d.]+ - val_accuracy: [\d.]+ - val_loss: [\d.]+", output);
         Assert.Equal(3, File.ReadAllLines(Path.Combine(folder.Path, "history.csv")).Length);
-        Assert.True(new FileInfo(Path.Combine(folder.Path, "weights.torchsharp.dat")).Length > 167_562 * 4);
+        Assert.True(new FileInfo(Path.Combine(folder.Path, weightsFile)).Length > 167_562 * 4);
 
         using var run = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder.Path, "run.json")));
         Assert.Equal("completed", run.RootElement.GetProperty("status").GetString());
+        Assert.Equal(framework, run.RootElement.GetProperty("framework").GetString());
         Assert.Equal(640, run.RootElement.GetProperty("data").GetProperty("train_images").GetInt32());
         Assert.Equal(167_562, run.RootElement.GetProperty("parameters").GetInt64());
-        Assert.StartsWith("2.10", run.RootElement.GetProperty("versions").GetProperty("libtorch").GetString());
+        Assert.True(run.RootElement.GetProperty("versions").TryGetProperty(versionKey, out _));
+    }
+
+    [Fact]
+    public async Task Should_print_the_benchmark_with_the_ratio_line_last()
+    {
+        var (code, output, error) = await Run("bench", "--steps", "2", "--rounds", "1", "--batch-size", "16", "--threads", "1");
+        Assert.True(code == 0, error);
+        Assert.Contains("GEMM micro-benchmark", output);
+        Assert.Matches(@"ratio keras/torch: train \d+\.\d\dx, eval \d+\.\d\dx$", output.TrimEnd());
     }
 
     [Fact]
