@@ -52,3 +52,32 @@ public class GemmTests
         }
     }
 }
+
+public class SparseGemmTests
+{
+    [Theory]
+    [InlineData(169, 288, 64, 0.2)]   // conv2's input gradient behind max pooling
+    [InlineData(13, 100, 30, 0.5)]    // widths that are not multiples of 96 or 8
+    [InlineData(4, 5, 7, 0.0)]        // all zeros
+    public unsafe void Should_equal_the_dense_product_with_simd_and_with_the_scalar_fallback(int m, int n, int k, double density)
+    {
+        var random = new Random(3);
+        var a = Enumerable.Range(0, m * k).Select(_ => random.NextDouble() < density ? (float)(random.NextDouble() * 2 - 1) : 0f).ToArray();
+        var b = Enumerable.Range(0, k * n).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+        var dense = new float[m * n];
+        fixed (float* pa = a, pb = b, pc = dense)
+        {
+            Gemm.Multiply(m, n, k, pa, k, 1, pb, n, pc, n, accumulate: false);
+            Assert.Equal(a.Count(v => v != 0) / (double)a.Length, SparseGemm.Density(pa, m, k, k), 10);
+        }
+        foreach (bool scalar in new[] { false, true })
+        {
+            var sparse = Enumerable.Repeat(float.NaN, m * n).ToArray();
+            using (scalar ? Gemm.ForceScalar() : null)
+            {
+                fixed (float* pa = a, pb = b, pc = sparse) SparseGemm.Multiply(m, n, k, pa, k, pb, n, pc, n);
+            }
+            for (int i = 0; i < dense.Length; i++) Assert.True(Math.Abs(dense[i] - sparse[i]) < 1e-5, $"element {i}: {dense[i]} vs {sparse[i]} (scalar={scalar})");
+        }
+    }
+}

@@ -117,8 +117,12 @@ public sealed class Conv2D : Layer
                 // [dW; db] ((window + 1) x filters) += colsᵀ · dy
                 Gemm.Multiply(Row, Filters, g.OutPixels, cols, 1, Row, dyImage, Filters, dwb, Filters, accumulate: true);
                 if (inputGradient.IsEmpty) continue;
-                // d(cols) = dy · Wᵀ, then each row added back onto the pixels it was gathered from
-                Gemm.Multiply(g.OutPixels, g.WindowSize, Filters, dyImage, Filters, 1, wt, g.WindowSize, colsGradient, g.WindowSize, accumulate: false);
+                // d(cols) = dy · Wᵀ, then each row added back onto the pixels it was gathered from. Behind max
+                // pooling most of dy is zero, and skipping the zeros beats the dense product.
+                if (SparseGemm.Density(dyImage, g.OutPixels, Filters, Filters) < SparseGemm.DensityLimit)
+                    SparseGemm.Multiply(g.OutPixels, g.WindowSize, Filters, dyImage, Filters, wt, g.WindowSize, colsGradient, g.WindowSize);
+                else
+                    Gemm.Multiply(g.OutPixels, g.WindowSize, Filters, dyImage, Filters, 1, wt, g.WindowSize, colsGradient, g.WindowSize, accumulate: false);
                 new Span<float>(dx + (long)n * InputSize, InputSize).Clear();
                 Im2Col.ScatterAdd(g, colsGradient, dx + (long)n * InputSize);
             }

@@ -1,0 +1,93 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace TwinTrain.Keras.Engine;
+
+/// <summary>
+/// C = A·B for an A that is mostly zeros, skipping them. Gradients flowing back through max pooling and ReLU are such
+/// a matrix: each pooling window passes its gradient to one element of four, so three quarters or more are zero.
+/// Each row of C is built in registers, 96 columns at a time, from the rows of B picked by A's non-zeros.
+/// </summary>
+public static unsafe class SparseGemm
+{
+    /// <summary>Fraction of non-zeros above which the dense product is faster.</summary>
+    public const double DensityLimit = 0.35;
+
+    /// <summary>The share of non-zero values in an m x k matrix.</summary>
+    public static double Density(float* a, int m, int k, nint lda)
+    {
+        long nonZero = 0;
+        for (int i = 0; i < m; i++)
+        {
+            float* row = a + i * lda;
+            int p = 0;
+            if (Gemm.UseSimd)
+            {
+                for (; p + 8 <= k; p += 8)
+                    nonZero += 8 - BitOperations.PopCount(Vector256.Equals(Vector256.Load(row + p), Vector256<float>.Zero).ExtractMostSignificantBits());
+            }
+            for (; p < k; p++) if (row[p] != 0f) nonZero++;
+        }
+        return (double)nonZero / ((long)m * k);
+    }
+
+    public static void Multiply(int m, int n, int k, float* a, nint lda, float* b, nint ldb, float* c, nint ldc)
+    {
+        int* columns = stackalloc int[k];
+        for (int i = 0; i < m; i++)
+        {
+            float* row = a + i * lda;
+            int count = 0;
+            for (int p = 0; p < k; p++) if (row[p] != 0f) columns[count++] = p;
+            float* target = c + i * ldc;
+            int j = 0;
+            if (Gemm.UseSimd)
+            {
+                for (; j + 96 <= n; j += 96) Row96(row, columns, count, b + j, ldb, target + j);
+                for (; j + 8 <= n; j += 8)
+                {
+                    var sum = Vector256<float>.Zero;
+                    for (int q = 0; q < count; q++)
+                        sum = Fma.MultiplyAdd(Vector256.Create(row[columns[q]]), Vector256.Load(b + columns[q] * ldb + j), sum);
+                    sum.Store(target + j);
+                }
+            }
+            for (; j < n; j++)
+            {
+                float sum = 0f;
+                for (int q = 0; q < count; q++) sum = MathF.FusedMultiplyAdd(row[columns[q]], b[columns[q] * ldb + j], sum);
+                target[j] = sum;
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Row96(float* row, int* columns, int count, float* b, nint ldb, float* target)
+    {
+        Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
+        Vector256<float> c6 = default, c7 = default, c8 = default, c9 = default, c10 = default, c11 = default;
+        for (int q = 0; q < count; q++)
+        {
+            int p = columns[q];
+            var s = Vector256.Create(row[p]);
+            float* r = b + p * ldb;
+            c0 = Fma.MultiplyAdd(s, Avx.LoadVector256(r), c0);
+            c1 = Fma.MultiplyAdd(s, Avx.LoadVector256(r + 8), c1);
+            c2 = Fma.MultiplyAdd(s, Avx.LoadVector256(r + 16), c2);
+            c3 = Fma.MultiplyAdd(s, Avx.LoadVector256(r + 24), c3);
+            c4 = Fma.MultiplyAdd(s, Avx.LoadVector256(r + 32), c4);
+            c5 = Fma.MultiplyAdd(s, Avx.LoadVector256(r + 40), c5);
+            c6 = Fma.MultiplyAdd(s, Avx.LoadVector256(r + 48), c6);
+            c7 = Fma.MultiplyAdd(s, Avx.LoadVector256(r + 56), c7);
+            c8 = Fma.MultiplyAdd(s, Avx.LoadVector256(r + 64), c8);
+            c9 = Fma.MultiplyAdd(s, Avx.LoadVector256(r + 72), c9);
+            c10 = Fma.MultiplyAdd(s, Avx.LoadVector256(r + 80), c10);
+            c11 = Fma.MultiplyAdd(s, Avx.LoadVector256(r + 88), c11);
+        }
+        Avx.Store(target, c0); Avx.Store(target + 8, c1); Avx.Store(target + 16, c2); Avx.Store(target + 24, c3);
+        Avx.Store(target + 32, c4); Avx.Store(target + 40, c5); Avx.Store(target + 48, c6); Avx.Store(target + 56, c7);
+        Avx.Store(target + 64, c8); Avx.Store(target + 72, c9); Avx.Store(target + 80, c10); Avx.Store(target + 88, c11);
+    }
+}
