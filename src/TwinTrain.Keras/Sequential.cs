@@ -148,7 +148,7 @@ public sealed class Sequential : IDisposable
             {
                 if (stop.IsCancellationRequested) break;
                 int start = step * batchSize, count = Math.Min(batchSize, x.Count - start);
-                x.Fill(order.AsSpan(start, count), executor.X, executor.Y);
+                executor.ReadFrom(x, order, start);
                 var (batchLoss, batchCorrect) = executor.TrainStep(count, Optimizer!);
                 lossSum += batchLoss;
                 correct += batchCorrect;
@@ -184,12 +184,13 @@ public sealed class Sequential : IDisposable
         var executor = ExecutorFor(batchSize);
         double lossSum = 0;
         long correct = 0;
-        var indices = new int[Math.Min(batchSize, executor.Capacity)];
-        for (int start = 0; start < x.Count; start += indices.Length)
+        int batch = Math.Min(batchSize, executor.Capacity);
+        var indices = new int[x.Count];
+        for (int i = 0; i < indices.Length; i++) indices[i] = i;
+        for (int start = 0; start < x.Count; start += batch)
         {
-            int count = Math.Min(indices.Length, x.Count - start);
-            for (int i = 0; i < count; i++) indices[i] = start + i;
-            x.Fill(indices.AsSpan(0, count), executor.X, executor.Y);
+            int count = Math.Min(batch, x.Count - start);
+            executor.ReadFrom(x, indices, start);
             var (loss, hits) = executor.EvaluateBatch(count);
             lossSum += loss;
             correct += hits;

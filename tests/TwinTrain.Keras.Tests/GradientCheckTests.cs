@@ -29,13 +29,13 @@ public class GradientCheckTests
         return (loss, zeros);
     }
 
-    static void Check(Layer layer, int[] inputShape, int seed = 1, bool distinctInputs = false)
+    static void Check(Layer layer, int[] inputShape, int seed = 1, bool distinctInputs = false, bool sparseOutputGradient = false)
     {
-        Run(layer, inputShape, seed, distinctInputs);
-        using (Gemm.ForceScalar()) Run(layer, inputShape, seed, distinctInputs);
+        Run(layer, inputShape, seed, distinctInputs, sparseOutputGradient);
+        using (Gemm.ForceScalar()) Run(layer, inputShape, seed, distinctInputs, sparseOutputGradient);
     }
 
-    static void Run(Layer layer, int[] inputShape, int seed, bool distinctInputs)
+    static void Run(Layer layer, int[] inputShape, int seed, bool distinctInputs, bool sparseOutputGradient)
     {
         var random = new Random(seed);
         layer.Build(inputShape, random);
@@ -52,6 +52,11 @@ public class GradientCheckTests
             input = Enumerable.Range(0, input.Length).Select(i => i * 0.04f - 1f).OrderBy(_ => random.Next()).ToArray();
         }
         var r = RandomValues(random, Batch * layer.OutputSize);
+        if (sparseOutputGradient)
+        {
+            // Mostly zeros, as behind max pooling: the layer takes its sparse paths.
+            for (int i = 0; i < r.Length; i++) if (random.NextDouble() < 0.85) r[i] = 0f;
+        }
 
         var output = new float[Batch * layer.OutputSize];
         var scratch = new float[layer.ScratchSize(Batch)];
@@ -129,4 +134,12 @@ public class GradientCheckTests
 
     [Fact]
     public void Should_match_finite_differences_for_dropout_with_a_fixed_mask() => Check(new Dropout(0.3, seed: 5), [40]);
+
+    [Fact]
+    public void Should_match_finite_differences_for_conv2d_with_a_sparse_output_gradient_and_narrow_windows() =>
+        Check(new Conv2D(19, (3, 3)), [6, 5, 2], sparseOutputGradient: true);
+
+    [Fact]
+    public void Should_match_finite_differences_for_conv2d_with_a_sparse_output_gradient_and_wide_windows() =>
+        Check(new Conv2D(40, (3, 3), activation: "relu"), [5, 5, 12], sparseOutputGradient: true);
 }

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using TwinTrain.Keras.Data;
 using TwinTrain.Keras.Layers;
 using TwinTrain.Keras.Losses;
 using TwinTrain.Keras.Optimizers;
@@ -38,6 +39,9 @@ internal sealed class Executor : IDisposable
     int _count;
     long _step;
     bool _logitsOut, _fromLogits;
+    IDataset? _source;
+    int[]? _sourceIndices;
+    int _sourceOffset;
     float[]? _predictions;
     int _predictionOffset;
 
@@ -81,6 +85,17 @@ internal sealed class Executor : IDisposable
     {
         _logitsOut = logitsOut;
         _fromLogits = fromLogits || logitsOut;
+    }
+
+    /// <summary>
+    /// Has the next step read its samples from <paramref name="source"/> (indices[offset..offset+count]) rather than
+    /// from X/Y as they are: each worker converts its own share, in parallel.
+    /// </summary>
+    public void ReadFrom(IDataset source, int[] indices, int offset)
+    {
+        _source = source;
+        _sourceIndices = indices;
+        _sourceOffset = offset;
     }
 
     /// <summary>One optimizer step on the first <paramref name="count"/> samples of X/Y; returns summed loss and hits.</summary>
@@ -142,7 +157,15 @@ internal sealed class Executor : IDisposable
         if (count > Capacity) throw new ArgumentOutOfRangeException(nameof(count), $"A batch of {count} exceeds the capacity {Capacity}.");
         _mode = mode;
         _count = count;
-        _pool.Run(_work);
+        try
+        {
+            _pool.Run(_work);
+        }
+        finally
+        {
+            _source = null;
+            _sourceIndices = null;
+        }
     }
 
     void Work(int w)
@@ -159,6 +182,7 @@ internal sealed class Executor : IDisposable
                 foreach (var weightGradient in layerGradients) Array.Clear(weightGradient);
         }
         if (n == 0) return;
+        _source?.Fill(_sourceIndices.AsSpan(_sourceOffset + start, n), X.AsSpan(start * _inputSize, n * _inputSize), Y.AsSpan(start, n));
 
         var context = new CallContext(training, _step, start);
         ReadOnlySpan<float> input = X.AsSpan(start * _inputSize, n * _inputSize);

@@ -12,6 +12,9 @@ namespace TwinTrain.Keras.Engine;
 /// </summary>
 public static unsafe class SparseGemm
 {
+    /// <summary>Columns of C built per pass in registers; narrower products gain little from skipping zeros.</summary>
+    public const int RowBlock = 96;
+
     /// <summary>Fraction of non-zeros above which the dense product is faster.</summary>
     public const double DensityLimit = 0.35;
 
@@ -33,22 +36,22 @@ public static unsafe class SparseGemm
         return (double)nonZero / ((long)m * k);
     }
 
-    public static void Multiply(int m, int n, int k, float* a, nint lda, float* b, nint ldb, float* c, nint ldc)
+    /// <summary>C (+)= A·B, A (m x k) mostly zeros, each row of C accumulated in registers.</summary>
+    public static void Multiply(int m, int n, int k, float* a, nint lda, float* b, nint ldb, float* c, nint ldc, bool accumulate = false)
     {
         int* columns = stackalloc int[k];
         for (int i = 0; i < m; i++)
         {
             float* row = a + i * lda;
-            int count = 0;
-            for (int p = 0; p < k; p++) if (row[p] != 0f) columns[count++] = p;
+            int count = NonZeroColumns(row, k, columns);
             float* target = c + i * ldc;
             int j = 0;
             if (Gemm.UseSimd)
             {
-                for (; j + 96 <= n; j += 96) Row96(row, columns, count, b + j, ldb, target + j);
+                for (; j + 96 <= n; j += 96) Row96(row, columns, count, b + j, ldb, target + j, accumulate);
                 for (; j + 8 <= n; j += 8)
                 {
-                    var sum = Vector256<float>.Zero;
+                    var sum = accumulate ? Vector256.Load(target + j) : Vector256<float>.Zero;
                     for (int q = 0; q < count; q++)
                         sum = Fma.MultiplyAdd(Vector256.Create(row[columns[q]]), Vector256.Load(b + columns[q] * ldb + j), sum);
                     sum.Store(target + j);
@@ -56,18 +59,45 @@ public static unsafe class SparseGemm
             }
             for (; j < n; j++)
             {
-                float sum = 0f;
+                float sum = accumulate ? target[j] : 0f;
                 for (int q = 0; q < count; q++) sum = MathF.FusedMultiplyAdd(row[columns[q]], b[columns[q] * ldb + j], sum);
                 target[j] = sum;
             }
         }
     }
 
+    /// <summary>Writes the positions of the non-zeros of row[0..k) to columns; branch-free eight at a time.</summary>
+    static int NonZeroColumns(float* row, int k, int* columns)
+    {
+        int count = 0, p = 0;
+        if (Gemm.UseSimd)
+        {
+            for (; p + 8 <= k; p += 8)
+            {
+                uint mask = ~Vector256.Equals(Vector256.Load(row + p), Vector256<float>.Zero).ExtractMostSignificantBits() & 0xFF;
+                while (mask != 0)
+                {
+                    columns[count++] = p + BitOperations.TrailingZeroCount(mask);
+                    mask &= mask - 1;
+                }
+            }
+        }
+        for (; p < k; p++) if (row[p] != 0f) columns[count++] = p;
+        return count;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Row96(float* row, int* columns, int count, float* b, nint ldb, float* target)
+    static void Row96(float* row, int* columns, int count, float* b, nint ldb, float* target, bool accumulate)
     {
         Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
         Vector256<float> c6 = default, c7 = default, c8 = default, c9 = default, c10 = default, c11 = default;
+        if (accumulate)
+        {
+            c0 = Avx.LoadVector256(target); c1 = Avx.LoadVector256(target + 8); c2 = Avx.LoadVector256(target + 16);
+            c3 = Avx.LoadVector256(target + 24); c4 = Avx.LoadVector256(target + 32); c5 = Avx.LoadVector256(target + 40);
+            c6 = Avx.LoadVector256(target + 48); c7 = Avx.LoadVector256(target + 56); c8 = Avx.LoadVector256(target + 64);
+            c9 = Avx.LoadVector256(target + 72); c10 = Avx.LoadVector256(target + 80); c11 = Avx.LoadVector256(target + 88);
+        }
         for (int q = 0; q < count; q++)
         {
             int p = columns[q];

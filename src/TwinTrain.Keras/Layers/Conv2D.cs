@@ -77,9 +77,14 @@ public sealed class Conv2D : Layer
 
     int Row => _geometry.WindowSize + 1;
 
-    /// <summary>One image's im2col rows (with the 1 column), their gradient, and the kernel-with-bias gradient; 8 floats of room each.</summary>
+    /// <summary>
+    /// One image's im2col rows (with the 1 column), their gradient, one image's output gradient transposed, and the
+    /// kernel-with-bias gradient twice (as (window+1) x filters from dense products, and transposed from sparse
+    /// ones); 8 floats of room after each.
+    /// </summary>
     public override int ScratchSize(int batch) =>
-        _geometry.OutPixels * Row + 8 + _geometry.OutPixels * _geometry.WindowSize + 8 + Row * Filters;
+        _geometry.OutPixels * Row + 8 + _geometry.OutPixels * _geometry.WindowSize + 8 + Filters * _geometry.OutPixels + 8 + 2 * Row * Filters;
+
 
     public override unsafe void Call(ReadOnlySpan<float> input, Span<float> output, int batch, in CallContext context, Span<float> scratch)
     {
@@ -105,21 +110,35 @@ public sealed class Conv2D : Layer
 
         int colsSize = g.OutPixels * Row + 8;
         int colsGradientSize = g.OutPixels * g.WindowSize + 8;
-        var augmentedGradient = scratch.Slice(colsSize + colsGradientSize, Row * Filters);
-        augmentedGradient.Clear();
-        fixed (float* x = input, dy = gradient, dwb = augmentedGradient, wt = _kernelTransposed, dx = inputGradient, cols = scratch)
+        int transposedSize = Filters * g.OutPixels + 8;
+        var denseGradient = scratch.Slice(colsSize + colsGradientSize + transposedSize, Row * Filters);
+        var sparseGradient = scratch.Slice(colsSize + colsGradientSize + transposedSize + Row * Filters, Row * Filters);
+        denseGradient.Clear();
+        sparseGradient.Clear();
+        fixed (float* x = input, dy = gradient, dwb = denseGradient, dwbT = sparseGradient, wt = _kernelTransposed, dx = inputGradient, cols = scratch)
         {
             float* colsGradient = cols + colsSize;
+            float* dyT = colsGradient + colsGradientSize;
             for (int n = 0; n < batch; n++)
             {
                 float* dyImage = dy + (long)n * OutputSize;
                 Im2Col.Gather(g, x + (long)n * InputSize, cols, extraOnes: 1);
-                // [dW; db] ((window + 1) x filters) += colsᵀ · dy
-                Gemm.Multiply(Row, Filters, g.OutPixels, cols, 1, Row, dyImage, Filters, dwb, Filters, accumulate: true);
+                // Behind max pooling most of dy is zero; the sparse products skip the zeros.
+                bool sparse = SparseGemm.Density(dyImage, g.OutPixels, Filters, Filters) < SparseGemm.DensityLimit;
+                if (sparse && Row >= SparseGemm.RowBlock)
+                {
+                    // [dW; db]ᵀ (filters x (window + 1)) += dyᵀ · cols, skipping dy's zeros
+                    Transpose.Matrix(new ReadOnlySpan<float>(dyImage, OutputSize), g.OutPixels, Filters, new Span<float>(dyT, OutputSize));
+                    SparseGemm.Multiply(Filters, Row, g.OutPixels, dyT, g.OutPixels, cols, Row, dwbT, Row, accumulate: true);
+                }
+                else
+                {
+                    // [dW; db] ((window + 1) x filters) += colsᵀ · dy
+                    Gemm.Multiply(Row, Filters, g.OutPixels, cols, 1, Row, dyImage, Filters, dwb, Filters, accumulate: true);
+                }
                 if (inputGradient.IsEmpty) continue;
-                // d(cols) = dy · Wᵀ, then each row added back onto the pixels it was gathered from. Behind max
-                // pooling most of dy is zero, and skipping the zeros beats the dense product.
-                if (SparseGemm.Density(dyImage, g.OutPixels, Filters, Filters) < SparseGemm.DensityLimit)
+                // d(cols) = dy · Wᵀ, then each row added back onto the pixels it was gathered from
+                if (sparse)
                     SparseGemm.Multiply(g.OutPixels, g.WindowSize, Filters, dyImage, Filters, wt, g.WindowSize, colsGradient, g.WindowSize);
                 else
                     Gemm.Multiply(g.OutPixels, g.WindowSize, Filters, dyImage, Filters, 1, wt, g.WindowSize, colsGradient, g.WindowSize, accumulate: false);
@@ -127,8 +146,17 @@ public sealed class Conv2D : Layer
                 Im2Col.ScatterAdd(g, colsGradient, dx + (long)n * InputSize);
             }
         }
-        TensorPrimitives.Add(weightGradients[0], augmentedGradient[..Kernel.Size], weightGradients[0]);
-        TensorPrimitives.Add(weightGradients[1], augmentedGradient[Kernel.Size..], weightGradients[1]);
+        // Both accumulators into the kernel and bias gradients: dense rows are (window + 1) x filters, sparse transposed.
+        float[] kernelGradient = weightGradients[0], biasGradient = weightGradients[1];
+        for (int r = 0; r < Row; r++)
+        {
+            for (int f = 0; f < Filters; f++)
+            {
+                float value = denseGradient[r * Filters + f] + sparseGradient[f * Row + r];
+                if (r < g.WindowSize) kernelGradient[r * Filters + f] += value;
+                else biasGradient[f] += value;
+            }
+        }
     }
 
     public override Dictionary<string, object?> GetConfig()
