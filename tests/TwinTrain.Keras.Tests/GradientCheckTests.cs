@@ -142,4 +142,12 @@ public class GradientCheckTests
     [Fact]
     public void Should_match_finite_differences_for_conv2d_with_a_sparse_output_gradient_and_wide_windows() =>
         Check(new Conv2D(40, (3, 3), activation: "relu"), [5, 5, 12], sparseOutputGradient: true);
+
+    [Fact]
+    public void Should_match_finite_differences_for_max_pooling_that_leaves_an_edge_uncovered() =>
+        Check(new MaxPooling2D((2, 2)), [7, 5, 9], distinctInputs: true);
+
+    [Fact]
+    public void Should_match_finite_differences_for_max_pooling_with_gaps_between_windows() =>
+        Check(new MaxPooling2D((2, 2), strides: (3, 3)), [8, 8, 8], distinctInputs: true);
 }

@@ -25,58 +25,89 @@ public sealed class MaxPooling2D : Layer
         return [rows, columns, inputShape[2]];
     }
 
-    public override void Call(ReadOnlySpan<float> input, Span<float> output, int batch, in CallContext context, Span<float> scratch)
+    public override unsafe void Call(ReadOnlySpan<float> input, Span<float> output, int batch, in CallContext context, Span<float> scratch)
     {
-        for (int n = 0; n < batch; n++)
-            Pool(input.Slice(n * InputSize, InputSize), output.Slice(n * OutputSize, OutputSize), [], []);
+        if (input.Length < batch * InputSize || output.Length < batch * OutputSize) throw new ArgumentException("Buffers too small for the batch.");
+        fixed (float* x = input, y = output)
+        {
+            for (int n = 0; n < batch; n++) Pool(x + (long)n * InputSize, y + (long)n * OutputSize, null, null, overwrite: false);
+        }
     }
 
-    public override void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, Span<float> outputGradient,
+    public override unsafe void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, Span<float> outputGradient,
         Span<float> inputGradient, int batch, float[][] weightGradients, Span<float> scratch, bool preActivation = false)
     {
         if (inputGradient.IsEmpty) return;
-        inputGradient[..(batch * InputSize)].Clear();
-        for (int n = 0; n < batch; n++)
+        if (input.Length < batch * InputSize || inputGradient.Length < batch * InputSize || outputGradient.Length < batch * OutputSize)
+            throw new ArgumentException("Buffers too small for the batch.");
+        // Windows that tile the image (stride = pool size) write each element once: no clearing but of the edge the
+        // windows leave uncovered. Overlapping or gapped windows accumulate into a cleared gradient.
+        bool tiled = Strides == PoolSize;
+        if (!tiled) inputGradient[..(batch * InputSize)].Clear();
+        fixed (float* x = input, dx = inputGradient, dy = outputGradient)
         {
-            Pool(input.Slice(n * InputSize, InputSize), [], inputGradient.Slice(n * InputSize, InputSize),
-                outputGradient.Slice(n * OutputSize, OutputSize));
+            for (int n = 0; n < batch; n++)
+            {
+                float* image = dx + (long)n * InputSize;
+                if (tiled) ClearUncovered(image);
+                Pool(x + (long)n * InputSize, null, image, dy + (long)n * OutputSize, overwrite: tiled);
+            }
+        }
+    }
+
+    /// <summary>Zeroes the rows and columns past the last whole window, which no window writes.</summary>
+    unsafe void ClearUncovered(float* dx)
+    {
+        int height = InputShape[0], width = InputShape[1], channels = InputShape[2];
+        int coveredRows = OutputShape[0] * PoolSize.Height, coveredColumns = OutputShape[1] * PoolSize.Width;
+        for (int row = 0; row < height; row++)
+        {
+            if (row >= coveredRows) new Span<float>(dx + row * width * channels, width * channels).Clear();
+            else if (coveredColumns < width)
+                new Span<float>(dx + (row * width + coveredColumns) * channels, (width - coveredColumns) * channels).Clear();
         }
     }
 
     /// <summary>
     /// Finds each window's maximum per channel: writes it to y (forward), or adds the output's gradient dy to the
-    /// first element holding the maximum in dx (backward). Eight channels at a time where the channels allow.
+    /// first element holding the maximum in dx (backward; with <paramref name="overwrite"/> it writes the window's
+    /// elements instead of adding, zero where not the maximum). Eight channels at a time where the channels allow.
     /// </summary>
-    void Pool(ReadOnlySpan<float> x, Span<float> y, Span<float> dx, ReadOnlySpan<float> dy)
+    unsafe void Pool(float* x, float* y, float* dx, float* dy, bool overwrite)
     {
         int width = InputShape[1], channels = InputShape[2];
         int outHeight = OutputShape[0], outWidth = OutputShape[1];
-        bool vector = Gemm.UseSimd && Vector256.IsHardwareAccelerated;
+        int poolHeight = PoolSize.Height, poolWidth = PoolSize.Width;
+        bool vector = Gemm.UseSimd;
         for (int oy = 0; oy < outHeight; oy++)
         for (int ox = 0; ox < outWidth; ox++)
         {
             int o = (oy * outWidth + ox) * channels;
-            int first = (oy * Strides.Height * width + ox * Strides.Width) * channels;
+            float* first = x + (oy * Strides.Height * width + ox * Strides.Width) * channels;
             int c = 0;
             if (vector)
             {
                 for (; c + 8 <= channels; c += 8)
                 {
-                    var best = Vector256.Create(x.Slice(first + c, 8));
-                    for (int py = 0; py < PoolSize.Height; py++)
-                    for (int px = 0; px < PoolSize.Width; px++)
-                        best = Vector256.Max(best, Vector256.Create(x.Slice(first + (py * width + px) * channels + c, 8)));
-                    if (!y.IsEmpty) { best.CopyTo(y.Slice(o + c, 8)); continue; }
-
-                    var gradient = Vector256.Create(dy.Slice(o + c, 8));
-                    var unrouted = Vector256<float>.AllBitsSet;
-                    for (int py = 0; py < PoolSize.Height; py++)
-                    for (int px = 0; px < PoolSize.Width; px++)
+                    var best = Vector256.Load(first + c);
+                    for (int py = 0; py < poolHeight; py++)
+                    for (int px = 0; px < poolWidth; px++)
+                        best = Vector256.Max(best, Vector256.Load(first + (py * width + px) * channels + c));
+                    if (y != null)
                     {
-                        var target = dx.Slice(first + (py * width + px) * channels + c, 8);
-                        var hit = Vector256.Equals(Vector256.Create(x.Slice(first + (py * width + px) * channels + c, 8)), best) & unrouted;
+                        best.Store(y + o + c);
+                        continue;
+                    }
+                    var gradient = Vector256.Load(dy + o + c);
+                    var unrouted = Vector256<float>.AllBitsSet;
+                    for (int py = 0; py < poolHeight; py++)
+                    for (int px = 0; px < poolWidth; px++)
+                    {
+                        int at = (int)(first - x) + (py * width + px) * channels + c;
+                        var hit = Vector256.Equals(Vector256.Load(x + at), best) & unrouted;
                         unrouted &= ~hit;
-                        (Vector256.Create((ReadOnlySpan<float>)target) + (gradient & hit)).CopyTo(target);
+                        var routed = gradient & hit;
+                        (overwrite ? routed : Vector256.Load(dx + at) + routed).Store(dx + at);
                     }
                 }
             }
@@ -84,13 +115,14 @@ public sealed class MaxPooling2D : Layer
             {
                 float best = float.NegativeInfinity;
                 int bestAt = -1;
-                for (int py = 0; py < PoolSize.Height; py++)
-                for (int px = 0; px < PoolSize.Width; px++)
+                for (int py = 0; py < poolHeight; py++)
+                for (int px = 0; px < poolWidth; px++)
                 {
-                    int at = first + (py * width + px) * channels + c;
+                    int at = (int)(first - x) + (py * width + px) * channels + c;
                     if (x[at] > best || bestAt < 0) { best = x[at]; bestAt = at; }
+                    if (overwrite) dx[at] = 0f;
                 }
-                if (!y.IsEmpty) y[o + c] = best;
+                if (y != null) y[o + c] = best;
                 else dx[bestAt] += dy[o + c];
             }
         }
