@@ -150,4 +150,8 @@ public class GradientCheckTests
     [Fact]
     public void Should_match_finite_differences_for_max_pooling_with_gaps_between_windows() =>
         Check(new MaxPooling2D((2, 2), strides: (3, 3)), [8, 8, 8], distinctInputs: true);
+
+    [Fact]
+    public void Should_match_finite_differences_for_conv2d_on_the_winograd_path() =>
+        Check(new Conv2D(16, (3, 3), activation: "relu"), [6, 7, 8]);
 }

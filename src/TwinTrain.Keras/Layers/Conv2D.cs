@@ -13,6 +13,11 @@ public sealed class Conv2D : Layer
     ConvGeometry _geometry;
     float[] _kernelTransposed = [];
     float[] _kernelWithBias = [];
+    float[] _kernelWinograd = [];
+    bool _winograd;
+
+    /// <summary>Lets tests compare the Winograd forward pass with the direct one on the same layer.</summary>
+    internal bool AllowWinograd { get; set; } = true;
 
     public Conv2D(int filters, (int Height, int Width) kernelSize, (int Height, int Width)? strides = null,
         string padding = "valid", string? activation = null, (int Height, int Width, int Channels)? inputShape = null,
@@ -61,6 +66,8 @@ public sealed class Conv2D : Layer
         Initializers.GlorotUniform(Kernel.Value, area * channels, area * Filters, random);
         _kernelTransposed = new float[Kernel.Size];
         _kernelWithBias = new float[Kernel.Size + Filters];
+        _winograd = Winograd.Applies(_geometry, Filters);
+        if (_winograd) _kernelWinograd = new float[16 * channels * Filters];
         OnWeightsChanged();
     }
 
@@ -68,11 +75,15 @@ public sealed class Conv2D : Layer
     /// Keeps two derived copies: the kernel with the bias as one more row (im2col rows end in a 1, so one product
     /// adds the bias, and the same product's last row gives the bias gradient), and kernelᵀ for the input gradient.
     /// </summary>
-    public override void OnWeightsChanged()
+    public override unsafe void OnWeightsChanged()
     {
         Kernel.Value.CopyTo(_kernelWithBias, 0);
         Bias.Value.CopyTo(_kernelWithBias, Kernel.Size);
         Transpose.Matrix(Kernel.Value, _geometry.WindowSize, Filters, _kernelTransposed);
+        if (_winograd)
+        {
+            fixed (float* k = Kernel.Value, u = _kernelWinograd) Winograd.TransformKernel(k, _geometry.Channels, Filters, u);
+        }
     }
 
     int Row => _geometry.WindowSize + 1;
@@ -82,23 +93,52 @@ public sealed class Conv2D : Layer
     /// kernel-with-bias gradient twice (as (window+1) x filters from dense products, and transposed from sparse
     /// ones); 8 floats of room after each.
     /// </summary>
-    public override int ScratchSize(int batch) =>
-        _geometry.OutPixels * Row + 8 + _geometry.OutPixels * _geometry.WindowSize + 8 + Filters * _geometry.OutPixels + 8 + 2 * Row * Filters;
+    public override int ScratchSize(int batch) => Math.Max(
+        _geometry.OutPixels * Row + 8 + _geometry.OutPixels * _geometry.WindowSize + 8 + Filters * _geometry.OutPixels + 8 + 2 * Row * Filters,
+        _winograd ? 16 * Winograd.Tiles(_geometry) * (_geometry.Channels + Filters) : 0);
 
 
     public override unsafe void Call(ReadOnlySpan<float> input, Span<float> output, int batch, in CallContext context, Span<float> scratch)
     {
         var g = _geometry;
         bool fusedRelu = Activation == Activation.Relu && !DeferActivation;
-        fixed (float* x = input, y = output, w = _kernelWithBias, cols = scratch)
+        if (_winograd && AllowWinograd && Gemm.UseSimd)
         {
-            for (int n = 0; n < batch; n++)
+            CallWinograd(input, output, batch, fusedRelu, scratch);
+        }
+        else
+        {
+            fixed (float* x = input, y = output, w = _kernelWithBias, cols = scratch)
             {
-                Im2Col.Gather(g, x + (long)n * InputSize, cols, extraOnes: 1);
-                Gemm.Multiply(g.OutPixels, Filters, Row, cols, Row, 1, w, Filters, y + (long)n * OutputSize, Filters, accumulate: false, relu: fusedRelu);
+                for (int n = 0; n < batch; n++)
+                {
+                    Im2Col.Gather(g, x + (long)n * InputSize, cols, extraOnes: 1);
+                    Gemm.Multiply(g.OutPixels, Filters, Row, cols, Row, 1, w, Filters, y + (long)n * OutputSize, Filters, accumulate: false, relu: fusedRelu);
+                }
             }
         }
         if (!fusedRelu && !DeferActivation) Activations.Forward(Activation, output[..(batch * OutputSize)], Filters);
+    }
+
+    /// <summary>Per image: transform the input tiles, 16 products with the transformed kernel, transform back.</summary>
+    unsafe void CallWinograd(ReadOnlySpan<float> input, Span<float> output, int batch, bool relu, Span<float> scratch)
+    {
+        var g = _geometry;
+        int tiles = Winograd.Tiles(g), channels = g.Channels;
+        fixed (float* x = input, y = output, u = _kernelWinograd, bias = Bias.Value, v = scratch)
+        {
+            float* m = v + 16 * tiles * channels;
+            for (int n = 0; n < batch; n++)
+            {
+                Winograd.TransformInput(g, x + (long)n * InputSize, v);
+                for (int e = 0; e < 16; e++)
+                {
+                    Gemm.Multiply(tiles, Filters, channels, v + e * tiles * channels, channels, 1, u + e * channels * Filters, Filters,
+                        m + e * tiles * Filters, Filters, accumulate: false);
+                }
+                Winograd.TransformOutput(g, Filters, m, bias, relu, y + (long)n * OutputSize);
+            }
+        }
     }
 
     public override unsafe void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, Span<float> outputGradient,
