@@ -4,14 +4,7 @@ namespace TwinTrain.Keras.Tests;
 
 public class SequentialTests
 {
-    static Sequential StudyModel() => new(
-        new Conv2D(32, (3, 3), activation: "relu", inputShape: (32, 32, 3)),
-        new MaxPooling2D((2, 2)),
-        new Conv2D(64, (3, 3), activation: "relu"),
-        new MaxPooling2D((2, 2)),
-        new Flatten(),
-        new Dense(64, activation: "relu"),
-        new Dense(10, activation: "softmax"));
+    static Sequential StudyModel() => Tests.StudyModel.Create();
 
     [Fact]
     public void Should_infer_the_studys_shapes_and_count_167562_parameters()

@@ -44,12 +44,12 @@ public static class WeightLayout
                     break;
                 case Conv2D conv:
                     var (kh, kw, cin, cout) = (conv.KernelSize.Height, conv.KernelSize.Width, layer.InputShape[2], conv.Filters);
-                    result.Add((ConvKernelToTorch(conv.Kernel.Value, kh, kw, cin, cout), [cout, cin, kh, kw]));
+                    result.Add((ToTorch(conv.Kernel.Value, ConvOrder(kh, kw, cin, cout)), [cout, cin, kh, kw]));
                     result.Add(((float[])conv.Bias.Value.Clone(), [cout]));
                     break;
                 case Dense dense:
                     int inputs = layer.InputShape[0];
-                    result.Add((DenseKernelToTorch(dense.Kernel.Value, inputs, dense.Units, flattenedFrom), [dense.Units, inputs]));
+                    result.Add((ToTorch(dense.Kernel.Value, DenseOrder(inputs, dense.Units, flattenedFrom)), [dense.Units, inputs]));
                     result.Add(((float[])dense.Bias.Value.Clone(), [dense.Units]));
                     flattenedFrom = null;
                     break;
@@ -72,11 +72,11 @@ public static class WeightLayout
                     flattenedFrom = layer.InputShape;
                     break;
                 case Conv2D conv:
-                    result.Add(ConvKernelFromTorch(torchValues[next++], conv.KernelSize.Height, conv.KernelSize.Width, layer.InputShape[2], conv.Filters));
+                    result.Add(FromTorch(torchValues[next++], ConvOrder(conv.KernelSize.Height, conv.KernelSize.Width, layer.InputShape[2], conv.Filters)));
                     result.Add((float[])torchValues[next++].Clone());
                     break;
                 case Dense dense:
-                    result.Add(DenseKernelFromTorch(torchValues[next++], layer.InputShape[0], dense.Units, flattenedFrom));
+                    result.Add(FromTorch(torchValues[next++], DenseOrder(layer.InputShape[0], dense.Units, flattenedFrom)));
                     result.Add((float[])torchValues[next++].Clone());
                     flattenedFrom = null;
                     break;
@@ -89,52 +89,49 @@ public static class WeightLayout
     public static void TorchToKeras(nn.Module torchModel, Sequential keras) =>
         keras.SetWeights(FromTorchLayout(keras, torchModel.parameters().Select(p => p.data<float>().ToArray()).ToArray()));
 
-    static float[] ConvKernelToTorch(float[] k, int kh, int kw, int cin, int cout)
+    /// <summary>For each Keras conv-kernel index ((ky, kx, in, out) order), the torch index ((out, in, ky, kx) order).</summary>
+    static int[] ConvOrder(int kh, int kw, int cin, int cout)
     {
-        var t = new float[k.Length];
+        var order = new int[kh * kw * cin * cout];
         for (int y = 0; y < kh; y++)
             for (int x = 0; x < kw; x++)
                 for (int i = 0; i < cin; i++)
                     for (int o = 0; o < cout; o++)
-                        t[((o * cin + i) * kh + y) * kw + x] = k[((y * kw + x) * cin + i) * cout + o];
-        return t;
+                        order[((y * kw + x) * cin + i) * cout + o] = ((o * cin + i) * kh + y) * kw + x;
+        return order;
     }
 
-    static float[] ConvKernelFromTorch(float[] t, int kh, int kw, int cin, int cout)
+    /// <summary>
+    /// For each Keras dense-kernel index ((in, out) order), the torch index ((out, in) order), where a Flatten of
+    /// (h, w, c) before the layer makes Keras's input h*W*C + w*C + c torch's input c*H*W + h*W + w.
+    /// </summary>
+    static int[] DenseOrder(int inputs, int units, int[]? flattenedFrom)
     {
-        var k = new float[t.Length];
-        for (int y = 0; y < kh; y++)
-            for (int x = 0; x < kw; x++)
-                for (int i = 0; i < cin; i++)
-                    for (int o = 0; o < cout; o++)
-                        k[((y * kw + x) * cin + i) * cout + o] = t[((o * cin + i) * kh + y) * kw + x];
-        return k;
+        var order = new int[inputs * units];
+        for (int j = 0; j < inputs; j++)
+        {
+            int torchInput = j;
+            if (flattenedFrom is [int height, int width, int channels])
+            {
+                int h = j / (width * channels), w = j / channels % width, c = j % channels;
+                torchInput = (c * height + h) * width + w;
+            }
+            for (int u = 0; u < units; u++) order[j * units + u] = u * inputs + torchInput;
+        }
+        return order;
     }
 
-    /// <summary>The Keras input index (h, w, c order) that feeds torch input index j (c, h, w order).</summary>
-    static int KerasInput(int j, int[]? flattenedFrom)
+    static float[] ToTorch(float[] keras, int[] order)
     {
-        if (flattenedFrom is null) return j;
-        int height = flattenedFrom[0], width = flattenedFrom[1], channels = flattenedFrom[2];
-        int c = j / (height * width), h = j / width % height, w = j % width;
-        return (h * width + w) * channels + c;
+        var torchValues = new float[keras.Length];
+        for (int i = 0; i < keras.Length; i++) torchValues[order[i]] = keras[i];
+        return torchValues;
     }
 
-    static float[] DenseKernelToTorch(float[] k, int inputs, int units, int[]? flattenedFrom)
+    static float[] FromTorch(float[] torchValues, int[] order)
     {
-        var t = new float[k.Length];
-        for (int u = 0; u < units; u++)
-            for (int j = 0; j < inputs; j++)
-                t[u * inputs + j] = k[KerasInput(j, flattenedFrom) * units + u];
-        return t;
-    }
-
-    static float[] DenseKernelFromTorch(float[] t, int inputs, int units, int[]? flattenedFrom)
-    {
-        var k = new float[t.Length];
-        for (int u = 0; u < units; u++)
-            for (int j = 0; j < inputs; j++)
-                k[KerasInput(j, flattenedFrom) * units + u] = t[u * inputs + j];
-        return k;
+        var keras = new float[torchValues.Length];
+        for (int i = 0; i < keras.Length; i++) keras[i] = torchValues[order[i]];
+        return keras;
     }
 }

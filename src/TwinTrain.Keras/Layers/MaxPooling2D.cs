@@ -4,27 +4,9 @@ using TwinTrain.Keras.Engine;
 namespace TwinTrain.Keras.Layers;
 
 /// <summary>Max pooling over channels-last images; strides default to the pool size, padding "valid".</summary>
-public sealed class MaxPooling2D : Layer
+public sealed class MaxPooling2D((int Height, int Width) poolSize, (int Height, int Width)? strides = null, string? name = null)
+    : Pooling2D(poolSize, strides, name)
 {
-    public MaxPooling2D((int Height, int Width) poolSize, (int Height, int Width)? strides = null, string? name = null) : base(name)
-    {
-        PoolSize = poolSize;
-        Strides = strides ?? poolSize;
-    }
-
-    public (int Height, int Width) PoolSize { get; }
-    public (int Height, int Width) Strides { get; }
-
-    protected override int[] ComputeOutputShape(int[] inputShape)
-    {
-        if (inputShape.Length != 3)
-            throw ShapeError(inputShape, "MaxPooling2D expects images of rank 3 (height, width, channels).");
-        int rows = (inputShape[0] - PoolSize.Height) / Strides.Height + 1;
-        int columns = (inputShape[1] - PoolSize.Width) / Strides.Width + 1;
-        if (rows < 1 || columns < 1) throw ShapeError(inputShape, "the pool is larger than the image.");
-        return [rows, columns, inputShape[2]];
-    }
-
     public override unsafe void Call(ReadOnlySpan<float> input, Span<float> output, int batch, in CallContext context, Span<float> scratch)
     {
         if (input.Length < batch * InputSize || output.Length < batch * OutputSize) throw new ArgumentException("Buffers too small for the batch.");
@@ -126,14 +108,5 @@ public sealed class MaxPooling2D : Layer
                 else dx[bestAt] += dy[o + c];
             }
         }
-    }
-
-    public override Dictionary<string, object?> GetConfig()
-    {
-        var config = base.GetConfig();
-        config["pool_size"] = new[] { PoolSize.Height, PoolSize.Width };
-        config["strides"] = new[] { Strides.Height, Strides.Width };
-        config["padding"] = "valid";
-        return config;
     }
 }
