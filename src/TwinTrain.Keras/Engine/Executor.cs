@@ -54,7 +54,8 @@ internal sealed class Executor : IDisposable
         X = new float[capacity * _inputSize];
         Y = new int[capacity];
         int workers = Math.Max(1, Math.Min(threads, capacity));
-        int share = (capacity + workers - 1) / workers;
+        _microBatch = DefaultMicroBatch;
+        int share = Math.Min((capacity + workers - 1) / workers, _microBatch);
         int largest = layers.Max(l => Math.Max(l.InputSize, l.OutputSize));
         _workers = Enumerable.Range(0, workers).Select(_ => new Worker
         {
@@ -70,6 +71,14 @@ internal sealed class Executor : IDisposable
         _pool = new WorkerPool(workers);
         _work = Work;
     }
+
+    /// <summary>
+    /// Samples a worker takes through the whole network at once. Small enough that every layer's activations stay
+    /// in the core's L2 cache between forward and backward; weight gradients accumulate across micro-batches.
+    /// </summary>
+    public static int DefaultMicroBatch { get; set; } = 8;
+
+    readonly int _microBatch;
 
     public int Capacity { get; }
     public int Threads => _workers.Length;
@@ -183,9 +192,15 @@ internal sealed class Executor : IDisposable
         }
         if (n == 0) return;
         _source?.Fill(_sourceIndices.AsSpan(_sourceOffset + start, n), X.AsSpan(start * _inputSize, n * _inputSize), Y.AsSpan(start, n));
+        for (int offset = 0; offset < n; offset += _microBatch)
+            Pass(worker, start + offset, Math.Min(_microBatch, n - offset), training);
+    }
 
-        var context = new CallContext(training, _step, start);
-        ReadOnlySpan<float> input = X.AsSpan(start * _inputSize, n * _inputSize);
+    /// <summary>Forward (and in training, loss gradient and backward) for samples [first, first + n) of the batch.</summary>
+    void Pass(Worker worker, int first, int n, bool training)
+    {
+        var context = new CallContext(training, _step, first);
+        ReadOnlySpan<float> input = X.AsSpan(first * _inputSize, n * _inputSize);
         for (int l = 0; l < _layers.Length; l++)
         {
             var output = worker.Activations[l].AsSpan(0, n * _layers[l].OutputSize);
@@ -196,7 +211,7 @@ internal sealed class Executor : IDisposable
 
         if (_mode == Mode.Predict)
         {
-            var target = _predictions.AsSpan((_predictionOffset + start) * _outputSize, n * _outputSize);
+            var target = _predictions.AsSpan((_predictionOffset + first) * _outputSize, n * _outputSize);
             outputs.CopyTo(target);
             if (_logitsOut)
                 for (int i = 0; i < n; i++) Activations.Softmax(target.Slice(i * _outputSize, _outputSize));
@@ -209,7 +224,7 @@ internal sealed class Executor : IDisposable
         {
             var row = outputs.Slice(i * _outputSize, _outputSize);
             var rowGradient = gradient.Slice(i * _outputSize, _outputSize);
-            int label = Y[start + i];
+            int label = Y[first + i];
             var (loss, correct) = _fromLogits
                 ? SparseCategoricalCrossentropy.FromLogitsRow(row, label, scale, rowGradient)
                 : SparseCategoricalCrossentropy.FromProbabilitiesRow(row, label, scale, rowGradient);
@@ -222,7 +237,7 @@ internal sealed class Executor : IDisposable
         for (int l = _layers.Length - 1; l >= 0; l--)
         {
             var layer = _layers[l];
-            ReadOnlySpan<float> layerInput = l == 0 ? X.AsSpan(start * _inputSize, n * _inputSize) : worker.Activations[l - 1].AsSpan(0, n * layer.InputSize);
+            ReadOnlySpan<float> layerInput = l == 0 ? X.AsSpan(first * _inputSize, n * _inputSize) : worker.Activations[l - 1].AsSpan(0, n * layer.InputSize);
             var dx = l == 0 ? Span<float>.Empty : inputGradient.AsSpan(0, n * layer.InputSize);
             layer.Backward(layerInput, worker.Activations[l].AsSpan(0, n * layer.OutputSize), outputGradient.AsSpan(0, n * layer.OutputSize),
                 dx, n, worker.WeightGradients[l], worker.Scratch[l], preActivation: l == _layers.Length - 1 && _logitsOut);
