@@ -1,5 +1,4 @@
 using System.Numerics.Tensors;
-using System.Runtime.Intrinsics;
 
 namespace TwinTrain.Keras;
 
@@ -54,18 +53,10 @@ internal static class Activations
     }
 
     /// <summary>Zeroes the gradient wherever the ReLU output is zero (its input was not positive).</summary>
-    static void ReluBackward(ReadOnlySpan<float> output, Span<float> gradient)
+    static unsafe void ReluBackward(ReadOnlySpan<float> output, Span<float> gradient)
     {
-        int i = 0;
-        if (Vector256.IsHardwareAccelerated && Engine.Gemm.UseSimd)
-        {
-            for (; i + 8 <= gradient.Length; i += 8)
-            {
-                var positive = Vector256.GreaterThan(Vector256.Create(output.Slice(i, 8)), Vector256<float>.Zero);
-                (Vector256.Create((ReadOnlySpan<float>)gradient.Slice(i, 8)) & positive).CopyTo(gradient.Slice(i, 8));
-            }
-        }
-        for (; i < gradient.Length; i++) if (!(output[i] > 0f)) gradient[i] = 0f;
+        if (output.Length < gradient.Length) throw new ArgumentException("The output is shorter than the gradient.");
+        fixed (float* y = output, g = gradient) Engine.VectorOps.ReluBackward(y, g, gradient.Length);
     }
 
     public static void Softmax(Span<float> row)
