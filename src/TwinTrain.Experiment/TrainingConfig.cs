@@ -12,6 +12,18 @@ public sealed record TrainingConfig
     /// <summary>Evaluate on this many images spread over the test set (all when null).</summary>
     public int? LimitTest { get; init; }
     public int Threads { get; init; } = Environment.ProcessorCount;
+    /// <summary>"adam" (the study's) or "sgd".</summary>
+    public string Optimizer { get; init; } = "adam";
+    /// <summary>SGD's momentum (Keras's and PyTorch's forms are the same update for a constant learning rate).</summary>
+    public double Momentum { get; init; }
+    /// <summary>
+    /// "native": each framework initialises its own way (Keras: Glorot-uniform, PyTorch: Kaiming-uniform), as in the
+    /// study. "shared": both start from the same weights (Keras-style Glorot from the seed, converted for PyTorch).
+    /// </summary>
+    public string Init { get; init; } = "native";
+
+    public static IReadOnlyList<string> Optimizers { get; } = ["adam", "sgd"];
+    public static IReadOnlyList<string> Inits { get; } = ["native", "shared"];
 
     public void Validate()
     {
@@ -21,5 +33,9 @@ public sealed record TrainingConfig
         if (LimitTrain is < 1) throw new ArgumentException("--limit-train must be at least 1.");
         if (LimitTest is < 1) throw new ArgumentException("--limit-test must be at least 1.");
         if (Threads < 1) throw new ArgumentException("--threads must be at least 1.");
+        if (!Optimizers.Contains(Optimizer)) throw new ArgumentException($"--optimizer must be one of {string.Join(", ", Optimizers)}.");
+        if (Momentum is < 0 or >= 1) throw new ArgumentException("--momentum must be in [0, 1).");
+        if (Momentum > 0 && Optimizer != "sgd") throw new ArgumentException("--momentum applies to --optimizer sgd only.");
+        if (!Inits.Contains(Init)) throw new ArgumentException($"--init must be one of {string.Join(", ", Inits)}.");
     }
 }

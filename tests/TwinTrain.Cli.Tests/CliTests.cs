@@ -41,6 +41,18 @@ public class CliTests
     }
 
     [Fact]
+    public async Task Should_reject_an_unknown_optimizer_and_momentum_without_sgd()
+    {
+        var (code, _, error) = await Run("train", "-f", "torch", "--optimizer", "rmsprop");
+        Assert.NotEqual(0, code);
+        Assert.Contains("rmsprop", error);
+
+        (code, _, error) = await Run("train", "-f", "keras", "--data", SharedData.ArchivePath, "--momentum", "0.9");
+        Assert.Equal(CommandRunner.Failure, code);
+        Assert.Contains("--momentum applies to --optimizer sgd only", error);
+    }
+
+    [Fact]
     public async Task Should_reject_bad_values_with_a_clear_message()
     {
         var (code, _, error) = await Run("train", "-f", "torch", "--data", SharedData.ArchivePath, "--batch-size", "0");

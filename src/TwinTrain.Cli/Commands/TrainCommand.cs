@@ -24,10 +24,16 @@ public static class TrainCommand
         var output = new Option<string?>("--out", "-o") { Description = "Output folder (default: runs/<framework>-<time>)." };
         var cacheDir = new Option<string?>("--cache-dir") { Description = $"Decoded-data cache folder (default: {CifarLoader.DefaultCacheFolder()})." };
         var noCache = new Option<bool>("--no-cache") { Description = "Decode the data again and do not write a cache." };
+        var optimizer = new Option<string>("--optimizer") { Description = "adam (the study's) or sgd.", DefaultValueFactory = _ => "adam" };
+        optimizer.AcceptOnlyFromAmong([.. TrainingConfig.Optimizers]);
+        var momentum = new Option<double>("--momentum") { Description = "SGD momentum.", DefaultValueFactory = _ => 0 };
+        var init = new Option<string>("--init") { Description = "native (each framework's own initialisation) or shared (the same weights in both).", DefaultValueFactory = _ => "native" };
+        init.AcceptOnlyFromAmong([.. TrainingConfig.Inits]);
 
         var command = new Command("train", "Train the study's CNN on CIFAR-10 with one framework.")
         {
             framework, data, epochs, batchSize, lr, seed, limitTrain, limitTest, threads, output, cacheDir, noCache,
+            optimizer, momentum, init,
         };
         command.SetAction((parse, cancel) =>
         {
@@ -40,6 +46,9 @@ public static class TrainCommand
                 LimitTrain = parse.GetValue(limitTrain),
                 LimitTest = parse.GetValue(limitTest),
                 Threads = parse.GetValue(threads),
+                Optimizer = parse.GetValue(optimizer)!,
+                Momentum = parse.GetValue(momentum),
+                Init = parse.GetValue(init)!,
             };
             config.Validate();
             string name = parse.GetValue(framework)!;
@@ -65,7 +74,8 @@ public static class TrainCommand
 
         using var model = FrameworkCatalog.Create(name, config, data.Train);
         console.WriteLine($"Framework {name} ({string.Join(", ", model.Versions.Select(v => $"{v.Key} {v.Value}"))}), " +
-            $"{model.ParameterCount:N0} parameters, {config.Threads} threads, batch {config.BatchSize}, Adam lr {config.LearningRate}");
+            $"{model.ParameterCount:N0} parameters, {config.Threads} threads, batch {config.BatchSize}, " +
+            $"{(config.Optimizer == "sgd" ? $"SGD momentum {config.Momentum}" : "Adam")} lr {config.LearningRate}, init {config.Init}");
 
         var summary = new TrainingRun(console, liveProgress: !Console.IsOutputRedirected)
             .Execute(model, config, data, dataSummary, outFolder, cancel);

@@ -2,6 +2,7 @@ using TwinTrain.Data;
 using TwinTrain.Experiment.Study;
 using TwinTrain.Keras;
 using TwinTrain.Keras.Callbacks;
+using TwinTrain.Keras.Optimizers;
 
 namespace TwinTrain.Experiment.Frameworks;
 
@@ -18,7 +19,8 @@ public sealed class KerasFramework : IFramework
     public KerasFramework(TrainingConfig config, ImageSet train)
     {
         _config = config;
-        _model = KerasStudy.CreateModel(config.Seed, config.LearningRate);
+        _model = KerasStudy.CreateModel(config.Seed, config.LearningRate,
+            config.Optimizer == "sgd" ? new SGD(config.LearningRate, config.Momentum) : null);
         _model.Threads = config.Threads;
         _train = new ImageSetDataset(train);
     }

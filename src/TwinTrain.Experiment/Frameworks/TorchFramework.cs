@@ -1,6 +1,7 @@
 using TorchSharp;
 using TwinTrain.Data;
 using TwinTrain.Data.Batching;
+using TwinTrain.Experiment.Study;
 using TwinTrain.Torch;
 using static TorchSharp.torch;
 
@@ -23,7 +24,14 @@ public sealed class TorchFramework : IFramework
         torch.set_num_threads(config.Threads);
         torch.manual_seed(config.Seed);
         _model = new StudyCnn();
-        _optimizer = optim.Adam(_model.parameters(), lr: config.LearningRate);
+        if (config.Init == "shared")
+        {
+            using var shared = KerasStudy.CreateModel(config.Seed, config.LearningRate);
+            WeightLayout.KerasToTorch(shared, _model);
+        }
+        _optimizer = config.Optimizer == "sgd"
+            ? optim.SGD(_model.parameters(), config.LearningRate, momentum: config.Momentum)
+            : optim.Adam(_model.parameters(), lr: config.LearningRate);
         _train = new Batches(train, config.BatchSize, ImageLayout.Nchw);
     }
 

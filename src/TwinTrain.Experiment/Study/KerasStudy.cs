@@ -7,7 +7,7 @@ namespace TwinTrain.Experiment.Study;
 /// <summary>The study's CNN written the way a Keras user writes it: Sequential, then compile.</summary>
 public static class KerasStudy
 {
-    public static Sequential CreateModel(int seed, double learningRate)
+    public static Sequential CreateModel(int seed, double learningRate, Optimizer? optimizer = null)
     {
         var model = new Sequential(seed,
             new Conv2D(32, (3, 3), activation: "relu", inputShape: (32, 32, 3)),
@@ -17,7 +17,7 @@ public static class KerasStudy
             new Flatten(),
             new Dense(64, activation: "relu"),
             new Dense(10, activation: "softmax"));
-        model.Compile(optimizer: new Adam(learningRate), metrics: ["accuracy"]);
+        model.Compile(optimizer: optimizer ?? new Adam(learningRate), metrics: ["accuracy"]);
         return model;
     }
 }
