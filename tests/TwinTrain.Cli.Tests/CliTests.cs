@@ -85,6 +85,43 @@ public class CliTests
     }
 
     [Fact]
+    public async Task Should_compare_both_frameworks_over_seeds_and_resume_where_it_stopped()
+    {
+        using var folder = new TempFolder();
+        string[] args = ["compare", "--data", SharedData.ArchivePath, "--cache-dir", SharedData.CacheFolder, "--seeds", "0,1",
+            "--epochs", "1", "--limit-train", "256", "--limit-test", "100", "--threads", "1", "--out", folder.Path];
+        var (code, output, error) = await Run(args);
+        Assert.True(code == 0, error + output);
+        Assert.Contains("keras − torch:", output);
+        Assert.Contains("Welch t =", output);
+        foreach (string run in new[] { "keras-seed0", "keras-seed1", "torch-seed0", "torch-seed1" })
+            Assert.True(File.Exists(Path.Combine(folder.Path, "runs", run, "history.csv")), run);
+
+        using (var results = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder.Path, "results.json"))))
+        {
+            var root = results.RootElement;
+            Assert.Equal(4, root.GetProperty("runs").GetArrayLength());
+            Assert.Equal(2, root.GetProperty("summaries").GetArrayLength());
+            Assert.True(root.GetProperty("accuracy_difference").GetProperty("degrees_of_freedom").GetDouble() > 0);
+            Assert.True(root.GetProperty("warmup_seconds").GetProperty("keras").GetDouble() > 0);
+        }
+
+        // Again with the same folder: nothing is retrained.
+        (code, output, _) = await Run(args);
+        Assert.Equal(0, code);
+        Assert.Equal(4, output.Split('\n').Count(l => l.Contains("already done")));
+        Assert.DoesNotContain("Epoch 1/1", output);
+    }
+
+    [Fact]
+    public async Task Should_reject_bad_seed_lists()
+    {
+        var (code, _, error) = await Run("compare", "--data", SharedData.ArchivePath, "--seeds", "0,x");
+        Assert.Equal(CommandRunner.Failure, code);
+        Assert.Contains("'x' is not a whole number", error);
+    }
+
+    [Fact]
     public async Task Should_print_the_benchmark_with_the_ratio_line_last()
     {
         var (code, output, error) = await Run("bench", "--steps", "2", "--rounds", "1", "--batch-size", "16", "--threads", "1");

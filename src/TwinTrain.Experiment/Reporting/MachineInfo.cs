@@ -24,6 +24,24 @@ public sealed record MachineInfo(string CpuModel, int LogicalCores, string Opera
         return Environment.GetEnvironmentVariable("PROCESSOR_IDENTIFIER") ?? "unknown";
     }
 
+    /// <summary>
+    /// Restarts the peak-memory count from the current resident size (Linux: writing 5 to /proc/self/clear_refs),
+    /// so the next <see cref="PeakMemoryBytes"/> covers one run. Returns false where that is not possible.
+    /// </summary>
+    public static bool ResetPeakMemory()
+    {
+        try
+        {
+            if (!File.Exists("/proc/self/clear_refs")) return false;
+            File.WriteAllText("/proc/self/clear_refs", "5");
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>The process's peak resident memory so far, in bytes (VmHWM on Linux).</summary>
     public static long PeakMemoryBytes()
     {

@@ -1,0 +1,130 @@
+using System.Diagnostics;
+using System.Text.Json;
+using TwinTrain.Data;
+using TwinTrain.Experiment.Frameworks;
+using TwinTrain.Experiment.Reporting;
+
+namespace TwinTrain.Experiment.Comparison;
+
+/// <summary>What to compare: one training configuration, run for every framework and seed.</summary>
+public sealed record CompareConfig(TrainingConfig Training, IReadOnlyList<int> Seeds, IReadOnlyList<string> Frameworks, bool Force = false);
+
+/// <summary>One (framework, seed) run: its summary, or the error that stopped it.</summary>
+public sealed record ComparedRun(string Framework, int Seed, string Folder, RunSummary? Summary, string? Error, bool Resumed);
+
+/// <summary>Per framework: test accuracy over seeds, and time and memory per run.</summary>
+public sealed record FrameworkSummary(string Framework, int Runs, double TestAccuracyMean, double TestAccuracyStd,
+    double TestLossMean, double TrainingSecondsMean, double SecondsPerEpochMean, double ImagesPerSecondMean, long PeakMemoryBytesMax);
+
+/// <summary>Everything the comparison found; written as results.json.</summary>
+public sealed record ComparisonResult(
+    CompareConfig Config, MachineInfo Machine, DataSummary Data, IReadOnlyDictionary<string, double> WarmupSeconds,
+    IReadOnlyList<ComparedRun> Runs, IReadOnlyList<FrameworkSummary> Summaries, WelchTest? AccuracyDifference,
+    bool Interrupted, DateTime FinishedUtc);
+
+/// <summary>
+/// Trains every (framework, seed) pair one after another under identical conditions: the same decoded data, sample
+/// order (seed), hyperparameters and threads. Each run goes to its own folder as it finishes; a rerun skips runs
+/// already completed with the same configuration (unless forced). A failing run is recorded and the others go on.
+/// </summary>
+public sealed class ComparisonRunner(TextWriter console, bool liveProgress)
+{
+    public const string ResultsFile = "results.json";
+
+    public ComparisonResult Run(CompareConfig config, Cifar10 data, DataSummary dataSummary, string outFolder, CancellationToken stop)
+    {
+        Directory.CreateDirectory(outFolder);
+        var warmup = new Dictionary<string, double>();
+        var runs = new List<ComparedRun>();
+        bool interrupted = false;
+        ComparisonResult Result() => Summarise(config, dataSummary, warmup, runs, interrupted);
+
+        foreach (int seed in config.Seeds)
+        {
+            foreach (string name in config.Frameworks)
+            {
+                if (stop.IsCancellationRequested) { interrupted = true; break; }
+                string folder = Path.Combine(outFolder, "runs", $"{name}-seed{seed}");
+                var training = config.Training with { Seed = seed };
+                if (!config.Force && TryLoadCompleted(folder, training) is { } previous)
+                {
+                    console.WriteLine($"== {name}, seed {seed}: already done in {folder}; skipping (--force to redo)");
+                    runs.Add(new ComparedRun(name, seed, folder, previous, null, Resumed: true));
+                    continue;
+                }
+                if (!warmup.ContainsKey(name)) warmup[name] = WarmUp(name, training, data.Train);
+
+                console.WriteLine($"== {name}, seed {seed}");
+                try
+                {
+                    MachineInfo.ResetPeakMemory();
+                    using var framework = FrameworkCatalog.Create(name, training, data.Train);
+                    var summary = new TrainingRun(console, liveProgress).Execute(framework, training, data, dataSummary, folder, stop);
+                    runs.Add(new ComparedRun(name, seed, folder, summary, null, Resumed: false));
+                    if (summary.Status != "completed") interrupted = true;
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    console.WriteLine($"   {name}, seed {seed} failed: {e.Message}");
+                    Directory.CreateDirectory(folder);
+                    File.WriteAllText(Path.Combine(folder, "error.txt"), e.ToString());
+                    runs.Add(new ComparedRun(name, seed, folder, null, e.Message, Resumed: false));
+                }
+                RunFiles.WriteJson(Path.Combine(outFolder, ResultsFile), Result());
+                if (interrupted) break;
+            }
+            if (interrupted) break;
+        }
+        var result = Result();
+        RunFiles.WriteJson(Path.Combine(outFolder, ResultsFile), result);
+        return result;
+    }
+
+    /// <summary>A short untimed training of a throwaway model, so JIT and library start-up do not count against either side.</summary>
+    static double WarmUp(string name, TrainingConfig training, ImageSet train)
+    {
+        var clock = Stopwatch.StartNew();
+        var sample = train.Subset(Math.Min(train.Count, training.BatchSize * 10));
+        using var framework = FrameworkCatalog.Create(name, training with { Epochs = 1 }, sample);
+        framework.TrainEpoch(0, null, CancellationToken.None);
+        framework.Evaluate(sample);
+        return clock.Elapsed.TotalSeconds;
+    }
+
+    static RunSummary? TryLoadCompleted(string folder, TrainingConfig training)
+    {
+        string path = Path.Combine(folder, RunFiles.Run);
+        if (!File.Exists(path)) return null;
+        try
+        {
+            var summary = JsonSerializer.Deserialize<RunSummary>(File.ReadAllText(path), RunFiles.Json);
+            return summary is { Status: "completed" } && summary.Config == training ? summary : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    static ComparisonResult Summarise(CompareConfig config, DataSummary data, Dictionary<string, double> warmup,
+        List<ComparedRun> runs, bool interrupted)
+    {
+        var summaries = new List<FrameworkSummary>();
+        var accuracies = new Dictionary<string, List<double>>();
+        foreach (string name in config.Frameworks)
+        {
+            var done = runs.Where(r => r.Framework == name && r.Summary is { Status: "completed", TestAccuracy: not null }).Select(r => r.Summary!).ToList();
+            if (done.Count == 0) continue;
+            var accuracy = done.Select(s => s.TestAccuracy!.Value).ToList();
+            accuracies[name] = accuracy;
+            summaries.Add(new FrameworkSummary(name, done.Count, Statistics.Mean(accuracy), Statistics.StandardDeviation(accuracy),
+                Statistics.Mean(done.Select(s => s.TestLoss!.Value).ToList()),
+                Statistics.Mean(done.Select(s => s.TrainingSeconds).ToList()),
+                Statistics.Mean(done.Select(s => s.History.Average(e => e.Seconds)).ToList()),
+                Statistics.Mean(done.Select(s => s.TrainImagesPerSecond).ToList()),
+                done.Max(s => s.PeakMemoryBytes)));
+        }
+        var test = accuracies.Count == 2 ? Statistics.Welch(accuracies[config.Frameworks[0]], accuracies[config.Frameworks[1]]) : null;
+        return new ComparisonResult(config, MachineInfo.Current, data, warmup, [.. runs], summaries, test, interrupted, DateTime.UtcNow);
+    }
+}
