@@ -28,7 +28,8 @@ public sealed record RunSummary(
     long PeakMemoryBytes,
     string? WeightsFile,
     DateTime StartedUtc,
-    DateTime FinishedUtc);
+    DateTime FinishedUtc,
+    int[][]? ConfusionMatrix = null);
 
 /// <summary>
 /// Trains a framework epoch by epoch, evaluating on the test set after each, with a Keras-like progress bar.
@@ -93,8 +94,17 @@ public sealed class TrainingRun(TextWriter console, bool liveProgress)
         weights = framework.SaveWeights(outFolder);
         RunFiles.WriteHistory(outFolder, history);
         var summary = Summary(interruptedAt is null ? "completed" : "interrupted");
+        if (interruptedAt is null && history.Count > 0) summary = summary with { ConfusionMatrix = Confusion(framework.PredictClasses(data.Test), data.Test.Labels) };
         RunFiles.WriteJson(Path.Combine(outFolder, RunFiles.Run), summary);
         return summary;
+    }
+
+    /// <summary>Rows are true classes, columns predicted classes.</summary>
+    static int[][] Confusion(int[] predicted, byte[] labels)
+    {
+        var matrix = Enumerable.Range(0, CifarClasses.Count).Select(_ => new int[CifarClasses.Count]).ToArray();
+        for (int i = 0; i < labels.Length; i++) matrix[labels[i]][predicted[i]]++;
+        return matrix;
     }
 
     static IEnumerable<KeyValuePair<string, double>> Values(Metrics metrics, string prefix = "") =>

@@ -63,7 +63,7 @@ public static class TorchTraining
     }
 
     /// <summary>The batch as an NCHW float tensor and a label tensor (views of the reused batch buffers).</summary>
-    static (Tensor X, Tensor Y) ToTensors(BatchBuffer batch)
+    public static (Tensor X, Tensor Y) ToTensors(BatchBuffer batch)
     {
         var x = tensor(batch.Inputs, [batch.Capacity, 3, 32, 32]).narrow(0, 0, batch.Count);
         var y = tensor(batch.Labels, [batch.Capacity]).narrow(0, 0, batch.Count);

@@ -106,6 +106,26 @@ public class CliTests
             Assert.True(root.GetProperty("warmup_seconds").GetProperty("keras").GetDouble() > 0);
         }
 
+        // The report: Markdown, a self-contained HTML page, and every chart as a real PNG and SVG.
+        string md = File.ReadAllText(Path.Combine(folder.Path, "report.md"));
+        Assert.Contains("68.78 %", md);
+        Assert.Contains("Welch's t", md);
+        Assert.Contains("class StudyCnn", md);
+        Assert.Contains("new Conv2D(32, (3, 3)", md);
+        Assert.Contains("summed over its 4 batches", md);
+        string html = File.ReadAllText(Path.Combine(folder.Path, "report.html"));
+        Assert.DoesNotContain("http", html);
+        Assert.Equal(7, System.Text.RegularExpressions.Regex.Matches(html, "src=\"data:image/png;base64,").Count);
+        foreach (string chart in new[] { "accuracy", "loss", "loss-log", "epoch-seconds", "confusion-keras", "confusion-torch", "per-class-accuracy" })
+        {
+            byte[] png = File.ReadAllBytes(Path.Combine(folder.Path, "charts", chart + ".png"));
+            Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, png[..4]);
+            Assert.True(png.Length > 10_000, $"{chart}.png is only {png.Length} bytes");
+            string svg = File.ReadAllText(Path.Combine(folder.Path, "charts", chart + ".svg"));
+            Assert.Contains("<svg", svg);
+            Assert.True(System.Text.RegularExpressions.Regex.Matches(svg, "<path|<text").Count > 20, $"{chart}.svg has little content");
+        }
+
         // Again with the same folder: nothing is retrained.
         (code, output, _) = await Run(args);
         Assert.Equal(0, code);

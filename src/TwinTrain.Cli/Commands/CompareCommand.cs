@@ -55,9 +55,11 @@ public static class CompareCommand
 
             string folder = parse.GetValue(output)!;
             var result = new ComparisonRunner(console, !Console.IsOutputRedirected).Run(config, cifar, summary, folder, cancel);
+            var charts = Charts.Write(result, Path.Combine(folder, "charts"));
+            Report.Write(result, folder, charts, Listings.Load());
             console.WriteLine();
             console.Write(SummaryTable.Format(result));
-            console.WriteLine($"Wrote {Path.GetFullPath(Path.Combine(folder, ComparisonRunner.ResultsFile))}");
+            console.WriteLine($"Wrote {Path.GetFullPath(folder)}: {ComparisonRunner.ResultsFile}, {Report.Markdown}, {Report.Html}, charts/ ({charts.Count} charts as PNG and SVG)");
             return Task.FromResult(result.Interrupted ? 130 : result.Runs.Any(r => r.Error is not null) ? 1 : 0);
         });
         return command;

@@ -29,6 +29,9 @@ public interface IFramework : IDisposable
 
     Metrics Evaluate(ImageSet set);
 
+    /// <summary>The predicted class of every image of the set (for confusion matrices).</summary>
+    int[] PredictClasses(ImageSet set);
+
     /// <summary>Writes the trained weights into <paramref name="folder"/> and returns the file name.</summary>
     string SaveWeights(string folder);
 }

@@ -42,8 +42,7 @@ public sealed class KerasFramework : IFramework
     public Metrics TrainEpoch(int epoch, StepCallback? afterStep, CancellationToken stop)
     {
         var progress = new StepProgress(afterStep, _config.BatchSize, _train.Count);
-        _model.Fit(_train, epochs: epoch + 1, batchSize: _config.BatchSize, seed: _config.Seed, initialEpoch: epoch,
-            callbacks: [progress], verbose: 0, stop: stop);
+        KerasStudy.FitEpoch(_model, _train, epoch, _config.BatchSize, _config.Seed, [progress], stop);
         return progress.Last;
     }
 
@@ -52,6 +51,30 @@ public sealed class KerasFramework : IFramework
         if (_evaluation?.Set != set) _evaluation = new ImageSetDataset(set);
         var result = _model.Evaluate(_evaluation, batchSize: Math.Max(_config.BatchSize, 256));
         return new Metrics(result["loss"], result["accuracy"], set.Count);
+    }
+
+    public int[] PredictClasses(ImageSet set)
+    {
+        var predicted = new int[set.Count];
+        var converter = new Data.Batching.PixelConverter(Data.Batching.ImageLayout.Nhwc);
+        const int chunk = 1024;
+        var x = new float[chunk * CifarClasses.PixelsPerImage];
+        var indices = new int[chunk];
+        for (int start = 0; start < set.Count; start += chunk)
+        {
+            int count = Math.Min(chunk, set.Count - start);
+            for (int i = 0; i < count; i++) indices[i] = start + i;
+            converter.Fill(set, indices.AsSpan(0, count), x);
+            var probabilities = _model.Predict(count == chunk ? x : x[..(count * CifarClasses.PixelsPerImage)], batchSize: 256);
+            for (int i = 0; i < count; i++)
+            {
+                var row = probabilities.AsSpan(i * 10, 10);
+                int best = 0;
+                for (int c = 1; c < 10; c++) if (row[c] > row[best]) best = c;
+                predicted[start + i] = best;
+            }
+        }
+        return predicted;
     }
 
     public string SaveWeights(string folder)

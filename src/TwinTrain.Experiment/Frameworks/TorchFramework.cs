@@ -62,6 +62,24 @@ public sealed class TorchFramework : IFramework
         return ToMetrics(TorchTraining.Evaluate(_model, _evaluation));
     }
 
+    /// <summary>The class with the highest logit for every image of the set, in order.</summary>
+    public int[] PredictClasses(ImageSet set)
+    {
+        var batches = new Batches(set, Math.Max(_config.BatchSize, 256), ImageLayout.Nchw);
+        using var noGrad = no_grad();
+        _model.eval();
+        batches.StartEpoch(seed: 0, epoch: 0, shuffle: false);
+        var predicted = new int[set.Count];
+        for (int b = 0; b < batches.BatchCount; b++)
+        {
+            using var scope = NewDisposeScope();
+            var batch = batches.Load(b);
+            var classes = _model.call(TorchTraining.ToTensors(batch).X).argmax(1).data<long>();
+            for (int i = 0; i < batch.Count; i++) predicted[b * batches.BatchSize + i] = (int)classes[i];
+        }
+        return predicted;
+    }
+
     public string SaveWeights(string folder)
     {
         _model.save(Path.Combine(folder, WeightsFile));

@@ -1,0 +1,217 @@
+using ScottPlot;
+using TwinTrain.Data;
+
+namespace TwinTrain.Experiment.Comparison;
+
+/// <summary>
+/// The comparison's figures, each as PNG and SVG: accuracy and loss per epoch (mean over seeds with a band of ±1
+/// standard deviation; training dashed, validation solid), the loss on a log scale, seconds per epoch, and per
+/// framework a confusion matrix, plus per-class accuracy side by side.
+/// </summary>
+public static class Charts
+{
+    const int Width = 900, Height = 560;
+
+    static readonly Dictionary<string, Color> Colors = new()
+    {
+        ["keras"] = Color.FromHex("#D95F02"),
+        ["torch"] = Color.FromHex("#1B6FB3"),
+    };
+
+    static Color ColorOf(string framework) => Colors.GetValueOrDefault(framework, Color.FromHex("#555555"));
+
+    /// <summary>Writes every chart into <paramref name="folder"/>; returns the base names (without extension).</summary>
+    public static IReadOnlyList<string> Write(ComparisonResult result, string folder)
+    {
+        Directory.CreateDirectory(folder);
+        var written = new List<string>();
+        void Save(Plot plot, string name, int width = Width, int height = Height)
+        {
+            plot.SavePng(Path.Combine(folder, name + ".png"), width, height);
+            plot.SaveSvg(Path.Combine(folder, name + ".svg"), width, height);
+            written.Add(name);
+        }
+
+        Save(Curves(result, "accuracy", "Accuracy", logScale: false, percent: true), "accuracy");
+        Save(Curves(result, "loss", "Loss (mean cross-entropy per sample)", logScale: false, percent: false), "loss");
+        Save(Curves(result, "loss", "Loss, log scale", logScale: true, percent: false), "loss-log");
+        Save(EpochSeconds(result), "epoch-seconds");
+        foreach (var (framework, matrix) in ConfusionMatrices(result))
+            Save(Confusion(framework, matrix), $"confusion-{framework}", 760, 660);
+        if (ConfusionMatrices(result).Count > 0) Save(PerClassAccuracy(result), "per-class-accuracy");
+        return written;
+    }
+
+    /// <summary>Completed runs per framework, in the configured order.</summary>
+    static IEnumerable<(string Framework, List<RunSummary> Runs)> Completed(ComparisonResult result) =>
+        result.Config.Frameworks.Select(f => (f, result.Runs.Where(r => r.Framework == f && r.Summary is { Status: "completed" })
+            .Select(r => r.Summary!).ToList())).Where(g => g.Item2.Count > 0);
+
+    static Plot Curves(ComparisonResult result, string metric, string yLabel, bool logScale, bool percent)
+    {
+        var plot = new Plot();
+        foreach (var (framework, runs) in Completed(result))
+        {
+            foreach (bool validation in new[] { false, true })
+            {
+                int epochs = runs.Min(r => r.History.Count);
+                double[] xs = [.. Enumerable.Range(1, epochs).Select(e => (double)e)];
+                double Pick(Reporting.EpochRecord e) => (metric, validation) switch
+                {
+                    ("accuracy", false) => e.Accuracy,
+                    ("accuracy", true) => e.ValAccuracy,
+                    (_, false) => e.Loss,
+                    _ => e.ValLoss,
+                };
+                double Transform(double v) => logScale ? Math.Log10(v) : percent ? 100 * v : v;
+                var perEpoch = Enumerable.Range(0, epochs).Select(i => runs.Select(r => Pick(r.History[i])).ToList()).ToList();
+                double[] mean = [.. perEpoch.Select(v => Transform(Statistics.Mean(v)))];
+                if (runs.Count > 1)
+                {
+                    double[] low = [.. perEpoch.Select(v => Transform(Statistics.Mean(v) - Statistics.StandardDeviation(v)))];
+                    double[] high = [.. perEpoch.Select(v => Transform(Statistics.Mean(v) + Statistics.StandardDeviation(v)))];
+                    var band = plot.Add.FillY(xs, low, high);
+                    band.FillColor = ColorOf(framework).WithAlpha(0.18);
+                    band.LineColor = ColorOf(framework).WithAlpha(0);
+                }
+                var line = plot.Add.Scatter(xs, mean);
+                // Training thin with open markers, validation thick with filled ones (dashes do not survive SVG export).
+                line.Color = ColorOf(framework);
+                line.LineWidth = validation ? 2.5f : 1.2f;
+                line.MarkerSize = validation ? 7 : 8;
+                line.MarkerShape = validation ? MarkerShape.FilledCircle : MarkerShape.OpenCircle;
+                line.LegendText = $"{framework} {(validation ? "validation (test set)" : "training")}";
+            }
+        }
+        int seeds = Completed(result).Select(g => g.Runs.Count).DefaultIfEmpty(0).Max();
+        EpochTicks(plot, Completed(result).Select(g => g.Runs.Min(r => r.History.Count)).DefaultIfEmpty(1).Max());
+        plot.Title($"{char.ToUpperInvariant(metric[0])}{metric[1..]} per epoch (mean over {seeds} seed{(seeds == 1 ? "" : "s")}{(seeds > 1 ? ", band ±1 std" : "")})");
+        plot.XLabel("Epoch");
+        plot.YLabel(percent ? yLabel + " (%)" : yLabel);
+        if (logScale)
+        {
+            var ticks = new ScottPlot.TickGenerators.NumericAutomatic
+            {
+                LabelFormatter = y => $"{Math.Pow(10, y):0.##}",
+                MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(),
+            };
+            plot.Axes.Left.TickGenerator = ticks;
+        }
+        plot.ShowLegend(Alignment.UpperRight);
+        if (metric == "accuracy") plot.Legend.Alignment = Alignment.LowerRight;
+        return plot;
+    }
+
+    static Plot EpochSeconds(ComparisonResult result)
+    {
+        var plot = new Plot();
+        foreach (var (framework, runs) in Completed(result))
+        {
+            int epochs = runs.Min(r => r.History.Count);
+            double[] xs = [.. Enumerable.Range(1, epochs).Select(e => (double)e)];
+            double[] seconds = [.. Enumerable.Range(0, epochs).Select(i => runs.Average(r => r.History[i].Seconds))];
+            var line = plot.Add.Scatter(xs, seconds);
+            line.Color = ColorOf(framework);
+            line.LineWidth = 2;
+            line.LegendText = $"{framework} ({runs.Average(r => r.TrainImagesPerSecond):N0} training images/s)";
+        }
+        EpochTicks(plot, Completed(result).Select(g => g.Runs.Min(r => r.History.Count)).DefaultIfEmpty(1).Max());
+        plot.Title("Seconds per epoch (training and evaluation, mean over seeds)");
+        plot.XLabel("Epoch");
+        plot.YLabel("Seconds");
+        plot.Axes.SetLimitsY(0, Completed(result).SelectMany(g => g.Runs).SelectMany(r => r.History).Select(e => e.Seconds).DefaultIfEmpty(1).Max() * 1.15);
+        plot.ShowLegend(Alignment.UpperRight);
+        return plot;
+    }
+
+    /// <summary>Whole epochs only on the x axis.</summary>
+    static void EpochTicks(Plot plot, int epochs)
+    {
+        int step = Math.Max(1, epochs / 12);
+        var positions = Enumerable.Range(1, epochs).Where(e => (e - 1) % step == 0).ToArray();
+        plot.Axes.Bottom.SetTicks([.. positions.Select(e => (double)e)], [.. positions.Select(e => e.ToString(System.Globalization.CultureInfo.InvariantCulture))]);
+    }
+
+    /// <summary>Confusion matrices summed over each framework's completed runs.</summary>
+    public static IReadOnlyList<(string Framework, int[,] Matrix)> ConfusionMatrices(ComparisonResult result)
+    {
+        var matrices = new List<(string, int[,])>();
+        foreach (var (framework, runs) in Completed(result))
+        {
+            var withMatrix = runs.Where(r => r.ConfusionMatrix is not null).ToList();
+            if (withMatrix.Count == 0) continue;
+            var sum = new int[CifarClasses.Count, CifarClasses.Count];
+            foreach (var run in withMatrix)
+                for (int t = 0; t < CifarClasses.Count; t++)
+                    for (int p = 0; p < CifarClasses.Count; p++) sum[t, p] += run.ConfusionMatrix![t][p];
+            matrices.Add((framework, sum));
+        }
+        return matrices;
+    }
+
+    static Plot Confusion(string framework, int[,] matrix)
+    {
+        int n = CifarClasses.Count;
+        var shares = new double[n, n];
+        for (int t = 0; t < n; t++)
+        {
+            double total = Enumerable.Range(0, n).Sum(p => matrix[t, p]);
+            // The heatmap draws the array's first row at the top, where the first class's label goes.
+            for (int p = 0; p < n; p++) shares[t, p] = total == 0 ? 0 : 100.0 * matrix[t, p] / total;
+        }
+        var plot = new Plot();
+        var heatmap = plot.Add.Heatmap(shares);
+        heatmap.Colormap = new ScottPlot.Colormaps.Viridis();
+        for (int t = 0; t < n; t++)
+            for (int p = 0; p < n; p++)
+            {
+                double share = shares[t, p];
+                var label = plot.Add.Text($"{share:0}", p, n - 1 - t);
+                label.LabelFontSize = 11;
+                label.LabelFontColor = share > 50 ? Color.FromHex("#000000") : Color.FromHex("#FFFFFF");
+                label.LabelAlignment = Alignment.MiddleCenter;
+            }
+        double[] positions = [.. Enumerable.Range(0, n).Select(i => (double)i)];
+        plot.Axes.Bottom.SetTicks(positions, [.. CifarClasses.Names]);
+        plot.Axes.Left.SetTicks(positions, [.. CifarClasses.Names.Reverse()]);
+        plot.Axes.Bottom.TickLabelStyle.Rotation = -45;
+        plot.Axes.Bottom.MinimumSize = 110;
+        plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleRight;
+        plot.Title($"{framework}: confusion matrix, % of each true class (all seeds)");
+        plot.XLabel("Predicted class");
+        plot.YLabel("True class");
+        plot.Add.ColorBar(heatmap);
+        return plot;
+    }
+
+    static Plot PerClassAccuracy(ComparisonResult result)
+    {
+        var plot = new Plot();
+        var matrices = ConfusionMatrices(result);
+        int n = CifarClasses.Count;
+        double width = 0.8 / matrices.Count;
+        for (int f = 0; f < matrices.Count; f++)
+        {
+            var (framework, matrix) = matrices[f];
+            var bars = Enumerable.Range(0, n).Select(t =>
+            {
+                double total = Enumerable.Range(0, n).Sum(p => matrix[t, p]);
+                return new Bar
+                {
+                    Position = t - 0.4 + width * (f + 0.5),
+                    Value = total == 0 ? 0 : 100.0 * matrix[t, t] / total,
+                    FillColor = ColorOf(framework),
+                    Size = width * 0.95,
+                };
+            }).ToList();
+            var series = plot.Add.Bars(bars);
+            series.LegendText = framework;
+        }
+        plot.Axes.Bottom.SetTicks([.. Enumerable.Range(0, n).Select(i => (double)i)], [.. CifarClasses.Names]);
+        plot.Axes.SetLimitsY(0, 100);
+        plot.Title("Test accuracy per class (all seeds)");
+        plot.YLabel("Accuracy (%)");
+        plot.ShowLegend(Alignment.UpperRight);
+        return plot;
+    }
+}

@@ -1,0 +1,39 @@
+using System.Reflection;
+
+namespace TwinTrain.Experiment.Comparison;
+
+/// <summary>One framework's model-and-training code, as compiled into this assembly from the real source files.</summary>
+public sealed record Listing(string Framework, IReadOnlyList<(string File, string Code)> Files)
+{
+    /// <summary>Lines that are not blank and not comments only: the code a user writes.</summary>
+    public int CodeLines => Files.Sum(f => f.Code.Split('\n').Count(l =>
+    {
+        string t = l.Trim();
+        return t.Length > 0 && !t.StartsWith("//", StringComparison.Ordinal);
+    }));
+}
+
+public static class Listings
+{
+    /// <summary>The study's CNN and its training in each framework (see the EmbeddedResource items of this project).</summary>
+    public static IReadOnlyList<Listing> Load()
+    {
+        var assembly = typeof(Listings).Assembly;
+        var result = new List<Listing>();
+        foreach (string framework in new[] { "keras", "torch" })
+        {
+            string prefix = $"listing/{framework}/";
+            var files = assembly.GetManifestResourceNames().Where(n => n.StartsWith(prefix, StringComparison.Ordinal)).Order(StringComparer.Ordinal)
+                .Select(n => (n[prefix.Length..], Read(assembly, n))).ToList();
+            result.Add(new Listing(framework, files));
+        }
+        return result;
+    }
+
+    static string Read(Assembly assembly, string name)
+    {
+        using var stream = assembly.GetManifestResourceStream(name) ?? throw new InvalidOperationException($"Missing listing {name}.");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd().Replace("\r\n", "\n").TrimEnd() + "\n";
+    }
+}
