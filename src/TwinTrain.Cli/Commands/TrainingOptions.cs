@@ -1,0 +1,67 @@
+using System.CommandLine;
+using TwinTrain.Data;
+using TwinTrain.Experiment;
+
+namespace TwinTrain.Cli.Commands;
+
+/// <summary>The options `train` and `compare` share: the data, and everything that defines the training conditions.</summary>
+public sealed class TrainingOptions
+{
+    readonly Option<string?> _data = new("--data") { Description = "CIFAR-10 as an archive or folder (default: where 'twintrain download' puts it)." };
+    readonly Option<int> _epochs = new("--epochs") { Description = "Passes over the training set.", DefaultValueFactory = _ => 10 };
+    readonly Option<int> _batchSize = new("--batch-size") { Description = "Images per training step.", DefaultValueFactory = _ => 64 };
+    readonly Option<double> _lr = new("--lr") { Description = "Learning rate.", DefaultValueFactory = _ => 0.001 };
+    readonly Option<int?> _limitTrain = new("--limit-train") { Description = "Train on N images spread over the training set." };
+    readonly Option<int?> _limitTest = new("--limit-test") { Description = "Evaluate on N images spread over the test set." };
+    readonly Option<int> _threads = new("--threads") { Description = "CPU threads.", DefaultValueFactory = _ => Environment.ProcessorCount };
+    readonly Option<string> _optimizer = new("--optimizer") { Description = "adam (the study's) or sgd.", DefaultValueFactory = _ => "adam" };
+    readonly Option<double> _momentum = new("--momentum") { Description = "SGD momentum.", DefaultValueFactory = _ => 0 };
+    readonly Option<string> _init = new("--init") { Description = "native (each framework's own initialisation, as in the study) or shared (the same weights in both).", DefaultValueFactory = _ => "native" };
+    readonly Option<string?> _cacheDir = new("--cache-dir") { Description = $"Decoded-data cache folder (default: {CifarLoader.DefaultCacheFolder()})." };
+    readonly Option<bool> _noCache = new("--no-cache") { Description = "Decode the data again and do not write a cache." };
+
+    public TrainingOptions()
+    {
+        _optimizer.AcceptOnlyFromAmong([.. TrainingConfig.Optimizers]);
+        _init.AcceptOnlyFromAmong([.. TrainingConfig.Inits]);
+    }
+
+    public void AddTo(Command command)
+    {
+        foreach (var option in new Option[] { _data, _epochs, _batchSize, _lr, _limitTrain, _limitTest, _threads, _optimizer, _momentum, _init, _cacheDir, _noCache })
+            command.Add(option);
+    }
+
+    /// <summary>The validated training conditions given on the command line.</summary>
+    public TrainingConfig Config(ParseResult parse, int seed = 0)
+    {
+        var config = new TrainingConfig
+        {
+            Epochs = parse.GetValue(_epochs),
+            BatchSize = parse.GetValue(_batchSize),
+            LearningRate = parse.GetValue(_lr),
+            Seed = seed,
+            LimitTrain = parse.GetValue(_limitTrain),
+            LimitTest = parse.GetValue(_limitTest),
+            Threads = parse.GetValue(_threads),
+            Optimizer = parse.GetValue(_optimizer)!,
+            Momentum = parse.GetValue(_momentum),
+            Init = parse.GetValue(_init)!,
+        };
+        config.Validate();
+        return config;
+    }
+
+    /// <summary>Loads CIFAR-10 (through the cache) and takes the limited subsets, telling the user what it did.</summary>
+    public (Cifar10 Data, DataSummary Summary) LoadData(ParseResult parse, TrainingConfig config, TextWriter console)
+    {
+        string source = DataLocation.Resolve(parse.GetValue(_data));
+        console.WriteLine($"Loading CIFAR-10 from {source}");
+        var (full, report) = CifarLoader.Load(source, parse.GetValue(_cacheDir), !parse.GetValue(_noCache));
+        var data = new Cifar10(full.Train.Subset(config.LimitTrain ?? int.MaxValue), full.Test.Subset(config.LimitTest ?? int.MaxValue));
+        console.WriteLine($"  {data.Train.Count:N0} training and {data.Test.Count:N0} test images " +
+            $"({(report.FromCache ? "from cache" : report.Form)}, {report.Seconds:F2}s)" +
+            (report.CacheNote is not null && !report.FromCache ? $"; cache: {report.CacheNote}" : ""));
+        return (data, new DataSummary(source, report.Form, report.FromCache, report.Seconds, data.Train.Count, data.Test.Count));
+    }
+}
