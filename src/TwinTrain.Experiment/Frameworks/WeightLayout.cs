@@ -31,9 +31,20 @@ public static class WeightLayout
     }
 
     /// <summary>The Keras model's weights in torch layout, with their torch shapes, in parameter order.</summary>
-    public static IReadOnlyList<(float[] Values, long[] Shape)> ToTorchLayout(Sequential keras)
+    public static IReadOnlyList<(float[] Values, long[] Shape)> ToTorchLayout(Sequential keras) =>
+        keras.Weights.Zip(Plan(keras), (w, plan) => (plan.Order is null ? (float[])w.Value.Clone() : ToTorch(w.Value, plan.Order), plan.Shape)).ToList();
+
+    /// <summary>Torch-layout values (e.g. gradients, in parameter order) converted to the Keras model's layout and order.</summary>
+    public static float[][] FromTorchLayout(Sequential keras, IReadOnlyList<float[]> torchValues) =>
+        Plan(keras).Select((plan, i) => plan.Order is null ? (float[])torchValues[i].Clone() : FromTorch(torchValues[i], plan.Order)).ToArray();
+
+    /// <summary>
+    /// For each Keras weight in model order: the torch shape, and the map from Keras index to torch index (null where
+    /// the layouts agree, as for biases).
+    /// </summary>
+    static List<(int[]? Order, long[] Shape)> Plan(Sequential keras)
     {
-        var result = new List<(float[], long[])>();
+        var plan = new List<(int[]?, long[])>();
         int[]? flattenedFrom = null;
         foreach (var layer in keras.Layers)
         {
@@ -44,45 +55,18 @@ public static class WeightLayout
                     break;
                 case Conv2D conv:
                     var (kh, kw, cin, cout) = (conv.KernelSize.Height, conv.KernelSize.Width, layer.InputShape[2], conv.Filters);
-                    result.Add((ToTorch(conv.Kernel.Value, ConvOrder(kh, kw, cin, cout)), [cout, cin, kh, kw]));
-                    result.Add(((float[])conv.Bias.Value.Clone(), [cout]));
+                    plan.Add((ConvOrder(kh, kw, cin, cout), [cout, cin, kh, kw]));
+                    plan.Add((null, [cout]));
                     break;
                 case Dense dense:
                     int inputs = layer.InputShape[0];
-                    result.Add((ToTorch(dense.Kernel.Value, DenseOrder(inputs, dense.Units, flattenedFrom)), [dense.Units, inputs]));
-                    result.Add(((float[])dense.Bias.Value.Clone(), [dense.Units]));
+                    plan.Add((DenseOrder(inputs, dense.Units, flattenedFrom), [dense.Units, inputs]));
+                    plan.Add((null, [dense.Units]));
                     flattenedFrom = null;
                     break;
             }
         }
-        return result;
-    }
-
-    /// <summary>Torch-layout values (e.g. gradients, in parameter order) converted to the Keras model's layout and order.</summary>
-    public static float[][] FromTorchLayout(Sequential keras, IReadOnlyList<float[]> torchValues)
-    {
-        var result = new List<float[]>();
-        int[]? flattenedFrom = null;
-        int next = 0;
-        foreach (var layer in keras.Layers)
-        {
-            switch (layer)
-            {
-                case Flatten when layer.InputShape.Length == 3:
-                    flattenedFrom = layer.InputShape;
-                    break;
-                case Conv2D conv:
-                    result.Add(FromTorch(torchValues[next++], ConvOrder(conv.KernelSize.Height, conv.KernelSize.Width, layer.InputShape[2], conv.Filters)));
-                    result.Add((float[])torchValues[next++].Clone());
-                    break;
-                case Dense dense:
-                    result.Add(FromTorch(torchValues[next++], DenseOrder(layer.InputShape[0], dense.Units, flattenedFrom)));
-                    result.Add((float[])torchValues[next++].Clone());
-                    flattenedFrom = null;
-                    break;
-            }
-        }
-        return [.. result];
+        return plan;
     }
 
     /// <summary>Copies the torch module's parameters into the Keras model.</summary>
