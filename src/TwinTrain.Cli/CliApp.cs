@@ -12,5 +12,7 @@ public static class CliApp
         TrainCommand.Create(),
         DownloadCommand.Create(),
         BenchCommand.Create(),
+        EvaluateCommand.Create(),
+        PredictCommand.Create(),
     };
 }

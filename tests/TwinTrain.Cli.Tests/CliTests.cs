@@ -168,3 +168,79 @@ public class CliTests
         Assert.Contains("does not match the expected c32a1d4ab5d03f1284b67883e8d87530", badError);
     }
 }
+
+public class ModelCommandTests
+{
+    static async Task<(int Code, string Output, string Error)> Run(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = await CommandRunner.RunAsync(CliApp.CreateRoot(), args, output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    static async Task<string> TrainTiny(string framework, string folder)
+    {
+        var (code, _, error) = await Run("train", "-f", framework, "--data", SharedData.ArchivePath, "--cache-dir", SharedData.CacheFolder,
+            "--epochs", "1", "--limit-train", "640", "--limit-test", "200", "--threads", "1", "--out", folder);
+        Assert.True(code == 0, error);
+        return folder;
+    }
+
+    [Theory]
+    [InlineData("keras")]
+    [InlineData("torch")]
+    public async Task Should_evaluate_a_saved_model_to_the_accuracy_its_run_recorded(string framework)
+    {
+        using var folder = new TempFolder();
+        await TrainTiny(framework, folder.Path);
+        var (code, output, error) = await Run("evaluate", "--model", folder.Path, "--data", SharedData.ArchivePath, "--limit-test", "200", "--json");
+        Assert.True(code == 0, error);
+        using var evaluation = JsonDocument.Parse(output);
+        using var run = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder.Path, "run.json")));
+        Assert.Equal(run.RootElement.GetProperty("test_accuracy").GetDouble(), evaluation.RootElement.GetProperty("accuracy").GetDouble(), 6);
+        Assert.Equal(run.RootElement.GetProperty("test_loss").GetDouble(), evaluation.RootElement.GetProperty("loss").GetDouble(), 3);
+        Assert.Equal(200, evaluation.RootElement.GetProperty("confusion_matrix").EnumerateArray().Sum(r => r.EnumerateArray().Sum(c => c.GetInt32())));
+    }
+
+    [Fact]
+    public async Task Should_predict_top_3_for_images_of_any_size_and_report_unreadable_ones()
+    {
+        using var folder = new TempFolder();
+        await TrainTiny("keras", Path.Combine(folder.Path, "run"));
+        // A real test image, enlarged to 96x80, as PNG; and a file that is not an image.
+        var image = SharedData.Cifar10.Test.Image(0).ToArray();
+        var big = Experiment.Models.ImageInput.Resize(image, 32, 32, 96, 80);
+        string png = Path.Combine(folder.Path, "photo.png");
+        using (var stream = File.Create(png))
+            new StbImageWriteSharp.ImageWriter().WritePng(big, 96, 80, StbImageWriteSharp.ColorComponents.RedGreenBlue, stream);
+        string bad = Path.Combine(folder.Path, "notes.jpg");
+        File.WriteAllText(bad, "not an image");
+
+        var (code, output, error) = await Run("predict", "--model", Path.Combine(folder.Path, "run"), png, bad);
+        Assert.Equal(CommandRunner.Failure, code);
+        Assert.Matches(@"photo\.png: \w+ \d+\.\d%, \w+ \d+\.\d%, \w+ \d+\.\d%", output);
+        Assert.Contains("notes.jpg", error);
+        Assert.Contains("cannot decode", error);
+    }
+
+    [Fact]
+    public async Task Should_reject_missing_truncated_and_foreign_model_files_clearly()
+    {
+        using var folder = new TempFolder();
+        var (code, _, error) = await Run("evaluate", "--model", folder.Path, "--data", SharedData.ArchivePath);
+        Assert.Equal(CommandRunner.Failure, code);
+        Assert.Contains("no trained model here", error);
+
+        string torchFile = Path.Combine(folder.Path, "weights.torchsharp.dat");
+        File.WriteAllBytes(torchFile, new byte[100]);
+        (code, _, error) = await Run("evaluate", "--model", torchFile, "--data", SharedData.ArchivePath);
+        Assert.Equal(CommandRunner.Failure, code);
+        Assert.Contains("cannot load the torch model", error);
+        Assert.DoesNotContain("   at ", error);
+
+        (code, _, error) = await Run("predict", "--model", folder.Path, "--runtime", "onnx", torchFile);
+        Assert.Equal(CommandRunner.Failure, code);
+        Assert.Contains("--runtime onnx", error);
+    }
+}

@@ -1,0 +1,74 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using TwinTrain.Data;
+using TwinTrain.Experiment.Models;
+using TwinTrain.Experiment.Reporting;
+
+namespace TwinTrain.Cli.Commands;
+
+/// <summary>`twintrain evaluate`: a trained model's test accuracy, loss, per-class accuracy and confusion matrix.</summary>
+public static class EvaluateCommand
+{
+    public sealed record Evaluation(string Model, string Framework, int Images, double Accuracy, double Loss,
+        IReadOnlyDictionary<string, double> PerClassAccuracy, int[][] ConfusionMatrix);
+
+    public static Command Create()
+    {
+        var model = new Option<string>("--model", "-m") { Description = "A run folder (from train or compare) or its model file.", Required = true };
+        var data = new Option<string?>("--data") { Description = "CIFAR-10 as an archive or folder (default: where 'twintrain download' puts it)." };
+        var limit = new Option<int?>("--limit-test") { Description = "Evaluate on N images spread over the test set." };
+        var json = new Option<bool>("--json") { Description = "Print JSON instead of tables." };
+        var command = new Command("evaluate", "Evaluate a trained model on the CIFAR-10 test set.") { model, data, limit, json };
+        command.SetAction(parse =>
+        {
+            var output = parse.InvocationConfiguration.Output;
+            using var trained = TrainedModel.Load(parse.GetValue(model)!);
+            var (cifar, _) = CifarLoader.Load(DataLocation.Resolve(parse.GetValue(data)));
+            var test = cifar.Test.Subset(parse.GetValue(limit) ?? int.MaxValue);
+            var evaluation = Evaluate(trained, test);
+            output.Write(parse.GetValue(json) ? JsonSerializer.Serialize(evaluation, RunFiles.Json) + "\n" : Format(evaluation));
+            return 0;
+        });
+        return command;
+    }
+
+    public static Evaluation Evaluate(TrainedModel model, ImageSet test)
+    {
+        var probabilities = model.Probabilities(test);
+        var matrix = Enumerable.Range(0, CifarClasses.Count).Select(_ => new int[CifarClasses.Count]).ToArray();
+        double loss = 0;
+        for (int i = 0; i < test.Count; i++)
+        {
+            var row = probabilities.AsSpan(i * CifarClasses.Count, CifarClasses.Count);
+            int predicted = 0;
+            for (int c = 1; c < row.Length; c++) if (row[c] > row[predicted]) predicted = c;
+            matrix[test.Labels[i]][predicted]++;
+            loss -= Math.Log(Math.Max(row[test.Labels[i]], 1e-7f));
+        }
+        int correct = Enumerable.Range(0, CifarClasses.Count).Sum(c => matrix[c][c]);
+        var perClass = CifarClasses.Names.Select((name, c) => (name, matrix[c].Sum() == 0 ? double.NaN : (double)matrix[c][c] / matrix[c].Sum()))
+            .ToDictionary(p => p.name, p => p.Item2);
+        return new Evaluation(model.Path, model.Framework, test.Count, (double)correct / test.Count, loss / test.Count, perClass, matrix);
+    }
+
+    static string Format(Evaluation e)
+    {
+        var text = new StringBuilder();
+        string F(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+        text.AppendLine(F($"{e.Framework} model {e.Model}: {e.Images:N0} test images, accuracy {100 * e.Accuracy:F2}%, loss {e.Loss:F4}"));
+        text.AppendLine();
+        text.AppendLine("Confusion matrix (rows: true class, columns: predicted), with per-class accuracy:");
+        text.Append(F($"{"",-11}"));
+        foreach (string name in CifarClasses.Names) text.Append(F($"{name[..Math.Min(5, name.Length)],6}"));
+        text.AppendLine(F($"{"acc.",8}"));
+        for (int t = 0; t < CifarClasses.Count; t++)
+        {
+            text.Append(F($"{CifarClasses.Names[t],-11}"));
+            foreach (int count in e.ConfusionMatrix[t]) text.Append(F($"{count,6}"));
+            text.AppendLine(F($"{100 * e.PerClassAccuracy[CifarClasses.Names[t]],7:F1}%"));
+        }
+        return text.ToString();
+    }
+}

@@ -1,0 +1,108 @@
+using TorchSharp;
+using TwinTrain.Data;
+using TwinTrain.Data.Batching;
+using TwinTrain.Experiment.Frameworks;
+using TwinTrain.Keras;
+using TwinTrain.Torch;
+using static TorchSharp.torch;
+
+namespace TwinTrain.Experiment.Models;
+
+/// <summary>
+/// A trained model of either framework, loaded from a run folder or its model file, that gives class
+/// probabilities for CIFAR-10-sized images.
+/// </summary>
+public abstract class TrainedModel : IDisposable
+{
+    public abstract string Framework { get; }
+    public string Path { get; protected init; } = "";
+
+    /// <summary>Softmax probabilities, 10 per image, for every image of the set.</summary>
+    public abstract float[] Probabilities(ImageSet set);
+
+    public abstract void Dispose();
+
+    /// <summary>
+    /// Loads <paramref name="path"/>: a run folder (from train or compare) or the model file in it
+    /// (keras-model.zip or weights.torchsharp.dat). Anything else gets a message naming the file and the problem.
+    /// </summary>
+    public static TrainedModel Load(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            string keras = System.IO.Path.Combine(path, KerasFramework.ModelFile);
+            string torch = System.IO.Path.Combine(path, TorchFramework.WeightsFile);
+            if (File.Exists(keras)) return new KerasModel(keras);
+            if (File.Exists(torch)) return new TorchModel(torch);
+            throw new FileNotFoundException($"{path}: no trained model here (expected {KerasFramework.ModelFile} or {TorchFramework.WeightsFile}, as 'twintrain train' writes).");
+        }
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such model file or run folder.", path);
+        if (path.EndsWith(".zip", StringComparison.OrdinalIgnoreCase)) return new KerasModel(path);
+        if (path.EndsWith(".dat", StringComparison.OrdinalIgnoreCase)) return new TorchModel(path);
+        throw new InvalidDataException($"{path}: not a TwinTrain model (expected {KerasFramework.ModelFile} or {TorchFramework.WeightsFile}).");
+    }
+
+    sealed class KerasModel : TrainedModel
+    {
+        readonly Sequential _model;
+
+        public KerasModel(string path)
+        {
+            Path = path;
+            _model = Sequential.Load(path);
+            if (!_model.InputShape.SequenceEqual([32, 32, 3]) || _model.OutputSize != CifarClasses.Count)
+                throw new InvalidDataException($"{path}: the model takes {Keras.Layers.Layer.Format(_model.InputShape)} and gives {_model.OutputSize} outputs; a CIFAR-10 model takes (None, 32, 32, 3) and gives 10.");
+        }
+
+        public override string Framework => "keras";
+
+        public override float[] Probabilities(ImageSet set)
+        {
+            var x = new float[set.Count * CifarClasses.PixelsPerImage];
+            new PixelConverter(ImageLayout.Nhwc).Fill(set, [.. Enumerable.Range(0, set.Count)], x);
+            return _model.Predict(x, batchSize: 256);
+        }
+
+        public override void Dispose() => _model.Dispose();
+    }
+
+    sealed class TorchModel : TrainedModel
+    {
+        readonly StudyCnn _model = new();
+
+        public TorchModel(string path)
+        {
+            Path = path;
+            try
+            {
+                _model.load(path);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                _model.Dispose();
+                throw new InvalidDataException($"{path}: cannot load the torch model ({e.Message}); the file is truncated or not the study's CNN saved by TwinTrain.", e);
+            }
+        }
+
+        public override string Framework => "torch";
+
+        public override float[] Probabilities(ImageSet set)
+        {
+            var batches = new Batches(set, 256, ImageLayout.Nchw);
+            batches.StartEpoch(0, 0, shuffle: false);
+            var result = new float[set.Count * CifarClasses.Count];
+            using var noGrad = no_grad();
+            _model.eval();
+            for (int b = 0; b < batches.BatchCount; b++)
+            {
+                using var scope = NewDisposeScope();
+                var batch = batches.Load(b);
+                var probabilities = nn.functional.softmax(_model.call(TorchTraining.ToTensors(batch).X), 1).data<float>().ToArray();
+                probabilities.CopyTo(result, b * batches.BatchSize * CifarClasses.Count);
+            }
+            return result;
+        }
+
+        public override void Dispose() => _model.Dispose();
+    }
+}
