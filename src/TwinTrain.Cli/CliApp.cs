@@ -14,5 +14,6 @@ public static class CliApp
         BenchCommand.Create(),
         EvaluateCommand.Create(),
         PredictCommand.Create(),
+        ExportCommand.Create(),
     };
 }

@@ -239,8 +239,25 @@ public class ModelCommandTests
         Assert.Contains("cannot load the torch model", error);
         Assert.DoesNotContain("   at ", error);
 
-        (code, _, error) = await Run("predict", "--model", folder.Path, "--runtime", "onnx", torchFile);
-        Assert.Equal(CommandRunner.Failure, code);
-        Assert.Contains("--runtime onnx", error);
+    }
+
+    [Fact]
+    public async Task Should_export_to_onnx_and_predict_the_same_classes_with_onnx_runtime()
+    {
+        using var folder = new TempFolder();
+        string run = await TrainTiny("torch", Path.Combine(folder.Path, "run"));
+        string onnx = Path.Combine(folder.Path, "model.onnx");
+        var (code, output, error) = await Run("export", "--model", run, "--out", onnx);
+        Assert.True(code == 0, error);
+        Assert.Contains("input \"input\" (batch, 3, 32, 32), output \"logits\"", output);
+        Assert.True(new FileInfo(onnx).Length > 167_562 * 4);
+
+        string png = Path.Combine(folder.Path, "cat.png");
+        using (var stream = File.Create(png))
+            new StbImageWriteSharp.ImageWriter().WritePng(SharedData.Cifar10.Test.Image(3500).ToArray(), 32, 32, StbImageWriteSharp.ColorComponents.RedGreenBlue, stream);
+        var (_, native, _) = await Run("predict", "--model", run, png);
+        var (onnxCode, viaOnnx, onnxError) = await Run("predict", "--model", run, "--runtime", "onnx", png);
+        Assert.True(onnxCode == 0, onnxError);
+        Assert.Equal(native.Split(' ')[1], viaOnnx.Split(' ')[1]); // the same top class
     }
 }

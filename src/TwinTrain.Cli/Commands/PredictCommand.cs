@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using TwinTrain.Data;
+using TwinTrain.Experiment.Export;
 using TwinTrain.Experiment.Models;
 
 namespace TwinTrain.Cli.Commands;
@@ -11,17 +12,16 @@ public static class PredictCommand
     public static Command Create()
     {
         var model = new Option<string>("--model", "-m") { Description = "A run folder (from train or compare) or its model file.", Required = true };
-        var runtime = new Option<string>("--runtime") { Description = "native (the framework itself); onnx comes with 'twintrain export'.", DefaultValueFactory = _ => "native" };
+        var runtime = new Option<string>("--runtime") { Description = "native (the framework itself) or onnx (the model exported to ONNX, run by ONNX Runtime).", DefaultValueFactory = _ => "native" };
         runtime.AcceptOnlyFromAmong("native", "onnx");
         var images = new Argument<string[]>("images") { Description = "PNG or JPEG files of any size (resized to 32x32 by area averaging).", Arity = ArgumentArity.OneOrMore };
         var command = new Command("predict", "Classify image files with a trained model (top-3 classes).") { model, runtime, images };
         command.SetAction(parse =>
         {
-            if (parse.GetValue(runtime) == "onnx")
-                throw new NotSupportedException("--runtime onnx needs an ONNX export, which this build does not have yet; use --runtime native.");
             var output = parse.InvocationConfiguration.Output;
             var error = parse.InvocationConfiguration.Error;
             using var trained = TrainedModel.Load(parse.GetValue(model)!);
+            using var onnx = parse.GetValue(runtime) == "onnx" ? new OnnxModel(OnnxExport.Export(trained), trained.Path) : null;
             int failures = 0;
             foreach (string path in parse.GetValue(images)!)
             {
@@ -36,7 +36,8 @@ public static class PredictCommand
                     failures++;
                     continue;
                 }
-                var probabilities = trained.Probabilities(new ImageSet(pixels, [0]));
+                var image = new ImageSet(pixels, [0]);
+                var probabilities = onnx is null ? trained.Probabilities(image) : Softmax(onnx.Run(image), onnx.OutputName);
                 var top = probabilities.Select((p, c) => (p, c)).OrderByDescending(x => x.p).Take(3)
                     .Select(x => string.Create(CultureInfo.InvariantCulture, $"{CifarClasses.Names[x.c]} {100 * x.p:F1}%"));
                 output.WriteLine($"{path}: {string.Join(", ", top)}");
@@ -44,5 +45,15 @@ public static class PredictCommand
             return failures == 0 ? 0 : CommandRunner.Failure;
         });
         return command;
+    }
+
+    /// <summary>ONNX outputs as probabilities: the torch export gives logits.</summary>
+    static float[] Softmax(float[] outputs, string outputName)
+    {
+        if (outputName == "probabilities") return outputs;
+        float max = outputs.Max();
+        var exp = outputs.Select(v => MathF.Exp(v - max)).ToArray();
+        float sum = exp.Sum();
+        return [.. exp.Select(v => v / sum)];
     }
 }

@@ -20,6 +20,12 @@ public abstract class TrainedModel : IDisposable
     /// <summary>Softmax probabilities, 10 per image, for every image of the set.</summary>
     public abstract float[] Probabilities(ImageSet set);
 
+    /// <summary>What the network itself outputs, 10 per image: probabilities for the Keras-style model, logits for the torch one.</summary>
+    public abstract float[] Outputs(ImageSet set);
+
+    /// <summary>The input layout the model's users expect: channels-last for Keras, channels-first for PyTorch.</summary>
+    public abstract ImageLayout Layout { get; }
+
     public abstract void Dispose();
 
     /// <summary>
@@ -42,7 +48,7 @@ public abstract class TrainedModel : IDisposable
         throw new InvalidDataException($"{path}: not a TwinTrain model (expected {KerasFramework.ModelFile} or {TorchFramework.WeightsFile}).");
     }
 
-    sealed class KerasModel : TrainedModel
+    internal sealed class KerasModel : TrainedModel
     {
         readonly Sequential _model;
 
@@ -55,6 +61,10 @@ public abstract class TrainedModel : IDisposable
         }
 
         public override string Framework => "keras";
+        public override ImageLayout Layout => ImageLayout.Nhwc;
+        internal Sequential Model => _model;
+
+        public override float[] Outputs(ImageSet set) => Probabilities(set);
 
         public override float[] Probabilities(ImageSet set)
         {
@@ -66,7 +76,7 @@ public abstract class TrainedModel : IDisposable
         public override void Dispose() => _model.Dispose();
     }
 
-    sealed class TorchModel : TrainedModel
+    internal sealed class TorchModel : TrainedModel
     {
         readonly StudyCnn _model = new();
 
@@ -85,8 +95,24 @@ public abstract class TrainedModel : IDisposable
         }
 
         public override string Framework => "torch";
+        public override ImageLayout Layout => ImageLayout.Nchw;
+        internal StudyCnn Model => _model;
 
         public override float[] Probabilities(ImageSet set)
+        {
+            var logits = Outputs(set);
+            for (int i = 0; i < set.Count; i++)
+            {
+                var row = logits.AsSpan(i * CifarClasses.Count, CifarClasses.Count);
+                float max = System.Numerics.Tensors.TensorPrimitives.Max(row);
+                System.Numerics.Tensors.TensorPrimitives.Subtract(row, max, row);
+                System.Numerics.Tensors.TensorPrimitives.Exp(row, row);
+                System.Numerics.Tensors.TensorPrimitives.Divide(row, System.Numerics.Tensors.TensorPrimitives.Sum(row), row);
+            }
+            return logits;
+        }
+
+        public override float[] Outputs(ImageSet set)
         {
             var batches = new Batches(set, 256, ImageLayout.Nchw);
             batches.StartEpoch(0, 0, shuffle: false);
@@ -97,8 +123,8 @@ public abstract class TrainedModel : IDisposable
             {
                 using var scope = NewDisposeScope();
                 var batch = batches.Load(b);
-                var probabilities = nn.functional.softmax(_model.call(TorchTraining.ToTensors(batch).X), 1).data<float>().ToArray();
-                probabilities.CopyTo(result, b * batches.BatchSize * CifarClasses.Count);
+                var logits = _model.call(TorchTraining.ToTensors(batch).X).data<float>().ToArray();
+                logits.CopyTo(result, b * batches.BatchSize * CifarClasses.Count);
             }
             return result;
         }
