@@ -37,25 +37,31 @@ public sealed record RunSummary(
 /// </summary>
 public sealed class TrainingRun(TextWriter console, bool liveProgress)
 {
+    /// <summary>
+    /// Trains epochs [resumed epochs, config.Epochs). After each epoch the model and optimizer are checkpointed, so
+    /// an interrupted run keeps the model as of its last whole epoch and can continue from it (<paramref name="resume"/>:
+    /// the earlier run's summary, whose checkpoint the framework has already loaded).
+    /// </summary>
     public RunSummary Execute(IFramework framework, TrainingConfig config, Cifar10 data, DataSummary dataSummary,
-        string outFolder, CancellationToken stop)
+        string outFolder, CancellationToken stop, RunSummary? resume = null)
     {
         Directory.CreateDirectory(outFolder);
-        var started = DateTime.UtcNow;
+        var started = resume?.StartedUtc ?? DateTime.UtcNow;
         var wall = Stopwatch.StartNew();
-        var history = new List<EpochRecord>();
-        double trainingSeconds = 0;
-        long trainedImages = 0;
+        var history = new List<EpochRecord>(resume?.History ?? []);
+        double trainingSeconds = resume?.TrainingSeconds ?? 0;
+        long trainedImages = (long)history.Count * data.Train.Count;
         string? interruptedAt = null;
-        string? weights = null;
+        string? weights = resume?.WeightsFile;
 
+        double previousWall = resume?.WallSeconds ?? 0;
         RunSummary Summary(string status) => new(
             framework.Name, status, interruptedAt, config, MachineInfo.Current, framework.Versions, dataSummary,
             framework.ParameterCount, history, history.LastOrDefault()?.ValLoss, history.LastOrDefault()?.ValAccuracy,
-            trainingSeconds, wall.Elapsed.TotalSeconds, trainingSeconds > 0 ? trainedImages / trainingSeconds : 0,
-            MachineInfo.PeakMemoryBytes(), weights, started, DateTime.UtcNow);
+            trainingSeconds, previousWall + wall.Elapsed.TotalSeconds, trainingSeconds > 0 ? trainedImages / trainingSeconds : 0,
+            Math.Max(MachineInfo.PeakMemoryBytes(), resume?.PeakMemoryBytes ?? 0), weights, started, DateTime.UtcNow);
 
-        for (int epoch = 0; epoch < config.Epochs; epoch++)
+        for (int epoch = history.Count; epoch < config.Epochs; epoch++)
         {
             console.WriteLine($"Epoch {epoch + 1}/{config.Epochs}");
             var bar = new Progbar(console, framework.StepsPerEpoch, liveProgress);
@@ -74,7 +80,8 @@ public sealed class TrainingRun(TextWriter console, bool liveProgress)
             {
                 bar.Finish(steps, Values(train));
                 interruptedAt = $"epoch {epoch + 1}, step {steps}/{framework.StepsPerEpoch}";
-                console.WriteLine($"Interrupted at {interruptedAt}; writing what was done.");
+                console.WriteLine($"Interrupted at {interruptedAt}; writing what was done. " +
+                    (history.Count > 0 ? $"The saved model is the one after epoch {history.Count}; 'twintrain train --resume {outFolder}' continues from there." : "No epoch was completed, so no model was saved."));
                 break;
             }
 
@@ -82,6 +89,7 @@ public sealed class TrainingRun(TextWriter console, bool liveProgress)
             bar.Finish(steps, Values(train).Concat(Values(test, "val_")));
             history.Add(new EpochRecord(epoch + 1, train.Loss, train.Accuracy, test.Loss, test.Accuracy,
                 epochClock.Elapsed.TotalSeconds, train.Samples / trainSeconds));
+            weights = framework.SaveCheckpoint(outFolder);
             RunFiles.WriteHistory(outFolder, history);
             RunFiles.WriteJson(Path.Combine(outFolder, RunFiles.Run), Summary("running"));
             if (stop.IsCancellationRequested && epoch + 1 < config.Epochs)
@@ -91,7 +99,6 @@ public sealed class TrainingRun(TextWriter console, bool liveProgress)
             }
         }
 
-        weights = framework.SaveWeights(outFolder);
         RunFiles.WriteHistory(outFolder, history);
         var summary = Summary(interruptedAt is null ? "completed" : "interrupted");
         if (interruptedAt is null && history.Count > 0) summary = summary with { ConfusionMatrix = Confusion(framework.PredictClasses(data.Test), data.Test.Labels) };

@@ -43,6 +43,8 @@ internal static class ModelFile
             config["compile"] = new JsonObject
             {
                 ["optimizer"] = JsonSerializer.SerializeToNode(model.Optimizer.GetConfig()),
+                ["optimizer_iterations"] = model.Optimizer.Iterations,
+                ["optimizer_state_arrays"] = new JsonArray([.. model.Optimizer.GetState().Select(a => (JsonNode)a.Length)]),
                 ["loss"] = new JsonObject { ["name"] = model.Loss!.Name, ["from_logits"] = model.Loss.FromLogits },
                 ["metrics"] = new JsonArray([.. model.Metrics.Select(m => (JsonNode)m)]),
             };
@@ -53,8 +55,13 @@ internal static class ModelFile
         {
             using (var writer = new StreamWriter(zip.CreateEntry("config.json").Open()))
                 writer.Write(config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-            using var weights = zip.CreateEntry("weights.bin", CompressionLevel.NoCompression).Open();
-            foreach (var w in model.Weights) weights.Write(MemoryMarshal.AsBytes(w.Value.AsSpan()));
+            using (var weights = zip.CreateEntry("weights.bin", CompressionLevel.NoCompression).Open())
+                foreach (var w in model.Weights) weights.Write(MemoryMarshal.AsBytes(w.Value.AsSpan()));
+            if (model.Optimizer is { } optimizer && optimizer.GetState().Count > 0)
+            {
+                using var state = zip.CreateEntry("optimizer.bin", CompressionLevel.NoCompression).Open();
+                foreach (var slot in optimizer.GetState()) state.Write(MemoryMarshal.AsBytes(slot.AsSpan()));
+            }
         }
         File.Move(temp, path, overwrite: true);
     }
@@ -92,6 +99,21 @@ internal static class ModelFile
                 var loss = new SparseCategoricalCrossentropy((bool?)compile["loss"]?["from_logits"] ?? false);
                 model.Compile(CreateOptimizer(compile["optimizer"]!), loss,
                     compile["metrics"]?.AsArray().Select(m => (string)m!).ToArray() is { Length: > 0 } metrics ? metrics : null);
+                var sizes = compile["optimizer_state_arrays"]?.AsArray().Select(n => (int)n!).ToArray() ?? [];
+                var state = new List<float[]>();
+                if (sizes.Length > 0)
+                {
+                    var entry = zip.GetEntry("optimizer.bin") ?? throw Bad(path, "config.json lists optimizer state but there is no optimizer.bin");
+                    if (entry.Length != sizes.Sum(s => 4L * s)) throw Bad(path, $"optimizer.bin holds {entry.Length} bytes; the config says {sizes.Sum(s => 4L * s)} (truncated?)");
+                    using var stream = entry.Open();
+                    foreach (int size in sizes)
+                    {
+                        var slot = new float[size];
+                        stream.ReadExactly(MemoryMarshal.AsBytes(slot.AsSpan()));
+                        state.Add(slot);
+                    }
+                }
+                model.Optimizer!.SetState(model.Weights, state, (long?)compile["optimizer_iterations"] ?? 0);
             }
             return model;
         }

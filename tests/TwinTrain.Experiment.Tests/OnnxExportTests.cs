@@ -18,7 +18,7 @@ public class OnnxExportTests
         using (var framework = FrameworkCatalog.Create(name, config, SharedData.Cifar10.Train.Subset(640)))
         {
             framework.TrainEpoch(0, null, CancellationToken.None);
-            framework.SaveWeights(folder.Path);
+            framework.SaveCheckpoint(folder.Path);
         }
         using var model = TrainedModel.Load(folder.Path);
         byte[] onnx = OnnxExport.Export(model);

@@ -219,3 +219,37 @@ public class AllocationTests
         }
     }
 }
+
+public class CheckpointTests
+{
+    [Fact]
+    public void Should_continue_bitwise_identically_after_saving_and_loading_with_optimizer_state()
+    {
+        using var folder = new TempFolder();
+        var (x, y) = StudyModel.RandomBatch(96, seed: 21);
+        float[][] Straight()
+        {
+            using var model = StudyModel.Create(seed: 3);
+            model.Compile(optimizer: "adam", metrics: ["accuracy"]);
+            model.Threads = 2;
+            model.Fit(x, y, epochs: 2, batchSize: 32, seed: 5, verbose: 0);
+            return model.GetWeights();
+        }
+        string path = Path.Combine(folder.Path, "epoch1.zip");
+        using (var first = StudyModel.Create(seed: 3))
+        {
+            first.Compile(optimizer: "adam", metrics: ["accuracy"]);
+            first.Threads = 2;
+            first.Fit(x, y, epochs: 1, batchSize: 32, seed: 5, verbose: 0);
+            first.Save(path);
+        }
+        using var resumed = Sequential.Load(path);
+        resumed.Threads = 2;
+        Assert.Equal(3, resumed.Optimizer!.Iterations);
+        resumed.Fit(x, y, epochs: 2, initialEpoch: 1, batchSize: 32, seed: 5, verbose: 0);
+
+        var expected = Straight();
+        var actual = resumed.GetWeights();
+        for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], actual[i]);
+    }
+}

@@ -3,6 +3,8 @@ using System.Globalization;
 using TwinTrain.Data;
 using TwinTrain.Experiment;
 using TwinTrain.Experiment.Frameworks;
+using TwinTrain.Experiment.Reporting;
+using System.Text.Json;
 
 namespace TwinTrain.Cli.Commands;
 
@@ -11,24 +13,57 @@ public static class TrainCommand
 {
     public static Command Create()
     {
-        var framework = new Option<string>("--framework", "-f") { Description = "Which framework trains: torch or keras.", Required = true };
+        var framework = new Option<string?>("--framework", "-f") { Description = "Which framework trains: torch or keras." };
         framework.AcceptOnlyFromAmong([.. FrameworkCatalog.Names]);
         var seed = new Option<int>("--seed") { Description = "Seed for initial weights and the sample order.", DefaultValueFactory = _ => 0 };
         var output = new Option<string?>("--out", "-o") { Description = "Output folder (default: runs/<framework>-<time>)." };
+        var resume = new Option<string?>("--resume") { Description = "Continue the run in this folder after its last completed epoch (--epochs N to train further)." };
         var training = new TrainingOptions();
-        var command = new Command("train", "Train the study's CNN on CIFAR-10 with one framework.") { framework, seed, output };
+        var command = new Command("train", "Train the study's CNN on CIFAR-10 with one framework.") { framework, seed, output, resume };
         training.AddTo(command);
         command.SetAction((parse, cancel) =>
         {
+            var console = parse.InvocationConfiguration.Output;
+            if (parse.GetValue(resume) is { } folder) return Task.FromResult(Resume(folder, training, parse, console, cancel));
+            string name = parse.GetValue(framework) ?? throw new ArgumentException("--framework is required (torch or keras), unless --resume continues a run.");
             var config = training.Config(parse, parse.GetValue(seed));
-            string name = parse.GetValue(framework)!;
             string outFolder = parse.GetValue(output)
                 ?? Path.Combine("runs", $"{name}-{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}");
-            var console = parse.InvocationConfiguration.Output;
             var (data, dataSummary) = training.LoadData(parse, config, console);
             return Task.FromResult(Run(name, config, data, dataSummary, outFolder, console, cancel));
         });
         return command;
+    }
+
+    /// <summary>Continues a run from its folder: its configuration, history and checkpoint (model and optimizer state).</summary>
+    static int Resume(string folder, TrainingOptions training, ParseResult parse, TextWriter console, CancellationToken cancel)
+    {
+        string path = Path.Combine(folder, RunFiles.Run);
+        if (!File.Exists(path)) throw new FileNotFoundException($"{folder}: not a run folder (no {RunFiles.Run}); nothing to resume.", path);
+        RunSummary previous;
+        try
+        {
+            previous = JsonSerializer.Deserialize<RunSummary>(File.ReadAllText(path), RunFiles.Json)
+                ?? throw new InvalidDataException($"{path} is empty.");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{path}: cannot read the run ({e.Message}).", e);
+        }
+        var config = previous.Config with { Epochs = training.ExplicitEpochs(parse) ?? previous.Config.Epochs };
+        config.Validate();
+        if (previous.History.Count >= config.Epochs)
+            throw new ArgumentException($"{folder}: the run already has {previous.History.Count} epoch(s); pass --epochs N (more than that) to train further.");
+        var (data, dataSummary) = training.LoadData(parse, config, console, previous.Data.Source);
+        if (data.Train.Count != previous.Data.TrainImages || data.Test.Count != previous.Data.TestImages)
+            throw new ArgumentException($"{folder}: the run used {previous.Data.TrainImages:N0}/{previous.Data.TestImages:N0} images, this data gives {data.Train.Count:N0}/{data.Test.Count:N0}.");
+
+        using var model = FrameworkCatalog.Create(previous.Framework, config, data.Train);
+        if (previous.History.Count > 0) model.LoadCheckpoint(folder);
+        console.WriteLine($"Resuming {previous.Framework} in {folder} after epoch {previous.History.Count} of {config.Epochs}");
+        var summary = new TrainingRun(console, liveProgress: !Console.IsOutputRedirected)
+            .Execute(model, config, data, dataSummary, folder, cancel, previous.History.Count > 0 ? previous : null);
+        return Report(summary, folder, console);
     }
 
     static int Run(string name, TrainingConfig config, Cifar10 data, DataSummary dataSummary, string outFolder,
@@ -41,13 +76,17 @@ public static class TrainCommand
 
         var summary = new TrainingRun(console, liveProgress: !Console.IsOutputRedirected)
             .Execute(model, config, data, dataSummary, outFolder, cancel);
+        return Report(summary, outFolder, console);
+    }
 
+    static int Report(RunSummary summary, string outFolder, TextWriter console)
+    {
         console.WriteLine();
         if (summary.TestAccuracy is double accuracy)
             console.WriteLine($"Test accuracy {accuracy * 100:F2}%, test loss {summary.TestLoss:F4} after {summary.History.Count} epoch(s).");
         console.WriteLine($"Training {summary.TrainingSeconds:F1}s ({summary.TrainImagesPerSecond:F0} images/s), " +
             $"wall {summary.WallSeconds:F1}s, peak memory {summary.PeakMemoryBytes / (1024.0 * 1024):F0} MiB.");
-        console.WriteLine($"Wrote {Path.GetFullPath(outFolder)} (history.csv, run.json, {summary.WeightsFile}).");
+        console.WriteLine($"Wrote {Path.GetFullPath(outFolder)} (history.csv, run.json{(summary.WeightsFile is null ? "" : $", {summary.WeightsFile}")}).");
         return summary.Status == "completed" ? 0 : 130;
     }
 }

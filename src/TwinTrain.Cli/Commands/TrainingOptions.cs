@@ -52,10 +52,13 @@ public sealed class TrainingOptions
         return config;
     }
 
+    /// <summary>--epochs if the user gave it, else null.</summary>
+    public int? ExplicitEpochs(ParseResult parse) => parse.GetResult(_epochs) is { Implicit: false } ? parse.GetValue(_epochs) : null;
+
     /// <summary>Loads CIFAR-10 (through the cache) and takes the limited subsets, telling the user what it did.</summary>
-    public (Cifar10 Data, DataSummary Summary) LoadData(ParseResult parse, TrainingConfig config, TextWriter console)
+    public (Cifar10 Data, DataSummary Summary) LoadData(ParseResult parse, TrainingConfig config, TextWriter console, string? defaultSource = null)
     {
-        string source = DataLocation.Resolve(parse.GetValue(_data));
+        string source = DataLocation.Resolve(parse.GetValue(_data) ?? defaultSource);
         console.WriteLine($"Loading CIFAR-10 from {source}");
         var (full, report) = CifarLoader.Load(source, parse.GetValue(_cacheDir), !parse.GetValue(_noCache));
         var data = new Cifar10(full.Train.Subset(config.LimitTrain ?? int.MaxValue), full.Test.Subset(config.LimitTest ?? int.MaxValue));

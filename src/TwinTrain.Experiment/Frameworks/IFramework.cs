@@ -32,6 +32,12 @@ public interface IFramework : IDisposable
     /// <summary>The predicted class of every image of the set (for confusion matrices).</summary>
     int[] PredictClasses(ImageSet set);
 
-    /// <summary>Writes the trained weights into <paramref name="folder"/> and returns the file name.</summary>
-    string SaveWeights(string folder);
+    /// <summary>
+    /// Writes the weights and the optimizer's state into <paramref name="folder"/> (atomically, replacing any earlier
+    /// checkpoint) and returns the model file's name.
+    /// </summary>
+    string SaveCheckpoint(string folder);
+
+    /// <summary>Restores weights and optimizer state written by <see cref="SaveCheckpoint"/>, to continue training.</summary>
+    void LoadCheckpoint(string folder);
 }

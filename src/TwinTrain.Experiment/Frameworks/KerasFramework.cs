@@ -77,10 +77,19 @@ public sealed class KerasFramework : IFramework
         return predicted;
     }
 
-    public string SaveWeights(string folder)
+    public string SaveCheckpoint(string folder)
     {
         _model.Save(Path.Combine(folder, ModelFile));
         return ModelFile;
+    }
+
+    public void LoadCheckpoint(string folder)
+    {
+        using var saved = Sequential.Load(Path.Combine(folder, ModelFile));
+        if (saved.Optimizer?.Name != _model.Optimizer!.Name)
+            throw new InvalidDataException($"{Path.Combine(folder, ModelFile)}: the checkpoint was trained with {saved.Optimizer?.Name ?? "no optimizer"}, this run uses {_model.Optimizer.Name}.");
+        _model.SetWeights(saved.GetWeights());
+        _model.Optimizer.SetState(_model.Weights, saved.Optimizer.GetState(), saved.Optimizer.Iterations);
     }
 
     public void Dispose() => _model.Dispose();

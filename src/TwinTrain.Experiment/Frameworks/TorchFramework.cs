@@ -13,7 +13,7 @@ public sealed class TorchFramework : IFramework
     public const string WeightsFile = "weights.torchsharp.dat";
 
     readonly StudyCnn _model;
-    readonly optim.Optimizer _optimizer;
+    readonly TorchSharp.Modules.OptimizerHelper _optimizer;
     readonly Batches _train;
     readonly TrainingConfig _config;
     Batches? _evaluation;
@@ -80,10 +80,32 @@ public sealed class TorchFramework : IFramework
         return predicted;
     }
 
-    public string SaveWeights(string folder)
+    public const string OptimizerFile = "optimizer.torchsharp.dat";
+
+    public string SaveCheckpoint(string folder)
     {
-        _model.save(Path.Combine(folder, WeightsFile));
+        string weights = Path.Combine(folder, WeightsFile), optimizer = Path.Combine(folder, OptimizerFile);
+        _model.save(weights + ".tmp");
+        _optimizer.save_state_dict(optimizer + ".tmp");
+        File.Move(weights + ".tmp", weights, overwrite: true);
+        File.Move(optimizer + ".tmp", optimizer, overwrite: true);
         return WeightsFile;
+    }
+
+    public void LoadCheckpoint(string folder)
+    {
+        string weights = Path.Combine(folder, WeightsFile), optimizer = Path.Combine(folder, OptimizerFile);
+        foreach (string file in new[] { weights, optimizer })
+            if (!File.Exists(file)) throw new FileNotFoundException($"{file}: the checkpoint is incomplete (missing file).", file);
+        try
+        {
+            _model.load(weights);
+            _optimizer.load_state_dict(optimizer);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new InvalidDataException($"{folder}: cannot load the torch checkpoint ({e.Message}); it is truncated or from another model or optimizer.", e);
+        }
     }
 
     static Metrics ToMetrics(Running running) => new(running.Loss, running.Accuracy, running.Samples);

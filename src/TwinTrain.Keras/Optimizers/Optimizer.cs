@@ -30,8 +30,20 @@ public abstract class Optimizer
 
     public virtual Dictionary<string, object?> GetConfig() => new() { ["name"] = Name, ["learning_rate"] = LearningRate };
 
-    /// <summary>Optimizer state (for checkpoints): one array per slot per weight, in a fixed order.</summary>
+    /// <summary>Optimizer state (for checkpoints): one array per slot per weight, in a fixed order; empty before the first step.</summary>
     public abstract IReadOnlyList<float[]> GetState();
+
+    /// <summary>Restores what <see cref="GetState"/> gave (and the step count) for these weights, so training continues exactly.</summary>
+    public void SetState(IReadOnlyList<Variable> weights, IReadOnlyList<float[]> state, long iterations)
+    {
+        Iterations = iterations;
+        if (state.Count == 0) return;
+        EnsureState(weights);
+        var slots = GetState();
+        if (slots.Count != state.Count || slots.Zip(state).Any(p => p.First.Length != p.Second.Length))
+            throw new InvalidDataException($"The saved {Name} state does not fit this model's weights.");
+        for (int i = 0; i < slots.Count; i++) state[i].CopyTo(slots[i], 0);
+    }
 
     public static Optimizer FromName(string name) => name.ToLowerInvariant() switch
     {

@@ -41,5 +41,5 @@ public sealed class SGD(double learningRate = 0.01, double momentum = 0, bool ne
         return config;
     }
 
-    public override IReadOnlyList<float[]> GetState() => _velocity;
+    public override IReadOnlyList<float[]> GetState() => Momentum > 0 ? _velocity : [];
 }
