@@ -15,5 +15,6 @@ public static class CliApp
         EvaluateCommand.Create(),
         PredictCommand.Create(),
         ExportCommand.Create(),
+        ConvertCommand.Create(),
     };
 }

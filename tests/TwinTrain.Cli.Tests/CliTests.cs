@@ -242,6 +242,29 @@ public class ModelCommandTests
     }
 
     [Fact]
+    public async Task Should_convert_a_keras_run_to_pytorch_and_torch_and_evaluate_them_the_same()
+    {
+        using var folder = new TempFolder();
+        string run = await TrainTiny("keras", Path.Combine(folder.Path, "run"));
+        string pt = Path.Combine(folder.Path, "model.pt");
+        var (code, output, error) = await Run("convert", "--model", run, "--to", "pytorch", "--out", pt);
+        Assert.True(code == 0, error);
+        Assert.Contains("give probabilities within", output);
+
+        var (_, kerasEval, _) = await Run("evaluate", "--model", run, "--data", SharedData.ArchivePath, "--limit-test", "200", "--json");
+        var (_, ptEval, ptError) = await Run("evaluate", "--model", pt, "--data", SharedData.ArchivePath, "--limit-test", "200", "--json");
+        Assert.True(ptError.Length == 0, ptError);
+        using var a = JsonDocument.Parse(kerasEval);
+        using var b = JsonDocument.Parse(ptEval);
+        Assert.Equal("torch", b.RootElement.GetProperty("framework").GetString());
+        Assert.Equal(a.RootElement.GetProperty("accuracy").GetDouble(), b.RootElement.GetProperty("accuracy").GetDouble());
+
+        (code, _, error) = await Run("convert", "--model", run, "--to", "torch", "--out", Path.Combine(folder.Path, "model.pt"));
+        Assert.Equal(CommandRunner.Failure, code);
+        Assert.Contains("ends in .dat", error);
+    }
+
+    [Fact]
     public async Task Should_export_to_onnx_and_predict_the_same_classes_with_onnx_runtime()
     {
         using var folder = new TempFolder();

@@ -30,7 +30,8 @@ public abstract class TrainedModel : IDisposable
 
     /// <summary>
     /// Loads <paramref name="path"/>: a run folder (from train or compare) or the model file in it
-    /// (keras-model.zip or weights.torchsharp.dat). Anything else gets a message naming the file and the problem.
+    /// (keras-model.zip or weights.torchsharp.dat), or a PyTorch state_dict of the study's CNN (.pt/.pth, as
+    /// torch.save(model.state_dict()) writes). Anything else gets a message naming the file and the problem.
     /// </summary>
     public static TrainedModel Load(string path)
     {
@@ -45,7 +46,9 @@ public abstract class TrainedModel : IDisposable
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such model file or run folder.", path);
         if (path.EndsWith(".zip", StringComparison.OrdinalIgnoreCase)) return new KerasModel(path);
         if (path.EndsWith(".dat", StringComparison.OrdinalIgnoreCase)) return new TorchModel(path);
-        throw new InvalidDataException($"{path}: not a TwinTrain model (expected {KerasFramework.ModelFile} or {TorchFramework.WeightsFile}).");
+        if (path.EndsWith(".pt", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".pth", StringComparison.OrdinalIgnoreCase))
+            return new TorchModel(path, pytorchFormat: true);
+        throw new InvalidDataException($"{path}: not a TwinTrain model (expected {KerasFramework.ModelFile}, {TorchFramework.WeightsFile} or a PyTorch .pt state_dict).");
     }
 
     internal sealed class KerasModel : TrainedModel
@@ -80,17 +83,20 @@ public abstract class TrainedModel : IDisposable
     {
         readonly StudyCnn _model = new();
 
-        public TorchModel(string path)
+        public TorchModel(string path, bool pytorchFormat = false)
         {
             Path = path;
             try
             {
-                _model.load(path);
+                if (pytorchFormat) TorchSharp.PyBridge.PyBridgeModuleExtensions.load_py(_model, path);
+                else _model.load(path);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
                 _model.Dispose();
-                throw new InvalidDataException($"{path}: cannot load the torch model ({e.Message}); the file is truncated or not the study's CNN saved by TwinTrain.", e);
+                throw new InvalidDataException(pytorchFormat
+                    ? $"{path}: cannot load the PyTorch state_dict ({e.Message}); it must hold conv1, conv2, fc1 and fc2 weights and biases of the study's CNN."
+                    : $"{path}: cannot load the torch model ({e.Message}); the file is truncated or not the study's CNN saved by TwinTrain.", e);
             }
         }
 

@@ -1,0 +1,31 @@
+using System.CommandLine;
+using System.Globalization;
+using TwinTrain.Experiment.Models;
+
+namespace TwinTrain.Cli.Commands;
+
+/// <summary>`twintrain convert`: a trained model into the other framework's format, or to or from a PyTorch state_dict.</summary>
+public static class ConvertCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model", "-m") { Description = "A run folder, a model file, or a PyTorch state_dict (.pt) of the study's CNN.", Required = true };
+        var to = new Option<ModelFormat>("--to") { Description = "keras (keras-model.zip), torch (TorchSharp .dat) or pytorch (a state_dict .pt that torch.load reads).", Required = true };
+        var output = new Option<string>("--out", "-o") { Description = "The file to write (.zip, .dat or .pt to match --to).", Required = true };
+        var command = new Command("convert", "Convert a trained model between the frameworks' layouts and file formats.") { model, to, output };
+        command.SetAction(parse =>
+        {
+            var format = parse.GetValue(to);
+            string path = parse.GetValue(output)!;
+            string extension = WeightConversion.Extension(format);
+            if (!path.EndsWith(extension, StringComparison.OrdinalIgnoreCase))
+                throw new ArgumentException($"--out {path}: a {format.ToString().ToLowerInvariant()} model file ends in {extension}.");
+            using var source = TrainedModel.Load(parse.GetValue(model)!);
+            double difference = WeightConversion.Convert(source, format, path);
+            parse.InvocationConfiguration.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"Wrote {path} ({format.ToString().ToLowerInvariant()}) from the {source.Framework} model {source.Path}; on 256 random images the two give probabilities within {difference:E1}."));
+            return 0;
+        });
+        return command;
+    }
+}
