@@ -11,7 +11,9 @@ public static class ExportCommand
     {
         var model = new Option<string>("--model", "-m") { Description = "A run folder (from train or compare) or its model file.", Required = true };
         var output = new Option<string>("--out", "-o") { Description = "The ONNX file to write.", Required = true };
-        var command = new Command("export", "Export a trained model to ONNX (opset 13; dynamic batch size).") { model, output };
+        var data = new Option<string?>("--check-data") { Description = "CIFAR-10 to check the export on: ONNX Runtime against the framework, outputs and speed." };
+        var count = new Option<int>("--check-images") { Description = "Test images for the check.", DefaultValueFactory = _ => 1000 };
+        var command = new Command("export", "Export a trained model to ONNX (opset 13; dynamic batch size).") { model, output, data, count };
         command.SetAction(parse =>
         {
             var console = parse.InvocationConfiguration.Output;
@@ -24,8 +26,36 @@ public static class ExportCommand
             File.Move(temp, path, overwrite: true);
             var (input, outputName) = OnnxExport.Signature(trained.Layout);
             console.WriteLine($"Wrote {path} ({onnx.Length:N0} bytes, opset {OnnxGraph.Opset}): input \"input\" ({string.Join(", ", input.Select(d => d < 0 ? "batch" : d.ToString()))}), output \"{outputName}\" (batch, 10); {trained.Framework} model {trained.Path}");
+            if (parse.GetValue(data) is { } source) Check(trained, onnx, source, parse.GetValue(count), console);
             return 0;
         });
         return command;
+    }
+
+    /// <summary>Runs both on the same test images: largest output difference, class agreement, and images/s of each.</summary>
+    static void Check(TrainedModel trained, byte[] onnx, string source, int count, TextWriter console)
+    {
+        var (cifar, _) = TwinTrain.Data.CifarLoader.Load(source);
+        var test = cifar.Test.Subset(count);
+        using var runtime = new OnnxModel(onnx, "the exported model");
+        trained.Outputs(test.Subset(64));
+        runtime.Run(test.Subset(64));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var expected = trained.Outputs(test);
+        double frameworkRate = test.Count / clock.Elapsed.TotalSeconds;
+        clock.Restart();
+        var actual = runtime.Run(test);
+        double onnxRate = test.Count / clock.Elapsed.TotalSeconds;
+        double worst = expected.Zip(actual, (a, b) => Math.Abs(a - b)).Max();
+        int same = Enumerable.Range(0, test.Count).Count(i => ArgMax(expected.AsSpan(i * 10, 10)) == ArgMax(actual.AsSpan(i * 10, 10)));
+        console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"Checked on {test.Count:N0} test images: largest output difference {worst:E1}, same class for {same:N0}/{test.Count:N0}; {trained.Framework} {frameworkRate:N0} images/s, ONNX Runtime {onnxRate:N0} images/s."));
+    }
+
+    static int ArgMax(ReadOnlySpan<float> row)
+    {
+        int best = 0;
+        for (int i = 1; i < row.Length; i++) if (row[i] > row[best]) best = i;
+        return best;
     }
 }
