@@ -1,0 +1,13 @@
+namespace TwinTrain.Cli.Tests;
+
+/// <summary>Runs `twintrain` in-process with captured output, as the tests' user would on a terminal.</summary>
+public static class CliRunner
+{
+    public static async Task<(int Code, string Output, string Error)> Run(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = await CommandRunner.RunAsync(CliApp.CreateRoot(), args, output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+}
