@@ -37,8 +37,6 @@ public sealed class KerasFramework : IFramework
 
     public int StepsPerEpoch => (_train.Count + _config.BatchSize - 1) / _config.BatchSize;
 
-    public Sequential Model => _model;
-
     public Metrics TrainEpoch(int epoch, StepCallback? afterStep, CancellationToken stop)
     {
         var progress = new StepProgress(afterStep, _config.BatchSize, _train.Count);
