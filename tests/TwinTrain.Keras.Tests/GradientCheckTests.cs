@@ -154,4 +154,8 @@ public class GradientCheckTests
     [Fact]
     public void Should_match_finite_differences_for_conv2d_on_the_winograd_path() =>
         Check(new Conv2D(16, (3, 3), activation: "relu"), [6, 7, 8]);
+
+    [Fact]
+    public void Should_match_finite_differences_for_conv2d_read_straight_from_the_image() =>
+        Check(new Conv2D(16, (3, 3), activation: "relu"), [6, 5, 3]);
 }

@@ -51,6 +51,102 @@ public static unsafe class Gemm
         if (j < n) Scalar(m, j, n, k, a, aRow, aCol, b, ldb, c, ldc, accumulate, relu);
     }
 
+    /// <summary>
+    /// C = bias + Σ_s A_s·B_s (optionally clamped at zero), where A_s(i, p) = a[i * aRow + s * aSegment + p] for
+    /// p in [0, k) and B_s is rows [s*k, (s+1)*k) of B. A valid, stride-1 convolution's output row is this with
+    /// one segment per kernel row, read straight from the image (no im2col copy). Columns n must be a multiple of 16.
+    /// </summary>
+    public static void MultiplySegments(int m, int n, int k, int segments, float* a, nint aRow, nint aSegment,
+        float* b, nint ldb, float* bias, float* c, nint ldc, bool relu)
+    {
+        if (!UseSimd || n % 16 != 0)
+        {
+            for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                float sum = bias[j];
+                for (int s = 0; s < segments; s++)
+                {
+                    float* ap = a + i * aRow + s * aSegment;
+                    float* bp = b + (s * k) * ldb + j;
+                    for (int p = 0; p < k; p++) sum = MathF.FusedMultiplyAdd(ap[p], bp[p * ldb], sum);
+                }
+                c[i * ldc + j] = relu ? MathF.Max(sum, 0f) : sum;
+            }
+            return;
+        }
+        for (int j = 0; j < n; j += 16)
+        {
+            int i = 0;
+            for (; i + 6 <= m; i += 6) Segments6x16(k, segments, a + i * aRow, aRow, aSegment, b + j, ldb, bias + j, c + i * ldc + j, ldc, relu);
+            for (; i < m; i++)
+            {
+                var c0 = Avx.LoadVector256(bias + j);
+                var c1 = Avx.LoadVector256(bias + j + 8);
+                for (int s = 0; s < segments; s++)
+                {
+                    float* ap = a + i * aRow + s * aSegment;
+                    float* bp = b + (s * k) * ldb + j;
+                    for (int p = 0; p < k; p++)
+                    {
+                        var x = Vector256.Create(ap[p]);
+                        c0 = Fma.MultiplyAdd(x, Avx.LoadVector256(bp + p * ldb), c0);
+                        c1 = Fma.MultiplyAdd(x, Avx.LoadVector256(bp + p * ldb + 8), c1);
+                    }
+                }
+                if (relu) { c0 = Avx.Max(c0, Vector256<float>.Zero); c1 = Avx.Max(c1, Vector256<float>.Zero); }
+                Avx.Store(c + i * ldc + j, c0);
+                Avx.Store(c + i * ldc + j + 8, c1);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Segments6x16(int k, int segments, float* a, nint aRow, nint aSegment, float* b, nint ldb, float* bias,
+        float* c, nint ldc, bool relu)
+    {
+        var bias0 = Avx.LoadVector256(bias);
+        var bias1 = Avx.LoadVector256(bias + 8);
+        Vector256<float> c00 = bias0, c01 = bias1, c10 = bias0, c11 = bias1, c20 = bias0, c21 = bias1;
+        Vector256<float> c30 = bias0, c31 = bias1, c40 = bias0, c41 = bias1, c50 = bias0, c51 = bias1;
+        for (int s = 0; s < segments; s++)
+        {
+            float* a0 = a + s * aSegment, a1 = a0 + aRow, a2 = a0 + 2 * aRow, a3 = a0 + 3 * aRow, a4 = a0 + 4 * aRow, a5 = a0 + 5 * aRow;
+            float* bp = b + (s * k) * ldb;
+            for (int p = 0; p < k; p++)
+            {
+                var b0 = Avx.LoadVector256(bp);
+                var b1 = Avx.LoadVector256(bp + 8);
+                bp += ldb;
+                var x = Vector256.Create(a0[p]);
+                c00 = Fma.MultiplyAdd(x, b0, c00); c01 = Fma.MultiplyAdd(x, b1, c01);
+                x = Vector256.Create(a1[p]);
+                c10 = Fma.MultiplyAdd(x, b0, c10); c11 = Fma.MultiplyAdd(x, b1, c11);
+                x = Vector256.Create(a2[p]);
+                c20 = Fma.MultiplyAdd(x, b0, c20); c21 = Fma.MultiplyAdd(x, b1, c21);
+                x = Vector256.Create(a3[p]);
+                c30 = Fma.MultiplyAdd(x, b0, c30); c31 = Fma.MultiplyAdd(x, b1, c31);
+                x = Vector256.Create(a4[p]);
+                c40 = Fma.MultiplyAdd(x, b0, c40); c41 = Fma.MultiplyAdd(x, b1, c41);
+                x = Vector256.Create(a5[p]);
+                c50 = Fma.MultiplyAdd(x, b0, c50); c51 = Fma.MultiplyAdd(x, b1, c51);
+            }
+        }
+        if (relu)
+        {
+            var zero = Vector256<float>.Zero;
+            c00 = Avx.Max(c00, zero); c01 = Avx.Max(c01, zero); c10 = Avx.Max(c10, zero); c11 = Avx.Max(c11, zero);
+            c20 = Avx.Max(c20, zero); c21 = Avx.Max(c21, zero); c30 = Avx.Max(c30, zero); c31 = Avx.Max(c31, zero);
+            c40 = Avx.Max(c40, zero); c41 = Avx.Max(c41, zero); c50 = Avx.Max(c50, zero); c51 = Avx.Max(c51, zero);
+        }
+        Avx.Store(c, c00); Avx.Store(c + 8, c01);
+        Avx.Store(c + ldc, c10); Avx.Store(c + ldc + 8, c11);
+        Avx.Store(c + 2 * ldc, c20); Avx.Store(c + 2 * ldc + 8, c21);
+        Avx.Store(c + 3 * ldc, c30); Avx.Store(c + 3 * ldc + 8, c31);
+        Avx.Store(c + 4 * ldc, c40); Avx.Store(c + 4 * ldc + 8, c41);
+        Avx.Store(c + 5 * ldc, c50); Avx.Store(c + 5 * ldc + 8, c51);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Kernel6x16(int k, float* a, nint aRow, nint aCol, float* b, nint ldb, float* c, nint ldc, bool accumulate, bool relu)
     {

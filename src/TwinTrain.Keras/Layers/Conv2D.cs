@@ -19,6 +19,12 @@ public sealed class Conv2D : Layer
     /// <summary>Lets tests compare the Winograd forward pass with the direct one on the same layer.</summary>
     internal bool AllowWinograd { get; set; } = true;
 
+    /// <summary>Lets tests compare the forward pass read straight from the image with the im2col one.</summary>
+    internal bool AllowDirect { get; set; } = true;
+
+    bool DirectApplies => Gemm.UseSimd && Filters % 16 == 0 && _geometry is { StrideHeight: 1, StrideWidth: 1, PadTop: 0, PadLeft: 0 }
+        && _geometry.OutHeight == _geometry.Height - _geometry.KernelHeight + 1 && _geometry.OutWidth == _geometry.Width - _geometry.KernelWidth + 1;
+
     public Conv2D(int filters, (int Height, int Width) kernelSize, (int Height, int Width)? strides = null,
         string padding = "valid", string? activation = null, (int Height, int Width, int Channels)? inputShape = null,
         string? name = null) : base(name)
@@ -105,6 +111,23 @@ public sealed class Conv2D : Layer
         if (_winograd && AllowWinograd && Gemm.UseSimd)
         {
             CallWinograd(input, output, batch, fusedRelu, scratch);
+        }
+        else if (DirectApplies && AllowDirect)
+        {
+            // Valid, stride 1: each output row is a product straight from the image's rows (no im2col copy).
+            fixed (float* x = input, y = output, w = Kernel.Value, bias = Bias.Value)
+            {
+                int rowFloats = g.KernelWidth * g.Channels;
+                for (int n = 0; n < batch; n++)
+                {
+                    float* image = x + (long)n * InputSize, result = y + (long)n * OutputSize;
+                    for (int oy = 0; oy < g.OutHeight; oy++)
+                    {
+                        Gemm.MultiplySegments(g.OutWidth, Filters, rowFloats, g.KernelHeight, image + oy * g.Width * g.Channels, g.Channels,
+                            g.Width * g.Channels, w, Filters, bias, result + oy * g.OutWidth * Filters, Filters, fusedRelu);
+                    }
+                }
+            }
         }
         else
         {
