@@ -25,6 +25,7 @@ public static unsafe class Im2Col
     {
         int rowWidth = g.KernelWidth * g.Channels;
         float* imageEnd = image + (long)g.Height * g.Width * g.Channels;
+        bool simd = Gemm.UseSimd;
         for (int oy = 0; oy < g.OutHeight; oy++)
         {
             for (int ox = 0; ox < g.OutWidth; ox++)
@@ -40,7 +41,7 @@ public static unsafe class Im2Col
                     }
                     else if (inside)
                     {
-                        VectorOps.CopyOverrun(image + (iy * g.Width + left) * g.Channels, cols, rowWidth, imageEnd);
+                        VectorOps.CopyOverrun(image + (iy * g.Width + left) * g.Channels, cols, rowWidth, imageEnd, simd);
                     }
                     else
                     {
@@ -63,6 +64,7 @@ public static unsafe class Im2Col
     public static void ScatterAdd(in ConvGeometry g, float* cols, float* image)
     {
         int rowWidth = g.KernelWidth * g.Channels;
+        bool simd = Gemm.UseSimd;
         for (int oy = 0; oy < g.OutHeight; oy++)
         {
             for (int ox = 0; ox < g.OutWidth; ox++)
@@ -76,14 +78,14 @@ public static unsafe class Im2Col
                     {
                         if (inside)
                         {
-                            VectorOps.AddInto(cols, image + (iy * g.Width + left) * g.Channels, rowWidth);
+                            VectorOps.AddInto(cols, image + (iy * g.Width + left) * g.Channels, rowWidth, simd);
                         }
                         else
                         {
                             for (int kx = 0; kx < g.KernelWidth; kx++)
                             {
                                 int ix = left + kx;
-                                if (ix >= 0 && ix < g.Width) VectorOps.AddInto(cols + kx * g.Channels, image + (iy * g.Width + ix) * g.Channels, g.Channels);
+                                if (ix >= 0 && ix < g.Width) VectorOps.AddInto(cols + kx * g.Channels, image + (iy * g.Width + ix) * g.Channels, g.Channels, simd);
                             }
                         }
                     }

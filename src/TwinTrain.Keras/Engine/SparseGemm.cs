@@ -40,13 +40,14 @@ public static unsafe class SparseGemm
     public static void Multiply(int m, int n, int k, float* a, nint lda, float* b, nint ldb, float* c, nint ldc, bool accumulate = false)
     {
         int* columns = stackalloc int[k];
+        bool simd = Gemm.UseSimd;
         for (int i = 0; i < m; i++)
         {
             float* row = a + i * lda;
-            int count = NonZeroColumns(row, k, columns);
+            int count = NonZeroColumns(row, k, columns, simd);
             float* target = c + i * ldc;
             int j = 0;
-            if (Gemm.UseSimd)
+            if (simd)
             {
                 for (; j + 96 <= n; j += 96) Row96(row, columns, count, b + j, ldb, target + j, accumulate);
                 for (; j + 8 <= n; j += 8)
@@ -67,10 +68,10 @@ public static unsafe class SparseGemm
     }
 
     /// <summary>Writes the positions of the non-zeros of row[0..k) to columns; branch-free eight at a time.</summary>
-    static int NonZeroColumns(float* row, int k, int* columns)
+    static int NonZeroColumns(float* row, int k, int* columns, bool simd)
     {
         int count = 0, p = 0;
-        if (Gemm.UseSimd)
+        if (simd)
         {
             for (; p + 8 <= k; p += 8)
             {

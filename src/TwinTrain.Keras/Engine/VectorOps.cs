@@ -12,9 +12,9 @@ public static unsafe class VectorOps
     /// source has that room before <paramref name="sourceEnd"/>; otherwise it copies exactly.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void CopyOverrun(float* source, float* target, int count, float* sourceEnd)
+    public static void CopyOverrun(float* source, float* target, int count, float* sourceEnd, bool simd)
     {
-        if (Gemm.UseSimd && source + ((count + 7) & ~7) <= sourceEnd)
+        if (simd && source + ((count + 7) & ~7) <= sourceEnd)
         {
             for (int i = 0; i < count; i += 8) Vector256.Store(Vector256.Load(source + i), target + i);
         }
@@ -26,10 +26,10 @@ public static unsafe class VectorOps
 
     /// <summary>target[i] += source[i] for i &lt; count.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void AddInto(float* source, float* target, int count)
+    public static void AddInto(float* source, float* target, int count, bool simd)
     {
         int i = 0;
-        if (Gemm.UseSimd)
+        if (simd)
             for (; i + 8 <= count; i += 8) Vector256.Store(Vector256.Load(target + i) + Vector256.Load(source + i), target + i);
         for (; i < count; i++) target[i] += source[i];
     }
