@@ -104,7 +104,6 @@ public static class Benchmark
         var a = new float[m * k];
         var b = new float[k * n];
         var c = new float[m * n];
-        new Random(1).NextBytes(new byte[1]);
         for (int i = 0; i < a.Length; i++) a[i] = (i % 7) * 0.1f;
         for (int i = 0; i < b.Length; i++) b[i] = (i % 5) * 0.1f;
         nint aRow = transposed ? 1 : k, aCol = transposed ? m : 1;

@@ -42,9 +42,7 @@ public static class EvaluateCommand
         for (int i = 0; i < test.Count; i++)
         {
             var row = probabilities.AsSpan(i * CifarClasses.Count, CifarClasses.Count);
-            int predicted = 0;
-            for (int c = 1; c < row.Length; c++) if (row[c] > row[predicted]) predicted = c;
-            matrix[test.Labels[i]][predicted]++;
+            matrix[test.Labels[i]][ClassScores.ArgMax(row)]++;
             loss -= Math.Log(Math.Max(row[test.Labels[i]], 1e-7f));
         }
         int correct = Enumerable.Range(0, CifarClasses.Count).Sum(c => matrix[c][c]);

@@ -47,15 +47,8 @@ public static class ExportCommand
         var actual = runtime.Run(test);
         double onnxRate = test.Count / clock.Elapsed.TotalSeconds;
         double worst = expected.Zip(actual, (a, b) => Math.Abs(a - b)).Max();
-        int same = Enumerable.Range(0, test.Count).Count(i => ArgMax(expected.AsSpan(i * 10, 10)) == ArgMax(actual.AsSpan(i * 10, 10)));
+        int same = Enumerable.Range(0, test.Count).Count(i => ClassScores.ArgMax(expected.AsSpan(i * 10, 10)) == ClassScores.ArgMax(actual.AsSpan(i * 10, 10)));
         console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
             $"Checked on {test.Count:N0} test images: largest output difference {worst:E1}, same class for {same:N0}/{test.Count:N0}; {trained.Framework} {frameworkRate:N0} images/s, ONNX Runtime {onnxRate:N0} images/s."));
-    }
-
-    static int ArgMax(ReadOnlySpan<float> row)
-    {
-        int best = 0;
-        for (int i = 1; i < row.Length; i++) if (row[i] > row[best]) best = i;
-        return best;
     }
 }

@@ -37,7 +37,8 @@ public static class PredictCommand
                     continue;
                 }
                 var image = new ImageSet(pixels, [0]);
-                var probabilities = onnx is null ? trained.Probabilities(image) : Softmax(onnx.Run(image), onnx.OutputName);
+                var probabilities = onnx is null ? trained.Probabilities(image)
+                    : onnx.OutputName == "probabilities" ? onnx.Run(image) : ClassScores.Softmax(onnx.Run(image), CifarClasses.Count);
                 var top = probabilities.Select((p, c) => (p, c)).OrderByDescending(x => x.p).Take(3)
                     .Select(x => string.Create(CultureInfo.InvariantCulture, $"{CifarClasses.Names[x.c]} {100 * x.p:F1}%"));
                 output.WriteLine($"{path}: {string.Join(", ", top)}");
@@ -45,15 +46,5 @@ public static class PredictCommand
             return failures == 0 ? 0 : CommandRunner.Failure;
         });
         return command;
-    }
-
-    /// <summary>ONNX outputs as probabilities: the torch export gives logits.</summary>
-    static float[] Softmax(float[] outputs, string outputName)
-    {
-        if (outputName == "probabilities") return outputs;
-        float max = outputs.Max();
-        var exp = outputs.Select(v => MathF.Exp(v - max)).ToArray();
-        float sum = exp.Sum();
-        return [.. exp.Select(v => v / sum)];
     }
 }

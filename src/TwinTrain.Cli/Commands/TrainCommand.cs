@@ -4,7 +4,6 @@ using TwinTrain.Data;
 using TwinTrain.Experiment;
 using TwinTrain.Experiment.Frameworks;
 using TwinTrain.Experiment.Reporting;
-using System.Text.Json;
 
 namespace TwinTrain.Cli.Commands;
 
@@ -38,18 +37,8 @@ public static class TrainCommand
     /// <summary>Continues a run from its folder: its configuration, history and checkpoint (model and optimizer state).</summary>
     static int Resume(string folder, TrainingOptions training, ParseResult parse, TextWriter console, CancellationToken cancel)
     {
-        string path = Path.Combine(folder, RunFiles.Run);
-        if (!File.Exists(path)) throw new FileNotFoundException($"{folder}: not a run folder (no {RunFiles.Run}); nothing to resume.", path);
-        RunSummary previous;
-        try
-        {
-            previous = JsonSerializer.Deserialize<RunSummary>(File.ReadAllText(path), RunFiles.Json)
-                ?? throw new InvalidDataException($"{path} is empty.");
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"{path}: cannot read the run ({e.Message}).", e);
-        }
+        var previous = RunFiles.ReadRun(folder)
+            ?? throw new FileNotFoundException($"{folder}: not a run folder (no {RunFiles.Run}); nothing to resume.", Path.Combine(folder, RunFiles.Run));
         var config = previous.Config with { Epochs = training.ExplicitEpochs(parse) ?? previous.Config.Epochs };
         config.Validate();
         if (previous.History.Count >= config.Epochs)

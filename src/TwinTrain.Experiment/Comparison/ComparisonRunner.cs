@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.Json;
 using TwinTrain.Data;
 using TwinTrain.Experiment.Frameworks;
 using TwinTrain.Experiment.Reporting;
@@ -93,16 +92,14 @@ public sealed class ComparisonRunner(TextWriter console, bool liveProgress)
 
     static RunSummary? TryLoadCompleted(string folder, TrainingConfig training)
     {
-        string path = Path.Combine(folder, RunFiles.Run);
-        if (!File.Exists(path)) return null;
         try
         {
-            var summary = JsonSerializer.Deserialize<RunSummary>(File.ReadAllText(path), RunFiles.Json);
+            var summary = RunFiles.ReadRun(folder);
             return summary is { Status: "completed" } && summary.Config == training ? summary : null;
         }
-        catch (JsonException)
+        catch (InvalidDataException)
         {
-            return null;
+            return null; // a damaged run.json: run it again
         }
     }
 

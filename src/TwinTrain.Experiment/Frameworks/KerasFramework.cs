@@ -64,13 +64,7 @@ public sealed class KerasFramework : IFramework
             for (int i = 0; i < count; i++) indices[i] = start + i;
             converter.Fill(set, indices.AsSpan(0, count), x);
             var probabilities = _model.Predict(count == chunk ? x : x[..(count * CifarClasses.PixelsPerImage)], batchSize: 256);
-            for (int i = 0; i < count; i++)
-            {
-                var row = probabilities.AsSpan(i * 10, 10);
-                int best = 0;
-                for (int c = 1; c < 10; c++) if (row[c] > row[best]) best = c;
-                predicted[start + i] = best;
-            }
+            for (int i = 0; i < count; i++) predicted[start + i] = Models.ClassScores.ArgMax(probabilities.AsSpan(i * 10, 10));
         }
         return predicted;
     }

@@ -106,16 +106,7 @@ public abstract class TrainedModel : IDisposable
 
         public override float[] Probabilities(ImageSet set)
         {
-            var logits = Outputs(set);
-            for (int i = 0; i < set.Count; i++)
-            {
-                var row = logits.AsSpan(i * CifarClasses.Count, CifarClasses.Count);
-                float max = System.Numerics.Tensors.TensorPrimitives.Max(row);
-                System.Numerics.Tensors.TensorPrimitives.Subtract(row, max, row);
-                System.Numerics.Tensors.TensorPrimitives.Exp(row, row);
-                System.Numerics.Tensors.TensorPrimitives.Divide(row, System.Numerics.Tensors.TensorPrimitives.Sum(row), row);
-            }
-            return logits;
+            return ClassScores.Softmax(Outputs(set), CifarClasses.Count);
         }
 
         public override float[] Outputs(ImageSet set)

@@ -33,6 +33,22 @@ public static class RunFiles
         WriteAtomically(Path.Combine(folder, History), csv.ToString());
     }
 
+    /// <summary>The run.json in <paramref name="folder"/>, or null if there is none; a damaged one is an error naming the file.</summary>
+    public static RunSummary? ReadRun(string folder)
+    {
+        string path = Path.Combine(folder, Run);
+        if (!File.Exists(path)) return null;
+        try
+        {
+            return JsonSerializer.Deserialize<RunSummary>(File.ReadAllText(path), Json)
+                ?? throw new InvalidDataException($"{path} is empty.");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{path}: cannot read the run ({e.Message}).", e);
+        }
+    }
+
     public static void WriteJson<T>(string path, T value) => WriteAtomically(path, JsonSerializer.Serialize(value, Json));
 
     static void WriteAtomically(string path, string text)

@@ -54,8 +54,7 @@ internal sealed class Executor : IDisposable
         X = new float[capacity * _inputSize];
         Y = new int[capacity];
         int workers = Math.Max(1, Math.Min(threads, capacity));
-        _microBatch = DefaultMicroBatch;
-        int share = Math.Min((capacity + workers - 1) / workers, _microBatch);
+        int share = Math.Min((capacity + workers - 1) / workers, MicroBatch);
         int largest = layers.Max(l => Math.Max(l.InputSize, l.OutputSize));
         _workers = Enumerable.Range(0, workers).Select(_ => new Worker
         {
@@ -78,9 +77,7 @@ internal sealed class Executor : IDisposable
     /// at the same speed within this machine's noise, and smaller ones make the dense layers' products less
     /// efficient, so 32.
     /// </summary>
-    internal static int DefaultMicroBatch { get; set; } = 32;
-
-    readonly int _microBatch;
+    const int MicroBatch = 32;
 
     public int Capacity { get; }
     public int Threads => _workers.Length;
@@ -194,8 +191,8 @@ internal sealed class Executor : IDisposable
         }
         if (n == 0) return;
         _source?.Fill(_sourceIndices.AsSpan(_sourceOffset + start, n), X.AsSpan(start * _inputSize, n * _inputSize), Y.AsSpan(start, n));
-        for (int offset = 0; offset < n; offset += _microBatch)
-            Pass(worker, start + offset, Math.Min(_microBatch, n - offset), training);
+        for (int offset = 0; offset < n; offset += MicroBatch)
+            Pass(worker, start + offset, Math.Min(MicroBatch, n - offset), training);
     }
 
     /// <summary>Forward (and in training, loss gradient and backward) for samples [first, first + n) of the batch.</summary>

@@ -45,13 +45,4 @@ public static unsafe class VectorOps
         }
         for (; i < count; i++) if (!(output[i] > 0f)) gradient[i] = 0f;
     }
-
-    /// <summary>values[i] = max(values[i], 0).</summary>
-    public static void Relu(float* values, int count)
-    {
-        int i = 0;
-        if (Gemm.UseSimd)
-            for (; i + 8 <= count; i += 8) Vector256.Store(Vector256.Max(Vector256.Load(values + i), Vector256<float>.Zero), values + i);
-        for (; i < count; i++) values[i] = MathF.Max(values[i], 0f);
-    }
 }

@@ -25,11 +25,6 @@ public sealed class Adam(double learningRate = 0.001, double beta1 = 0.9, double
             _m = weights.Select(w => new float[w.Size]).ToArray();
             _v = weights.Select(w => new float[w.Size]).ToArray();
         }
-        UpdateStepSize();
-    }
-
-    void UpdateStepSize()
-    {
         long t = Iterations + 1;
         _alpha = (float)(LearningRate * Math.Sqrt(1 - Math.Pow(Beta2, t)) / (1 - Math.Pow(Beta1, t)));
     }
