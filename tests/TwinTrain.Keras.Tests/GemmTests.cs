@@ -81,3 +81,24 @@ public class SparseGemmTests
         }
     }
 }
+
+public class TransposeTests
+{
+    [Theory]
+    [InlineData(8, 8)]
+    [InlineData(2304, 64)]   // the first dense layer's kernel
+    [InlineData(13, 21)]     // edges in both directions
+    [InlineData(1, 5)]
+    public void Should_swap_rows_and_columns_with_simd_and_with_the_scalar_fallback(int rows, int columns)
+    {
+        var source = Enumerable.Range(0, rows * columns).Select(i => (float)i).ToArray();
+        foreach (bool scalar in new[] { false, true })
+        {
+            var target = new float[rows * columns];
+            using (scalar ? Gemm.ForceScalar() : null) Transpose.Matrix(source, rows, columns, target);
+            for (int r = 0; r < rows; r++)
+                for (int c = 0; c < columns; c++)
+                    Assert.Equal(source[r * columns + c], target[c * rows + r]);
+        }
+    }
+}

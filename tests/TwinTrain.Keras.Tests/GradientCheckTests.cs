@@ -144,6 +144,14 @@ public class GradientCheckTests
         Check(new Conv2D(40, (3, 3), activation: "relu"), [5, 5, 12], sparseOutputGradient: true);
 
     [Fact]
+    public void Should_match_finite_differences_for_conv2d_with_a_sparse_output_gradient_read_straight_from_the_image() =>
+        Check(new Conv2D(21, (3, 3), activation: "relu"), [6, 7, 32], sparseOutputGradient: true);
+
+    [Fact]
+    public void Should_match_finite_differences_for_conv2d_with_a_sparse_output_gradient_and_short_image_rows() =>
+        Check(new Conv2D(10, (3, 3)), [5, 6, 8], sparseOutputGradient: true);
+
+    [Fact]
     public void Should_match_finite_differences_for_max_pooling_that_leaves_an_edge_uncovered() =>
         Check(new MaxPooling2D((2, 2)), [7, 5, 9], distinctInputs: true);
 

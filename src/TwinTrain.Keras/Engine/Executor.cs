@@ -18,9 +18,9 @@ internal sealed class Executor : IDisposable
 
     sealed class Worker
     {
-        public required float[][] Activations;
-        public required float[] GradientA, GradientB;
-        public required float[][] Scratch;
+        public required AlignedBuffer[] Activations;
+        public required AlignedBuffer GradientA, GradientB;
+        public required AlignedBuffer[] Scratch;
         public required float[][][] WeightGradients;
         public double LossSum;
         public int Correct;
@@ -32,7 +32,7 @@ internal sealed class Executor : IDisposable
     readonly Variable[] _variables;
     readonly (int Layer, int Index)[] _owners;
     readonly float[][] _reduced;
-    readonly Action<int> _work;
+    readonly Action<int> _work, _update;
     readonly int _inputSize, _outputSize;
 
     Mode _mode;
@@ -43,6 +43,7 @@ internal sealed class Executor : IDisposable
     int[]? _sourceIndices;
     int _sourceOffset;
     float[]? _predictions;
+    Optimizer? _optimizer;
     int _predictionOffset;
 
     public Executor(IReadOnlyList<Layer> layers, int capacity, int threads)
@@ -58,10 +59,10 @@ internal sealed class Executor : IDisposable
         int largest = layers.Max(l => Math.Max(l.InputSize, l.OutputSize));
         _workers = Enumerable.Range(0, workers).Select(_ => new Worker
         {
-            Activations = layers.Select(l => new float[share * l.OutputSize]).ToArray(),
-            GradientA = new float[share * largest],
-            GradientB = new float[share * largest],
-            Scratch = layers.Select(l => new float[l.ScratchSize(share)]).ToArray(),
+            Activations = layers.Select(l => new AlignedBuffer(share * l.OutputSize)).ToArray(),
+            GradientA = new AlignedBuffer(share * largest),
+            GradientB = new AlignedBuffer(share * largest),
+            Scratch = layers.Select(l => new AlignedBuffer(l.ScratchSize(share))).ToArray(),
             WeightGradients = layers.Select(l => l.Weights.Select(w => new float[w.Size]).ToArray()).ToArray(),
         }).ToArray();
         _variables = layers.SelectMany(l => l.Weights).ToArray();
@@ -69,6 +70,7 @@ internal sealed class Executor : IDisposable
         _reduced = _variables.Select(v => new float[v.Size]).ToArray();
         _pool = new WorkerPool(workers);
         _work = Work;
+        _update = Update;
     }
 
     /// <summary>
@@ -109,26 +111,47 @@ internal sealed class Executor : IDisposable
     /// <summary>One optimizer step on the first <paramref name="count"/> samples of X/Y; returns summed loss and hits.</summary>
     public (double LossSum, int Correct) TrainStep(int count, Optimizer optimizer)
     {
-        var totals = ComputeGradients(count);
-        optimizer.Apply(_variables, _reduced);
+        Run(Mode.Train, count);
+        optimizer.BeginStep(_variables);
+        _optimizer = optimizer;
+        _pool.Run(_update);
+        _optimizer = null;
+        optimizer.EndStep();
         foreach (var layer in _layers) layer.OnWeightsChanged();
         _step++;
-        return totals;
+        return Totals();
     }
 
     /// <summary>The gradient of the batch's mean loss for every weight (in <see cref="Gradients"/>), without updating anything.</summary>
     public (double LossSum, int Correct) ComputeGradients(int count)
     {
         Run(Mode.Train, count);
-        for (int v = 0; v < _variables.Length; v++)
-        {
-            var sum = _reduced[v];
-            var (layer, index) = _owners[v];
-            _workers[0].WeightGradients[layer][index].CopyTo(sum, 0);
-            for (int w = 1; w < _workers.Length; w++) TensorPrimitives.Add(sum, _workers[w].WeightGradients[layer][index], sum);
-        }
+        _pool.Run(_update);
         return Totals();
     }
+
+    /// <summary>
+    /// Worker w's share of every weight: sums the workers' gradients there (in worker order, so the result does not
+    /// depend on the split) and, in a training step, has the optimizer update it.
+    /// </summary>
+    void Update(int w)
+    {
+        for (int v = 0; v < _variables.Length; v++)
+        {
+            int size = _variables[v].Size;
+            int start = Share(size, w), end = Share(size, w + 1);
+            if (start == end) continue;
+            var sum = _reduced[v].AsSpan(start, end - start);
+            var (layer, index) = _owners[v];
+            _workers[0].WeightGradients[layer][index].AsSpan(start, end - start).CopyTo(sum);
+            for (int other = 1; other < _workers.Length; other++)
+                TensorPrimitives.Add(sum, _workers[other].WeightGradients[layer][index].AsSpan(start, end - start), sum);
+            _optimizer?.Update(v, start, _variables[v].Value.AsSpan(start, end - start), sum);
+        }
+    }
+
+    /// <summary>Where worker w's share of n elements starts: whole cache lines each, the last takes the rest.</summary>
+    int Share(int n, int w) => w == _workers.Length ? n : Math.Min(n, (int)((long)n * w / _workers.Length) / AlignedBuffer.LineFloats * AlignedBuffer.LineFloats);
 
     /// <summary>The summed gradients of the last step, one array per weight in model order.</summary>
     public IReadOnlyList<float[]> Gradients => _reduced;
@@ -203,7 +226,7 @@ internal sealed class Executor : IDisposable
         for (int l = 0; l < _layers.Length; l++)
         {
             var output = worker.Activations[l].AsSpan(0, n * _layers[l].OutputSize);
-            _layers[l].Call(input, output, n, context, worker.Scratch[l]);
+            _layers[l].Call(input, output, n, context, worker.Scratch[l].Span);
             input = output;
         }
         var outputs = worker.Activations[^1].AsSpan(0, n * _outputSize);
@@ -232,14 +255,14 @@ internal sealed class Executor : IDisposable
         }
         if (!training) return;
 
-        float[] outputGradient = worker.GradientA, inputGradient = worker.GradientB;
+        AlignedBuffer outputGradient = worker.GradientA, inputGradient = worker.GradientB;
         for (int l = _layers.Length - 1; l >= 0; l--)
         {
             var layer = _layers[l];
             ReadOnlySpan<float> layerInput = l == 0 ? X.AsSpan(first * _inputSize, n * _inputSize) : worker.Activations[l - 1].AsSpan(0, n * layer.InputSize);
             var dx = l == 0 ? Span<float>.Empty : inputGradient.AsSpan(0, n * layer.InputSize);
             layer.Backward(layerInput, worker.Activations[l].AsSpan(0, n * layer.OutputSize), outputGradient.AsSpan(0, n * layer.OutputSize),
-                dx, n, worker.WeightGradients[l], worker.Scratch[l], preActivation: l == _layers.Length - 1 && _logitsOut);
+                dx, n, worker.WeightGradients[l], worker.Scratch[l].Span, preActivation: l == _layers.Length - 1 && _logitsOut);
             (outputGradient, inputGradient) = (inputGradient, outputGradient);
         }
     }

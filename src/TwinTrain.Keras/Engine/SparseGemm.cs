@@ -8,7 +8,8 @@ namespace TwinTrain.Keras.Engine;
 /// <summary>
 /// C = A·B for an A that is mostly zeros, skipping them. Gradients flowing back through max pooling and ReLU are such
 /// a matrix: each pooling window passes its gradient to one element of four, so three quarters or more are zero.
-/// Each row of C is built in registers, 96 columns at a time, from the rows of B picked by A's non-zeros.
+/// The core is <see cref="AccumulateRow"/>: one row of C built in registers, 96 columns at a time, from a list of
+/// (row of B, factor) pairs.
 /// </summary>
 public static unsafe class SparseGemm
 {
@@ -39,56 +40,50 @@ public static unsafe class SparseGemm
     /// <summary>C (+)= A·B, A (m x k) mostly zeros, each row of C accumulated in registers.</summary>
     public static void Multiply(int m, int n, int k, float* a, nint lda, float* b, nint ldb, float* c, nint ldc, bool accumulate = false)
     {
-        int* columns = stackalloc int[k];
-        bool simd = Gemm.UseSimd;
+        int* offsets = stackalloc int[k];
+        float* factors = stackalloc float[k];
         for (int i = 0; i < m; i++)
         {
             float* row = a + i * lda;
-            int count = NonZeroColumns(row, k, columns, simd);
-            float* target = c + i * ldc;
-            int j = 0;
-            if (simd)
+            int count = 0;
+            for (int p = 0; p < k; p++)
             {
-                for (; j + 96 <= n; j += 96) Row96(row, columns, count, b + j, ldb, target + j, accumulate);
-                for (; j + 8 <= n; j += 8)
-                {
-                    var sum = accumulate ? Vector256.Load(target + j) : Vector256<float>.Zero;
-                    for (int q = 0; q < count; q++)
-                        sum = Fma.MultiplyAdd(Vector256.Create(row[columns[q]]), Vector256.Load(b + columns[q] * ldb + j), sum);
-                    sum.Store(target + j);
-                }
+                if (row[p] == 0f) continue;
+                offsets[count] = (int)(p * ldb);
+                factors[count++] = row[p];
             }
-            for (; j < n; j++)
-            {
-                float sum = accumulate ? target[j] : 0f;
-                for (int q = 0; q < count; q++) sum = MathF.FusedMultiplyAdd(row[columns[q]], b[columns[q] * ldb + j], sum);
-                target[j] = sum;
-            }
+            AccumulateRow(count, offsets, factors, b, c + i * ldc, n, accumulate);
         }
     }
 
-    /// <summary>Writes the positions of the non-zeros of row[0..k) to columns; branch-free eight at a time.</summary>
-    static int NonZeroColumns(float* row, int k, int* columns, bool simd)
+    /// <summary>
+    /// target[0..n) (+)= Σ_q factors[q] · b[offsets[q] + 0..n): a sparse row times a matrix, or any sum of scaled
+    /// rows picked from memory (the sparse convolution gradients use rows of an image). The summation order is q's.
+    /// </summary>
+    public static void AccumulateRow(int count, int* offsets, float* factors, float* b, float* target, int n, bool accumulate)
     {
-        int count = 0, p = 0;
-        if (simd)
+        int j = 0;
+        if (Gemm.UseSimd)
         {
-            for (; p + 8 <= k; p += 8)
+            for (; j + RowBlock <= n; j += RowBlock) Row96(count, offsets, factors, b + j, target + j, accumulate);
+            for (; j + 8 <= n; j += 8)
             {
-                uint mask = ~Vector256.Equals(Vector256.Load(row + p), Vector256<float>.Zero).ExtractMostSignificantBits() & 0xFF;
-                while (mask != 0)
-                {
-                    columns[count++] = p + BitOperations.TrailingZeroCount(mask);
-                    mask &= mask - 1;
-                }
+                var sum = accumulate ? Vector256.Load(target + j) : Vector256<float>.Zero;
+                for (int q = 0; q < count; q++)
+                    sum = Fma.MultiplyAdd(Vector256.Create(factors[q]), Vector256.Load(b + offsets[q] + j), sum);
+                sum.Store(target + j);
             }
         }
-        for (; p < k; p++) if (row[p] != 0f) columns[count++] = p;
-        return count;
+        for (; j < n; j++)
+        {
+            float sum = accumulate ? target[j] : 0f;
+            for (int q = 0; q < count; q++) sum = MathF.FusedMultiplyAdd(factors[q], b[offsets[q] + j], sum);
+            target[j] = sum;
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Row96(float* row, int* columns, int count, float* b, nint ldb, float* target, bool accumulate)
+    static void Row96(int count, int* offsets, float* factors, float* b, float* target, bool accumulate)
     {
         Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
         Vector256<float> c6 = default, c7 = default, c8 = default, c9 = default, c10 = default, c11 = default;
@@ -101,9 +96,8 @@ public static unsafe class SparseGemm
         }
         for (int q = 0; q < count; q++)
         {
-            int p = columns[q];
-            var s = Vector256.Create(row[p]);
-            float* r = b + p * ldb;
+            var s = Vector256.Create(factors[q]);
+            float* r = b + offsets[q];
             c0 = Fma.MultiplyAdd(s, Avx.LoadVector256(r), c0);
             c1 = Fma.MultiplyAdd(s, Avx.LoadVector256(r + 8), c1);
             c2 = Fma.MultiplyAdd(s, Avx.LoadVector256(r + 16), c2);

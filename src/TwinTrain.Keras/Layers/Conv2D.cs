@@ -11,9 +11,9 @@ public sealed class Conv2D : Layer
 {
     readonly bool _same;
     ConvGeometry _geometry;
-    float[] _kernelTransposed = [];
+    AlignedBuffer _kernelTransposed = new(0);
     float[] _kernelWithBias = [];
-    float[] _kernelWinograd = [];
+    AlignedBuffer _kernelWinograd = new(0);
     bool _winograd;
 
     /// <summary>Lets tests compare the Winograd forward pass with the direct one on the same layer.</summary>
@@ -70,10 +70,10 @@ public sealed class Conv2D : Layer
         Bias = new Variable("bias", [Filters]);
         _weights = [Kernel, Bias];
         Initializers.GlorotUniform(Kernel.Value, area * channels, area * Filters, random);
-        _kernelTransposed = new float[Kernel.Size];
+        _kernelTransposed = new AlignedBuffer(Kernel.Size);
         _kernelWithBias = new float[Kernel.Size + Filters];
         _winograd = Winograd.Applies(_geometry, Filters);
-        if (_winograd) _kernelWinograd = new float[16 * channels * Filters];
+        if (_winograd) _kernelWinograd = new AlignedBuffer(16 * channels * Filters);
         OnWeightsChanged();
     }
 
@@ -85,24 +85,33 @@ public sealed class Conv2D : Layer
     {
         Kernel.Value.CopyTo(_kernelWithBias, 0);
         Bias.Value.CopyTo(_kernelWithBias, Kernel.Size);
-        Transpose.Matrix(Kernel.Value, _geometry.WindowSize, Filters, _kernelTransposed);
+        Transpose.Matrix(Kernel.Value, _geometry.WindowSize, Filters, _kernelTransposed.Span);
         if (_winograd)
         {
-            fixed (float* k = Kernel.Value, u = _kernelWinograd) Winograd.TransformKernel(k, _geometry.Channels, Filters, u);
+            fixed (float* k = Kernel.Value, u = _kernelWinograd.Span) Winograd.TransformKernel(k, _geometry.Channels, Filters, u);
         }
     }
 
     int Row => _geometry.WindowSize + 1;
 
     /// <summary>
-    /// One image's im2col rows (with the 1 column), their gradient, one image's output gradient transposed, and the
-    /// kernel-with-bias gradient twice (as (window+1) x filters from dense products, and transposed from sparse
-    /// ones); 8 floats of room after each.
+    /// Backward: the kernel-with-bias gradient twice (as (window+1) x filters from dense products, and transposed from
+    /// sparse ones), each output pixel's window offset, then either one image's im2col rows (with the 1 column), their
+    /// gradient and the output gradient transposed, or the lists of the output gradient's non-zeros; 8 floats of room
+    /// after each. Forward: the Winograd tiles.
     /// </summary>
     public override int ScratchSize(int batch) => Math.Max(
-        _geometry.OutPixels * Row + 8 + _geometry.OutPixels * _geometry.WindowSize + 8 + Filters * _geometry.OutPixels + 8 + 2 * Row * Filters,
+        AccumulatorsSize + AlignedBuffer.Lines(_geometry.OutPixels) + Math.Max(
+            _geometry.OutPixels * Row + 8 + _geometry.OutPixels * _geometry.WindowSize + 8 + Filters * _geometry.OutPixels + 8,
+            GradientLists.Floats(_geometry.OutPixels, Filters)),
         _winograd ? 16 * Winograd.Tiles(_geometry) * (_geometry.Channels + Filters) : 0);
 
+    /// <summary>The two gradient accumulators; the sparse one's rows start on cache lines.</summary>
+    int AccumulatorsSize => AlignedBuffer.Lines(Row * Filters) + SparseRowStride * Filters;
+    int SparseRowStride => AlignedBuffer.Lines(Row);
+
+    /// <summary>Backward reads windows straight from the image when the gradient is sparse and rows are whole vectors.</summary>
+    bool SparseDirectApplies => SparseConvolution.Applies(_geometry) && _geometry.KernelWidth * _geometry.Channels % 8 == 0;
 
     public override unsafe void Call(ReadOnlySpan<float> input, Span<float> output, int batch, in CallContext context, Span<float> scratch)
     {
@@ -148,7 +157,7 @@ public sealed class Conv2D : Layer
     {
         var g = _geometry;
         int tiles = Winograd.Tiles(g), channels = g.Channels;
-        fixed (float* x = input, y = output, u = _kernelWinograd, bias = Bias.Value, v = scratch)
+        fixed (float* x = input, y = output, u = _kernelWinograd.Span, bias = Bias.Value, v = scratch)
         {
             float* m = v + 16 * tiles * channels;
             for (int n = 0; n < batch; n++)
@@ -171,28 +180,41 @@ public sealed class Conv2D : Layer
         var gradient = outputGradient[..(batch * OutputSize)];
         if (!preActivation) Activations.Backward(Activation, output, gradient, Filters);
 
-        int colsSize = g.OutPixels * Row + 8;
-        int colsGradientSize = g.OutPixels * g.WindowSize + 8;
-        int transposedSize = Filters * g.OutPixels + 8;
-        var denseGradient = scratch.Slice(colsSize + colsGradientSize + transposedSize, Row * Filters);
-        var sparseGradient = scratch.Slice(colsSize + colsGradientSize + transposedSize + Row * Filters, Row * Filters);
+        int ld = SparseRowStride;
+        var denseGradient = scratch[..(Row * Filters)];
+        var sparseGradient = scratch.Slice(AlignedBuffer.Lines(Row * Filters), ld * Filters);
         denseGradient.Clear();
         sparseGradient.Clear();
-        fixed (float* x = input, dy = gradient, dwb = denseGradient, dwbT = sparseGradient, wt = _kernelTransposed, dx = inputGradient, cols = scratch)
+        int colsSize = g.OutPixels * Row + 8;
+        int colsGradientSize = g.OutPixels * g.WindowSize + 8;
+        bool direct = SparseDirectApplies && AllowDirect;
+        fixed (float* x = input, dy = gradient, dwb = denseGradient, dwbT = sparseGradient, wt = _kernelTransposed.Span, dx = inputGradient, work = scratch)
         {
+            int* windowOffsets = (int*)(work + AccumulatorsSize);
+            float* cols = work + AccumulatorsSize + AlignedBuffer.Lines(g.OutPixels);
             float* colsGradient = cols + colsSize;
             float* dyT = colsGradient + colsGradientSize;
+            var lists = new GradientLists(cols, g.OutPixels, Filters);
+            if (direct) SparseConvolution.WindowOffsets(g, windowOffsets);
             for (int n = 0; n < batch; n++)
             {
                 float* dyImage = dy + (long)n * OutputSize;
-                Im2Col.Gather(g, x + (long)n * InputSize, cols, extraOnes: 1);
+                float* image = x + (long)n * InputSize;
+                float* dxImage = dx + (long)n * InputSize;
                 // Behind max pooling most of dy is zero; the sparse products skip the zeros.
+                if (direct && SparseConvolution.List(dyImage, g.OutPixels, Filters, g.WindowSize, windowOffsets, lists) < SparseGemm.DensityLimit * OutputSize)
+                {
+                    SparseConvolution.AddWeightGradient(g, Filters, lists, image, dwbT, ld);
+                    if (!inputGradient.IsEmpty) SparseConvolution.InputGradient(g, lists, Filters, windowOffsets, wt, dxImage);
+                    continue;
+                }
+                Im2Col.Gather(g, image, cols, extraOnes: 1);
                 bool sparse = SparseGemm.Density(dyImage, g.OutPixels, Filters, Filters) < SparseGemm.DensityLimit;
                 if (sparse && Row >= SparseGemm.RowBlock)
                 {
                     // [dW; db]ᵀ (filters x (window + 1)) += dyᵀ · cols, skipping dy's zeros
                     Transpose.Matrix(new ReadOnlySpan<float>(dyImage, OutputSize), g.OutPixels, Filters, new Span<float>(dyT, OutputSize));
-                    SparseGemm.Multiply(Filters, Row, g.OutPixels, dyT, g.OutPixels, cols, Row, dwbT, Row, accumulate: true);
+                    SparseGemm.Multiply(Filters, Row, g.OutPixels, dyT, g.OutPixels, cols, Row, dwbT, ld, accumulate: true);
                 }
                 else
                 {
@@ -205,8 +227,8 @@ public sealed class Conv2D : Layer
                     SparseGemm.Multiply(g.OutPixels, g.WindowSize, Filters, dyImage, Filters, wt, g.WindowSize, colsGradient, g.WindowSize);
                 else
                     Gemm.Multiply(g.OutPixels, g.WindowSize, Filters, dyImage, Filters, 1, wt, g.WindowSize, colsGradient, g.WindowSize, accumulate: false);
-                new Span<float>(dx + (long)n * InputSize, InputSize).Clear();
-                Im2Col.ScatterAdd(g, colsGradient, dx + (long)n * InputSize);
+                new Span<float>(dxImage, InputSize).Clear();
+                Im2Col.ScatterAdd(g, colsGradient, dxImage);
             }
         }
         // Both accumulators into the kernel and bias gradients: dense rows are (window + 1) x filters, sparse transposed.
@@ -215,7 +237,7 @@ public sealed class Conv2D : Layer
         {
             for (int f = 0; f < Filters; f++)
             {
-                float value = denseGradient[r * Filters + f] + sparseGradient[f * Row + r];
+                float value = denseGradient[r * Filters + f] + sparseGradient[f * ld + r];
                 if (r < g.WindowSize) kernelGradient[r * Filters + f] += value;
                 else biasGradient[f] += value;
             }

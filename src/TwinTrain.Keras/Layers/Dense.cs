@@ -6,7 +6,7 @@ namespace TwinTrain.Keras.Layers;
 /// <summary>A fully connected layer: output = activation(input · kernel + bias), kernel of shape (inputs, units).</summary>
 public sealed class Dense : Layer
 {
-    float[] _kernelTransposed = [];
+    AlignedBuffer _kernelTransposed = new(0);
 
     public Dense(int units, string? activation = null, int[]? inputShape = null, string? name = null) : base(name)
     {
@@ -38,12 +38,12 @@ public sealed class Dense : Layer
         Bias = new Variable("bias", [Units]);
         _weights = [Kernel, Bias];
         Initializers.GlorotUniform(Kernel.Value, Inputs, Units, random);
-        _kernelTransposed = new float[Kernel.Size];
+        _kernelTransposed = new AlignedBuffer(Kernel.Size);
         OnWeightsChanged();
     }
 
     /// <summary>Keeps kernelᵀ (units x inputs) for the input gradient, which the GEMM wants row-major.</summary>
-    public override void OnWeightsChanged() => Transpose.Matrix(Kernel.Value, Inputs, Units, _kernelTransposed);
+    public override void OnWeightsChanged() => Transpose.Matrix(Kernel.Value, Inputs, Units, _kernelTransposed.Span);
 
     public override unsafe void Call(ReadOnlySpan<float> input, Span<float> output, int batch, in CallContext context, Span<float> scratch)
     {
@@ -65,7 +65,7 @@ public sealed class Dense : Layer
         if (!preActivation) Activations.Backward(Activation, output, gradient, Units);
         float[] kernelGradient = weightGradients[0], biasGradient = weightGradients[1];
         for (int n = 0; n < batch; n++) TensorPrimitives.Add(biasGradient, gradient.Slice(n * Units, Units), biasGradient);
-        fixed (float* x = input, dy = gradient, dw = kernelGradient, wt = _kernelTransposed, dx = inputGradient)
+        fixed (float* x = input, dy = gradient, dw = kernelGradient, wt = _kernelTransposed.Span, dx = inputGradient)
         {
             // dW (inputs x units) += xᵀ · dy
             Gemm.Multiply(Inputs, Units, batch, x, 1, Inputs, dy, Units, dw, Units, accumulate: true);

@@ -29,9 +29,9 @@ public sealed class Adam(double learningRate = 0.001, double beta1 = 0.9, double
         _alpha = (float)(LearningRate * Math.Sqrt(1 - Math.Pow(Beta2, t)) / (1 - Math.Pow(Beta1, t)));
     }
 
-    protected override void Update(int index, Span<float> value, ReadOnlySpan<float> gradient)
+    public override void Update(int index, int offset, Span<float> value, ReadOnlySpan<float> gradient)
     {
-        Span<float> m = _m[index], v = _v[index];
+        Span<float> m = _m[index].AsSpan(offset, value.Length), v = _v[index].AsSpan(offset, value.Length);
         float b1 = (float)(1 - Beta1), b2 = (float)(1 - Beta2), eps = (float)Epsilon, alpha = _alpha;
         int i = 0;
         if (Vector256.IsHardwareAccelerated && Engine.Gemm.UseSimd)

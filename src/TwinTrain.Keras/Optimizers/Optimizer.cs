@@ -19,14 +19,24 @@ public abstract class Optimizer
     /// <summary>Applies one update to every weight, given the gradient of each (same order).</summary>
     public void Apply(IReadOnlyList<Variable> weights, IReadOnlyList<float[]> gradients)
     {
-        EnsureState(weights);
-        for (int i = 0; i < weights.Count; i++) Update(i, weights[i].Value, gradients[i]);
-        Iterations++;
+        BeginStep(weights);
+        for (int i = 0; i < weights.Count; i++) Update(i, 0, weights[i].Value, gradients[i]);
+        EndStep();
     }
 
-    protected abstract void EnsureState(IReadOnlyList<Variable> weights);
+    /// <summary>
+    /// One update in parts, so that threads can share it: <see cref="BeginStep"/>, then <see cref="Update"/> on
+    /// disjoint ranges of the weights (each element's update depends on that element alone), then <see cref="EndStep"/>.
+    /// </summary>
+    public void BeginStep(IReadOnlyList<Variable> weights) => EnsureState(weights);
 
-    protected abstract void Update(int index, Span<float> value, ReadOnlySpan<float> gradient);
+    /// <summary>Updates elements [offset, offset + value.Length) of weight <paramref name="index"/>.</summary>
+    public abstract void Update(int index, int offset, Span<float> value, ReadOnlySpan<float> gradient);
+
+    public void EndStep() => Iterations++;
+
+    /// <summary>Creates the state on first use and computes what is per step (such as Adam's bias correction).</summary>
+    protected abstract void EnsureState(IReadOnlyList<Variable> weights);
 
     public virtual Dictionary<string, object?> GetConfig() => new() { ["name"] = Name, ["learning_rate"] = LearningRate };
 

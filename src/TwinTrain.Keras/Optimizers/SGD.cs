@@ -17,7 +17,7 @@ public sealed class SGD(double learningRate = 0.01, double momentum = 0, bool ne
         if (Momentum > 0 && _velocity.Length != weights.Count) _velocity = weights.Select(w => new float[w.Size]).ToArray();
     }
 
-    protected override void Update(int index, Span<float> value, ReadOnlySpan<float> gradient)
+    public override void Update(int index, int offset, Span<float> value, ReadOnlySpan<float> gradient)
     {
         float lr = (float)LearningRate, momentum = (float)Momentum;
         if (Momentum == 0)
@@ -25,7 +25,7 @@ public sealed class SGD(double learningRate = 0.01, double momentum = 0, bool ne
             System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(gradient, -lr, value, value);
             return;
         }
-        Span<float> u = _velocity[index];
+        Span<float> u = _velocity[index].AsSpan(offset, value.Length);
         for (int i = 0; i < value.Length; i++)
         {
             u[i] = momentum * u[i] - lr * gradient[i];
