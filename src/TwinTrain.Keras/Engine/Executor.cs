@@ -33,6 +33,8 @@ internal sealed class Executor : IDisposable
     readonly (int Layer, int Index)[] _owners;
     readonly float[][] _reduced;
     readonly Action<int> _work, _update;
+    /// <summary>Layers whose output gradient arrives with their activation's derivative applied (by a max pooling after a ReLU).</summary>
+    readonly bool[] _gradientPreActivation;
     readonly int _inputSize, _outputSize;
 
     Mode _mode;
@@ -65,6 +67,15 @@ internal sealed class Executor : IDisposable
             Scratch = layers.Select(l => new AlignedBuffer(l.ScratchSize(share))).ToArray(),
             WeightGradients = layers.Select(l => l.Weights.Select(w => new float[w.Size]).ToArray()).ToArray(),
         }).ToArray();
+        _gradientPreActivation = new bool[_layers.Length];
+        for (int l = 0; l + 1 < _layers.Length; l++)
+        {
+            if (_layers[l + 1] is MaxPooling2D pool && _layers[l] is Conv2D { Activation: Activation.Relu } or Dense { Activation: Activation.Relu })
+            {
+                pool.AppliesReluDerivative = true;
+                _gradientPreActivation[l] = true;
+            }
+        }
         _variables = layers.SelectMany(l => l.Weights).ToArray();
         _owners = layers.SelectMany((l, i) => l.Weights.Select((_, j) => (i, j))).ToArray();
         _reduced = _variables.Select(v => new float[v.Size]).ToArray();
@@ -262,7 +273,7 @@ internal sealed class Executor : IDisposable
             ReadOnlySpan<float> layerInput = l == 0 ? X.AsSpan(first * _inputSize, n * _inputSize) : worker.Activations[l - 1].AsSpan(0, n * layer.InputSize);
             var dx = l == 0 ? Span<float>.Empty : inputGradient.AsSpan(0, n * layer.InputSize);
             layer.Backward(layerInput, worker.Activations[l].AsSpan(0, n * layer.OutputSize), outputGradient.AsSpan(0, n * layer.OutputSize),
-                dx, n, worker.WeightGradients[l], worker.Scratch[l].Span, preActivation: l == _layers.Length - 1 && _logitsOut);
+                dx, n, worker.WeightGradients[l], worker.Scratch[l].Span, preActivation: l == _layers.Length - 1 ? _logitsOut : _gradientPreActivation[l]);
             (outputGradient, inputGradient) = (inputGradient, outputGradient);
         }
     }

@@ -209,7 +209,9 @@ public sealed class Conv2D : Layer
                     continue;
                 }
                 Im2Col.Gather(g, image, cols, extraOnes: 1);
-                bool sparse = SparseGemm.Density(dyImage, g.OutPixels, Filters, Filters) < SparseGemm.DensityLimit;
+                // Narrow rows gain nothing from a sparse weight gradient; without an input gradient, nothing else is sparse.
+                bool sparse = (Row >= SparseGemm.RowBlock || !inputGradient.IsEmpty)
+                    && SparseGemm.Density(dyImage, g.OutPixels, Filters, Filters) < SparseGemm.DensityLimit;
                 if (sparse && Row >= SparseGemm.RowBlock)
                 {
                     // [dW; db]ᵀ (filters x (window + 1)) += dyᵀ · cols, skipping dy's zeros

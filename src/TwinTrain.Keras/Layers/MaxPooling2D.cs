@@ -7,6 +7,13 @@ namespace TwinTrain.Keras.Layers;
 public sealed class MaxPooling2D((int Height, int Width) poolSize, (int Height, int Width)? strides = null, string? name = null)
     : Pooling2D(poolSize, strides, name)
 {
+    /// <summary>
+    /// Set by the executor when the layer before ends in ReLU: routing the gradient, a window's maximum then passes it
+    /// on only if positive, which is the ReLU's derivative at that element, so the layer before skips its own pass.
+    /// The gradient this gives is then with respect to the ReLU's input.
+    /// </summary>
+    internal bool AppliesReluDerivative { get; set; }
+
     public override unsafe void Call(ReadOnlySpan<float> input, Span<float> output, int batch, in CallContext context, Span<float> scratch)
     {
         if (input.Length < batch * InputSize || output.Length < batch * OutputSize) throw new ArgumentException("Buffers too small for the batch.");
@@ -60,7 +67,7 @@ public sealed class MaxPooling2D((int Height, int Width) poolSize, (int Height, 
         int width = InputShape[1], channels = InputShape[2];
         int outHeight = OutputShape[0], outWidth = OutputShape[1];
         int poolHeight = PoolSize.Height, poolWidth = PoolSize.Width;
-        bool vector = Gemm.UseSimd;
+        bool vector = Gemm.UseSimd, reluDerivative = AppliesReluDerivative;
         for (int oy = 0; oy < outHeight; oy++)
         for (int ox = 0; ox < outWidth; ox++)
         {
@@ -81,6 +88,7 @@ public sealed class MaxPooling2D((int Height, int Width) poolSize, (int Height, 
                         continue;
                     }
                     var gradient = Vector256.Load(dy + o + c);
+                    if (reluDerivative) gradient &= Vector256.GreaterThan(best, Vector256<float>.Zero);
                     var unrouted = Vector256<float>.AllBitsSet;
                     for (int py = 0; py < poolHeight; py++)
                     for (int px = 0; px < poolWidth; px++)
@@ -105,7 +113,7 @@ public sealed class MaxPooling2D((int Height, int Width) poolSize, (int Height, 
                     if (overwrite) dx[at] = 0f;
                 }
                 if (y != null) y[o + c] = best;
-                else dx[bestAt] += dy[o + c];
+                else if (!reluDerivative || best > 0f) dx[bestAt] += dy[o + c];
             }
         }
     }
