@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+
 namespace TwinTrain.Keras.Engine;
 
 /// <summary>Geometry of a 2-D window operation (convolution) on one channels-last image.</summary>
@@ -26,6 +28,11 @@ public static unsafe class Im2Col
         int rowWidth = g.KernelWidth * g.Channels;
         float* imageEnd = image + (long)g.Height * g.Width * g.Channels;
         bool simd = Gemm.UseSimd;
+        if (simd && SparseConvolution.Applies(g))
+        {
+            GatherValid(g, image, cols, extraOnes);
+            return;
+        }
         for (int oy = 0; oy < g.OutHeight; oy++)
         {
             for (int ox = 0; ox < g.OutWidth; ox++)
@@ -54,6 +61,27 @@ public static unsafe class Im2Col
                         }
                     }
                     cols += rowWidth;
+                }
+                for (int e = 0; e < extraOnes; e++) *cols++ = 1f;
+            }
+        }
+    }
+
+    /// <summary>Valid, stride 1: every window lies inside the image, so each kernel row is one straight copy.</summary>
+    static void GatherValid(in ConvGeometry g, float* image, float* cols, int extraOnes)
+    {
+        int rowWidth = g.KernelWidth * g.Channels, imageRow = g.Width * g.Channels, whole = rowWidth & ~7;
+        for (int oy = 0; oy < g.OutHeight; oy++)
+        {
+            float* source = image + oy * imageRow;
+            for (int ox = 0; ox < g.OutWidth; ox++, source += g.Channels)
+            {
+                for (int ky = 0; ky < g.KernelHeight; ky++, cols += rowWidth)
+                {
+                    float* row = source + ky * imageRow;
+                    int i = 0;
+                    for (; i < whole; i += 8) Vector256.Load(row + i).Store(cols + i);
+                    for (; i < rowWidth; i++) cols[i] = row[i];
                 }
                 for (int e = 0; e < extraOnes; e++) *cols++ = 1f;
             }
