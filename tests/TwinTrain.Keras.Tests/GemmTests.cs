@@ -31,6 +31,9 @@ public class GemmTests
     [InlineData(25, 40, 9, true, false)]     // Aᵀ addressing (weight gradients)
     [InlineData(12, 48, 31, false, true)]    // accumulate into C
     [InlineData(5, 21, 3, true, true)]
+    [InlineData(28, 32, 900, true, true)]    // conv1's weight gradient: four rows after the last whole block
+    [InlineData(32, 64, 50, false, false)]   // a micro-batch through a dense layer: two rows left
+    [InlineData(9, 16, 5, false, true)]      // three rows left
     public unsafe void Should_match_a_double_precision_product_with_simd_and_with_the_scalar_fallback(
         int m, int n, int k, bool transposedA, bool accumulate)
     {

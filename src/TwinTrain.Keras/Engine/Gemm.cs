@@ -43,8 +43,11 @@ public static unsafe class Gemm
             {
                 int i = 0;
                 for (; i + 6 <= m; i += 6)
-                    Kernel6x16(k, a + i * aRow, aRow, aCol, b + j, ldb, c + i * ldc + j, ldc, accumulate, relu);
-                for (; i < m; i++)
+                    Kernel6x16(k, a + i * aRow, aRow, aCol, b + j, ldb, c + i * ldc + j, ldc, accumulate, relu, rows: 6);
+                // Two to five rows left: one more 6-row pass (a single row is latency-bound, so each extra row costs more).
+                if (m - i >= 2)
+                    Kernel6x16(k, a + i * aRow, aRow, aCol, b + j, ldb, c + i * ldc + j, ldc, accumulate, relu, rows: m - i);
+                else if (i < m)
                     Kernel1x16(k, a + i * aRow, aCol, b + j, ldb, c + i * ldc + j, accumulate, relu);
             }
         }
@@ -148,24 +151,29 @@ public static unsafe class Gemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Kernel6x16(int k, float* a, nint aRow, nint aCol, float* b, nint ldb, float* c, nint ldc, bool accumulate, bool relu)
+    /// <summary>
+    /// A 6 x 16 block of C in twelve registers. With fewer <paramref name="rows"/> the missing rows repeat the last
+    /// one (same work, nothing out of bounds) and are not stored.
+    /// </summary>
+    static void Kernel6x16(int k, float* a, nint aRow, nint aCol, float* b, nint ldb, float* c, nint ldc, bool accumulate, bool relu, int rows)
     {
+        nint r1 = Math.Min(1, rows - 1), r2 = Math.Min(2, rows - 1), r3 = Math.Min(3, rows - 1), r4 = Math.Min(4, rows - 1), r5 = Math.Min(5, rows - 1);
         Vector256<float> c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
         if (accumulate)
         {
             c00 = Avx.LoadVector256(c); c01 = Avx.LoadVector256(c + 8);
-            c10 = Avx.LoadVector256(c + ldc); c11 = Avx.LoadVector256(c + ldc + 8);
-            c20 = Avx.LoadVector256(c + 2 * ldc); c21 = Avx.LoadVector256(c + 2 * ldc + 8);
-            c30 = Avx.LoadVector256(c + 3 * ldc); c31 = Avx.LoadVector256(c + 3 * ldc + 8);
-            c40 = Avx.LoadVector256(c + 4 * ldc); c41 = Avx.LoadVector256(c + 4 * ldc + 8);
-            c50 = Avx.LoadVector256(c + 5 * ldc); c51 = Avx.LoadVector256(c + 5 * ldc + 8);
+            c10 = Avx.LoadVector256(c + r1 * ldc); c11 = Avx.LoadVector256(c + r1 * ldc + 8);
+            c20 = Avx.LoadVector256(c + r2 * ldc); c21 = Avx.LoadVector256(c + r2 * ldc + 8);
+            c30 = Avx.LoadVector256(c + r3 * ldc); c31 = Avx.LoadVector256(c + r3 * ldc + 8);
+            c40 = Avx.LoadVector256(c + r4 * ldc); c41 = Avx.LoadVector256(c + r4 * ldc + 8);
+            c50 = Avx.LoadVector256(c + r5 * ldc); c51 = Avx.LoadVector256(c + r5 * ldc + 8);
         }
         else
         {
             c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = Vector256<float>.Zero;
         }
 
-        float* a0 = a, a1 = a + aRow, a2 = a + 2 * aRow, a3 = a + 3 * aRow, a4 = a + 4 * aRow, a5 = a + 5 * aRow;
+        float* a0 = a, a1 = a + r1 * aRow, a2 = a + r2 * aRow, a3 = a + r3 * aRow, a4 = a + r4 * aRow, a5 = a + r5 * aRow;
         for (int p = 0; p < k; p++)
         {
             var b0 = Avx.LoadVector256(b);
@@ -195,9 +203,13 @@ public static unsafe class Gemm
         }
         Avx.Store(c, c00); Avx.Store(c + 8, c01);
         Avx.Store(c + ldc, c10); Avx.Store(c + ldc + 8, c11);
+        if (rows <= 2) return;
         Avx.Store(c + 2 * ldc, c20); Avx.Store(c + 2 * ldc + 8, c21);
+        if (rows == 3) return;
         Avx.Store(c + 3 * ldc, c30); Avx.Store(c + 3 * ldc + 8, c31);
+        if (rows == 4) return;
         Avx.Store(c + 4 * ldc, c40); Avx.Store(c + 4 * ldc + 8, c41);
+        if (rows == 5) return;
         Avx.Store(c + 5 * ldc, c50); Avx.Store(c + 5 * ldc + 8, c51);
     }
 
