@@ -156,6 +156,10 @@ public class GradientCheckTests
         Check(new MaxPooling2D((2, 2)), [7, 5, 9], distinctInputs: true);
 
     [Fact]
+    public void Should_match_finite_differences_for_two_by_two_max_pooling_over_channels_in_eights() =>
+        Check(new MaxPooling2D((2, 2)), [5, 6, 16], distinctInputs: true);
+
+    [Fact]
     public void Should_match_finite_differences_for_max_pooling_with_gaps_between_windows() =>
         Check(new MaxPooling2D((2, 2), strides: (3, 3)), [8, 8, 8], distinctInputs: true);
 

@@ -95,6 +95,7 @@ public static unsafe class SparseConvolution
     public static void AddWeightGradient(in ConvGeometry g, int filters, in GradientLists lists, float* image, float* dwT, int ld)
     {
         int pixels = g.OutPixels, segment = g.KernelWidth * g.Channels, imageRow = g.Width * g.Channels;
+        bool simd = Gemm.UseSimd;
         for (int f = 0; f < filters; f++)
         {
             int count = lists.FilterCount[f];
@@ -103,7 +104,7 @@ public static unsafe class SparseConvolution
             float* factors = lists.FilterFactor + f * pixels;
             float* target = dwT + (long)f * ld;
             for (int ky = 0; ky < g.KernelHeight; ky++)
-                SparseGemm.AccumulateRow(count, offsets, factors, image + ky * imageRow, target + ky * segment, segment, accumulate: true);
+                SparseGemm.AccumulateRow(count, offsets, factors, image + ky * imageRow, target + ky * segment, segment, accumulate: true, simd);
             float bias = 0f;
             for (int q = 0; q < count; q++) bias += factors[q];
             target[g.WindowSize] += bias;
@@ -117,6 +118,7 @@ public static unsafe class SparseConvolution
     public static void InputGradient(in ConvGeometry g, in GradientLists lists, int filters, int* windowOffsets, float* kernelTransposed, float* dx)
     {
         int segment = g.KernelWidth * g.Channels, imageRow = g.Width * g.Channels;
+        bool simd = Gemm.UseSimd;
         new Span<float>(dx, g.Height * imageRow).Clear();
         for (int ky = 0; ky < g.KernelHeight; ky++)
         {
@@ -125,7 +127,7 @@ public static unsafe class SparseConvolution
                 int count = lists.PixelCount[p];
                 if (count == 0) continue;
                 SparseGemm.AccumulateRow(count, lists.PixelOffset + p * filters, lists.PixelFactor + p * filters, kernelTransposed + ky * segment,
-                    dx + windowOffsets[p] + ky * imageRow, segment, accumulate: true);
+                    dx + windowOffsets[p] + ky * imageRow, segment, accumulate: true, simd);
             }
         }
     }

@@ -42,6 +42,7 @@ public static unsafe class SparseGemm
     {
         int* offsets = stackalloc int[k];
         float* factors = stackalloc float[k];
+        bool simd = Gemm.UseSimd;
         for (int i = 0; i < m; i++)
         {
             float* row = a + i * lda;
@@ -52,18 +53,19 @@ public static unsafe class SparseGemm
                 offsets[count] = (int)(p * ldb);
                 factors[count++] = row[p];
             }
-            AccumulateRow(count, offsets, factors, b, c + i * ldc, n, accumulate);
+            AccumulateRow(count, offsets, factors, b, c + i * ldc, n, accumulate, simd);
         }
     }
 
     /// <summary>
     /// target[0..n) (+)= Σ_q factors[q] · b[offsets[q] + 0..n): a sparse row times a matrix, or any sum of scaled
     /// rows picked from memory (the sparse convolution gradients use rows of an image). The summation order is q's.
+    /// <paramref name="simd"/> is <see cref="Gemm.UseSimd"/>, read once by the caller.
     /// </summary>
-    public static void AccumulateRow(int count, int* offsets, float* factors, float* b, float* target, int n, bool accumulate)
+    public static void AccumulateRow(int count, int* offsets, float* factors, float* b, float* target, int n, bool accumulate, bool simd)
     {
         int j = 0;
-        if (Gemm.UseSimd)
+        if (simd)
         {
             for (; j + RowBlock <= n; j += RowBlock) Row96(count, offsets, factors, b + j, target + j, accumulate);
             for (; j + 8 <= n; j += 8)

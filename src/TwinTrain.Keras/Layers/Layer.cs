@@ -19,8 +19,9 @@ public abstract class Layer
     public int[] OutputShape { get; private set; } = [];
     public bool Built { get; private set; }
     public virtual IReadOnlyList<Variable> Weights => [];
-    public int InputSize => InputShape.Aggregate(1, (a, b) => a * b);
-    public int OutputSize => OutputShape.Aggregate(1, (a, b) => a * b);
+    /// <summary>Values per sample in and out (set by <see cref="Build"/>: the hot loops read them per image).</summary>
+    public int InputSize { get; private set; }
+    public int OutputSize { get; private set; }
     public long ParameterCount => Weights.Sum(w => (long)w.Size);
 
     /// <summary>
@@ -33,6 +34,8 @@ public abstract class Layer
     {
         InputShape = inputShape;
         OutputShape = ComputeOutputShape(inputShape);
+        InputSize = inputShape.Aggregate(1, (a, b) => a * b);
+        OutputSize = OutputShape.Aggregate(1, (a, b) => a * b);
         CreateWeights(random);
         Built = true;
     }
