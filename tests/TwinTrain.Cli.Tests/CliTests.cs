@@ -139,7 +139,8 @@ public class CliTests
     {
         var (code, output, error) = await Run("bench", "--steps", "2", "--rounds", "1", "--batch-size", "16", "--threads", "1");
         Assert.True(code == 0, error);
-        Assert.Contains("GEMM micro-benchmark", output);
+        Assert.Contains("Kernel micro-benchmark", output);
+        Assert.Contains("conv2 backward, sparse", output);
         Assert.Matches(@"ratio keras/torch: train \d+\.\d\dx, eval \d+\.\d\dx$", output.TrimEnd());
     }
 

@@ -26,6 +26,9 @@ public sealed unsafe class AlignedBuffer
     public Span<float> Span => _array.AsSpan(_start, Length);
     public Span<float> AsSpan(int start, int length) => Span.Slice(start, length);
 
+    /// <summary>The first float; valid as long as the buffer lives (it is pinned).</summary>
+    public float* Pointer => (float*)Unsafe.AsPointer(ref _array[_start]);
+
     /// <summary>Rounds a count of floats up to whole cache lines.</summary>
     public static int Lines(int floats) => (floats + LineFloats - 1) / LineFloats * LineFloats;
 }

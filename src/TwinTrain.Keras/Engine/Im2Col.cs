@@ -10,6 +10,10 @@ public readonly record struct ConvGeometry(
     /// <summary>Values per im2col row: one window, kernel rows x kernel columns x channels (Keras's kernel order).</summary>
     public int WindowSize => KernelHeight * KernelWidth * Channels;
     public int OutPixels => OutHeight * OutWidth;
+
+    /// <summary>Valid and stride 1: every window lies inside the image, and a kernel row is consecutive floats of it.</summary>
+    public bool IsValidStrideOne => StrideHeight == 1 && StrideWidth == 1 && PadTop == 0 && PadLeft == 0
+        && OutHeight == Height - KernelHeight + 1 && OutWidth == Width - KernelWidth + 1;
 }
 
 /// <summary>
@@ -28,7 +32,7 @@ public static unsafe class Im2Col
         int rowWidth = g.KernelWidth * g.Channels;
         float* imageEnd = image + (long)g.Height * g.Width * g.Channels;
         bool simd = Gemm.UseSimd;
-        if (simd && SparseConvolution.Applies(g))
+        if (simd && g.IsValidStrideOne)
         {
             GatherValid(g, image, cols, extraOnes);
             return;

@@ -5,18 +5,14 @@ using System.Runtime.Intrinsics.X86;
 namespace TwinTrain.Keras.Engine;
 
 /// <summary>
-/// The backward pass of a valid, stride-1 convolution for a mostly-zero output gradient, read and written straight
-/// from the image (no im2col rows). A window's kernel row ky is kw x channels consecutive floats of the image, so
-/// every product here is a sum of scaled image rows or kernel rows (<see cref="SparseGemm.AccumulateRow"/>), taken
-/// over the gradient's non-zeros only. Behind 2x2 max pooling and ReLU about one value in eight is non-zero.
+/// The backward pass of a valid, stride-1 convolution (<see cref="ConvGeometry.IsValidStrideOne"/>) for a mostly-zero
+/// output gradient, read and written straight from the image (no im2col rows). A window's kernel row ky is
+/// kw x channels consecutive floats of the image, so every product here is a sum of scaled image rows or kernel rows
+/// (<see cref="SparseGemm.AccumulateRow"/>), taken over the gradient's non-zeros only. Behind 2x2 max pooling and
+/// ReLU about one value in eight is non-zero.
 /// </summary>
 public static unsafe class SparseConvolution
 {
-    /// <summary>Whether the geometry allows reading windows straight from the image.</summary>
-    public static bool Applies(in ConvGeometry g) =>
-        g is { StrideHeight: 1, StrideWidth: 1, PadTop: 0, PadLeft: 0 }
-        && g.OutHeight == g.Height - g.KernelHeight + 1 && g.OutWidth == g.Width - g.KernelWidth + 1;
-
     /// <summary>Writes, for each output pixel, the offset of its window's first value in the image.</summary>
     public static void WindowOffsets(in ConvGeometry g, int* offsets)
     {

@@ -22,8 +22,7 @@ public sealed class Conv2D : Layer
     /// <summary>Lets tests compare the forward pass read straight from the image with the im2col one.</summary>
     internal bool AllowDirect { get; set; } = true;
 
-    bool DirectApplies => Gemm.UseSimd && Filters % 16 == 0 && _geometry is { StrideHeight: 1, StrideWidth: 1, PadTop: 0, PadLeft: 0 }
-        && _geometry.OutHeight == _geometry.Height - _geometry.KernelHeight + 1 && _geometry.OutWidth == _geometry.Width - _geometry.KernelWidth + 1;
+    bool DirectApplies => Gemm.UseSimd && Filters % 16 == 0 && _geometry.IsValidStrideOne;
 
     public Conv2D(int filters, (int Height, int Width) kernelSize, (int Height, int Width)? strides = null,
         string padding = "valid", string? activation = null, (int Height, int Width, int Channels)? inputShape = null,
@@ -111,7 +110,7 @@ public sealed class Conv2D : Layer
     int SparseRowStride => AlignedBuffer.Lines(Row);
 
     /// <summary>Backward reads windows straight from the image when the gradient is sparse and rows are whole vectors.</summary>
-    bool SparseDirectApplies => SparseConvolution.Applies(_geometry) && _geometry.KernelWidth * _geometry.Channels % 8 == 0;
+    bool SparseDirectApplies => _geometry.IsValidStrideOne && _geometry.KernelWidth * _geometry.Channels % 8 == 0;
 
     public override unsafe void Call(ReadOnlySpan<float> input, Span<float> output, int batch, in CallContext context, Span<float> scratch)
     {
