@@ -86,14 +86,20 @@ public static class Benchmark
     /// Single-thread GFLOP/s of the kernels the engine runs for the study's CNN, on its shapes, counting the flops each
     /// kernel does (the sparse one's skipped zeros are not counted).
     /// </summary>
-    public static IReadOnlyList<(string Kernel, double GflopsPerSecond)> KernelMicroBenchmark(TimeSpan budgetPerKernel) =>
-    [
-        (Name("conv1 forward, from image rows", "30x32x27 per row"), Measure(Conv1RowsForward(), budgetPerKernel)),
-        (Name("conv1 weight gradient (Aᵀ)", "28x32x900"), Measure(Product(28, 32, 900, transposed: true), budgetPerKernel)),
-        (Name("conv2 forward, Winograd product", "49x64x32 (x16)"), Measure(Product(49, 64, 32, transposed: false), budgetPerKernel)),
-        (Name("conv2 backward, sparse (1 in 8)", "both gradients"), Measure(Conv2SparseBackward(), budgetPerKernel)),
-        (Name("fc1 forward", "32x64x2304"), Measure(Product(32, 64, 2304, transposed: false), budgetPerKernel)),
-    ];
+    public static IReadOnlyList<(string Kernel, double GflopsPerSecond)> KernelMicroBenchmark(TimeSpan budgetPerKernel)
+    {
+        var buffers = new Buffers();
+        (string, double)[] results =
+        [
+            (Name("conv1 forward, from image rows", "30x32x27 per row"), Measure(Conv1RowsForward(buffers), budgetPerKernel)),
+            (Name("conv1 weight gradient (Aᵀ)", "28x32x900"), Measure(Product(buffers, 28, 32, 900, transposed: true), budgetPerKernel)),
+            (Name("conv2 forward, Winograd product", "49x64x32 (x16)"), Measure(Product(buffers, 49, 64, 32, transposed: false), budgetPerKernel)),
+            (Name("conv2 backward, sparse (1 in 8)", "both gradients"), Measure(Conv2SparseBackward(buffers), budgetPerKernel)),
+            (Name("fc1 forward", "32x64x2304"), Measure(Product(buffers, 32, 64, 2304, transposed: false), budgetPerKernel)),
+        ];
+        GC.KeepAlive(buffers); // the kernels hold raw pointers into its buffers
+        return results;
+    }
 
     static string Name(string kernel, string shape) => $"{kernel,-32} {shape,-16}";
 
@@ -111,30 +117,30 @@ public static class Benchmark
         return calls * kernel.Flops / clock.Elapsed.TotalSeconds / 1e9;
     }
 
-    static unsafe (Action, double) Product(int m, int n, int k, bool transposed)
+    static unsafe (Action, double) Product(Buffers buffers, int m, int n, int k, bool transposed)
     {
-        float* a = Filled(m * k), b = Filled(k * n), c = Filled(m * n);
+        float* a = buffers.Filled(m * k), b = buffers.Filled(k * n), c = buffers.Filled(m * n);
         nint aRow = transposed ? 1 : k, aCol = transposed ? m : 1;
         return (() => Gemm.Multiply(m, n, k, a, aRow, aCol, b, n, c, n, accumulate: transposed), 2.0 * m * n * k);
     }
 
     /// <summary>One 30-pixel output row of conv1: three kernel rows of 3 x 3 channels read straight from the image.</summary>
-    static unsafe (Action, double) Conv1RowsForward()
+    static unsafe (Action, double) Conv1RowsForward(Buffers buffers)
     {
-        float* image = Filled(32 * 32 * 3), kernel = Filled(27 * 32), bias = Filled(32), output = Filled(30 * 32);
+        float* image = buffers.Filled(32 * 32 * 3), kernel = buffers.Filled(27 * 32), bias = buffers.Filled(32), output = buffers.Filled(30 * 32);
         return (() => Gemm.MultiplySegments(30, 32, 9, 3, image, 3, 32 * 3, kernel, 32, bias, output, 32, relu: true), 2.0 * 30 * 32 * 27);
     }
 
     /// <summary>conv2's weight and input gradients for one image whose output gradient has one non-zero in eight.</summary>
-    static unsafe (Action, double) Conv2SparseBackward()
+    static unsafe (Action, double) Conv2SparseBackward(Buffers buffers)
     {
         var g = new ConvGeometry(15, 15, 32, 3, 3, 1, 1, 0, 0, 13, 13);
         const int filters = 64;
         int pixels = g.OutPixels, window = g.WindowSize, ld = AlignedBuffer.Lines(window + 1);
-        float* dy = Filled(pixels * filters), image = Filled(g.Height * g.Width * g.Channels), kernelTransposed = Filled(filters * window);
-        float* weightGradient = Filled(filters * ld), inputGradient = Filled(g.Height * g.Width * g.Channels);
-        float* listMemory = Filled(GradientLists.Floats(pixels, filters));
-        int* offsets = (int*)Filled(pixels);
+        float* dy = buffers.Filled(pixels * filters), image = buffers.Filled(g.Height * g.Width * g.Channels);
+        float* kernelTransposed = buffers.Filled(filters * window), weightGradient = buffers.Filled(filters * ld);
+        float* inputGradient = buffers.Filled(g.Height * g.Width * g.Channels), listMemory = buffers.Filled(GradientLists.Floats(pixels, filters));
+        int* offsets = (int*)buffers.Filled(pixels);
         var random = new SplitMix64(4);
         int nonZeros = 0;
         for (int i = 0; i < pixels * filters; i++)
@@ -153,16 +159,20 @@ public static class Benchmark
         }, 2 * 2.0 * nonZeros * window);
     }
 
-    /// <summary>A pinned, cache-line aligned buffer of small values, kept alive for the process (a few hundred KB in all).</summary>
-    static unsafe float* Filled(int count)
+    /// <summary>The micro-benchmark's pinned, cache-line aligned buffers; they live as long as the kernels using them.</summary>
+    sealed class Buffers
     {
-        var buffer = new AlignedBuffer(count + 8);
-        for (int i = 0; i < buffer.Length; i++) buffer.Span[i] = (i % 7) * 0.1f;
-        KeepAlive.Add(buffer);
-        return buffer.Pointer;
-    }
+        readonly List<AlignedBuffer> _all = [];
 
-    static readonly List<AlignedBuffer> KeepAlive = [];
+        /// <summary>A buffer of small values (8 floats of room past the end), by its first float.</summary>
+        public unsafe float* Filled(int count)
+        {
+            var buffer = new AlignedBuffer(count + 8);
+            for (int i = 0; i < buffer.Length; i++) buffer.Span[i] = (i % 7) * 0.1f;
+            _all.Add(buffer);
+            return buffer.Pointer;
+        }
+    }
 
     /// <summary>The CPU's nominal fp32 FMA peak: cores x 2 FMA units x 8 lanes x 2 flops x clock, with the clock from /proc/cpuinfo.</summary>
     public static (double Gflops, string How) NominalPeak(int cores)

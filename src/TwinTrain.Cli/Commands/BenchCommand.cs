@@ -12,7 +12,7 @@ public static class BenchCommand
         var threads = new Option<int>("--threads") { Description = "CPU threads for both frameworks.", DefaultValueFactory = _ => Environment.ProcessorCount };
         var batchSize = new Option<int>("--batch-size") { Description = "Images per step.", DefaultValueFactory = _ => 64 };
         var steps = new Option<int>("--steps") { Description = "Training steps per round.", DefaultValueFactory = _ => 100 };
-        var rounds = new Option<int>("--rounds") { Description = "Interleaved rounds per framework (medians are reported).", DefaultValueFactory = _ => 3 };
+        var rounds = new Option<int>("--rounds") { Description = "Interleaved rounds per framework (medians are reported).", DefaultValueFactory = _ => 5 };
         var command = new Command("bench", "Benchmark the study's CNN in both frameworks on random data (images/s, GFLOP/s, ratios).")
         {
             threads, batchSize, steps, rounds,

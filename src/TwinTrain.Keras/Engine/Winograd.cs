@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace TwinTrain.Keras.Engine;
@@ -52,43 +53,63 @@ public static unsafe class Winograd
     public static void TransformInput(in ConvGeometry g, float* image, float* v)
     {
         int tilesHigh = (g.OutHeight + 1) / 2, tilesWide = (g.OutWidth + 1) / 2, channels = g.Channels;
-        int plane = tilesHigh * tilesWide * channels;
-        var d = stackalloc Vector256<float>[16];
+        int plane = tilesHigh * tilesWide * channels, rowStride = g.Width * channels;
+        // Edge tiles read from a copy of their 4x4 window with zeros past the image; inner tiles straight from it.
+        var edge = stackalloc float[16 * 8];
         for (int ty = 0; ty < tilesHigh; ty++)
         for (int tx = 0; tx < tilesWide; tx++)
         {
-            int tile = ty * tilesWide + tx;
-            for (int c = 0; c < channels; c += 8)
+            bool inside = 2 * ty + 4 <= g.Height && 2 * tx + 4 <= g.Width;
+            float* target = v + (ty * tilesWide + tx) * channels;
+            for (int c = 0; c < channels; c += 8, target += 8)
             {
-                for (int i = 0; i < 4; i++)
+                float* d = image + ((2 * ty) * g.Width + 2 * tx) * channels + c;
+                nint row = rowStride, column = channels;
+                if (!inside)
                 {
-                    int row = 2 * ty + i;
+                    for (int i = 0; i < 4; i++)
                     for (int j = 0; j < 4; j++)
                     {
-                        int column = 2 * tx + j;
-                        d[4 * i + j] = row < g.Height && column < g.Width
-                            ? Vector256.Load(image + (row * g.Width + column) * channels + c)
-                            : Vector256<float>.Zero;
+                        bool within = 2 * ty + i < g.Height && 2 * tx + j < g.Width;
+                        (within ? Vector256.Load(d + i * rowStride + j * channels) : Vector256<float>.Zero).Store(edge + (4 * i + j) * 8);
                     }
+                    d = edge;
+                    row = 32;
+                    column = 8;
                 }
-                // Bᵀ d: rows
-                for (int j = 0; j < 4; j++)
-                {
-                    var d0 = d[j]; var d1 = d[4 + j]; var d2 = d[8 + j]; var d3 = d[12 + j];
-                    d[j] = d0 - d2; d[4 + j] = d1 + d2; d[8 + j] = d2 - d1; d[12 + j] = d1 - d3;
-                }
-                // (Bᵀ d) B: columns
-                float* target = v + tile * channels + c;
-                for (int i = 0; i < 4; i++)
-                {
-                    var r0 = d[4 * i]; var r1 = d[4 * i + 1]; var r2 = d[4 * i + 2]; var r3 = d[4 * i + 3];
-                    (r0 - r2).Store(target + (4 * i) * plane);
-                    (r1 + r2).Store(target + (4 * i + 1) * plane);
-                    (r2 - r1).Store(target + (4 * i + 2) * plane);
-                    (r1 - r3).Store(target + (4 * i + 3) * plane);
-                }
+                // Row i of Bᵀ d is a sum of two input rows; each row of the result is then that row times B.
+                StoreRowTimesB(d, 0, 2, -1, row, column, target, plane);
+                StoreRowTimesB(d, 1, 2, 1, row, column, target + 4 * plane, plane);
+                StoreRowTimesB(d, 2, 1, -1, row, column, target + 8 * plane, plane);
+                StoreRowTimesB(d, 1, 3, -1, row, column, target + 12 * plane, plane);
             }
         }
+    }
+
+    /// <summary>Stores (d[first] + sign·d[second]) B, the four values of one row of Bᵀ d B.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void StoreRowTimesB(float* d, int first, int second, int sign, nint row, nint column, float* target, int plane)
+    {
+        float* a = d + first * row, b = d + second * row;
+        Vector256<float> e0, e1, e2, e3;
+        if (sign > 0)
+        {
+            e0 = Vector256.Load(a) + Vector256.Load(b);
+            e1 = Vector256.Load(a + column) + Vector256.Load(b + column);
+            e2 = Vector256.Load(a + 2 * column) + Vector256.Load(b + 2 * column);
+            e3 = Vector256.Load(a + 3 * column) + Vector256.Load(b + 3 * column);
+        }
+        else
+        {
+            e0 = Vector256.Load(a) - Vector256.Load(b);
+            e1 = Vector256.Load(a + column) - Vector256.Load(b + column);
+            e2 = Vector256.Load(a + 2 * column) - Vector256.Load(b + 2 * column);
+            e3 = Vector256.Load(a + 3 * column) - Vector256.Load(b + 3 * column);
+        }
+        (e0 - e2).Store(target);
+        (e1 + e2).Store(target + plane);
+        (e2 - e1).Store(target + 2 * plane);
+        (e1 - e3).Store(target + 3 * plane);
     }
 
     /// <summary>Outputs from M[e] (tiles x filters): Y = Aᵀ m A per tile, plus bias, optionally ReLU; only the image's outputs are written.</summary>
@@ -96,39 +117,35 @@ public static unsafe class Winograd
     {
         int tilesHigh = (g.OutHeight + 1) / 2, tilesWide = (g.OutWidth + 1) / 2;
         int plane = tilesHigh * tilesWide * filters;
-        var s = stackalloc Vector256<float>[8];
         for (int ty = 0; ty < tilesHigh; ty++)
         for (int tx = 0; tx < tilesWide; tx++)
         {
             float* source = m + (ty * tilesWide + tx) * filters;
+            bool secondRow = 2 * ty + 1 < g.OutHeight, secondColumn = 2 * tx + 1 < g.OutWidth;
+            float* top = output + (2 * ty * g.OutWidth + 2 * tx) * filters;
             for (int f = 0; f < filters; f += 8)
             {
-                // Aᵀ m: rows
-                for (int j = 0; j < 4; j++)
-                {
-                    var m0 = Vector256.Load(source + j * plane + f);
-                    var m1 = Vector256.Load(source + (4 + j) * plane + f);
-                    var m2 = Vector256.Load(source + (8 + j) * plane + f);
-                    var m3 = Vector256.Load(source + (12 + j) * plane + f);
-                    s[j] = m0 + m1 + m2;
-                    s[4 + j] = m1 - m2 - m3;
-                }
+                float* e = source + f;
+                // Aᵀ m, column j: s0j = m0j + m1j + m2j, s1j = m1j − m2j − m3j (m_ij = M[4i + j])
+                var s00 = Vector256.Load(e) + Vector256.Load(e + 4 * plane) + Vector256.Load(e + 8 * plane);
+                var s01 = Vector256.Load(e + plane) + Vector256.Load(e + 5 * plane) + Vector256.Load(e + 9 * plane);
+                var s02 = Vector256.Load(e + 2 * plane) + Vector256.Load(e + 6 * plane) + Vector256.Load(e + 10 * plane);
+                var s03 = Vector256.Load(e + 3 * plane) + Vector256.Load(e + 7 * plane) + Vector256.Load(e + 11 * plane);
+                var s10 = Vector256.Load(e + 4 * plane) - Vector256.Load(e + 8 * plane) - Vector256.Load(e + 12 * plane);
+                var s11 = Vector256.Load(e + 5 * plane) - Vector256.Load(e + 9 * plane) - Vector256.Load(e + 13 * plane);
+                var s12 = Vector256.Load(e + 6 * plane) - Vector256.Load(e + 10 * plane) - Vector256.Load(e + 14 * plane);
+                var s13 = Vector256.Load(e + 7 * plane) - Vector256.Load(e + 11 * plane) - Vector256.Load(e + 15 * plane);
                 var b = Vector256.Load(bias + f);
-                for (int i = 0; i < 2; i++)
-                {
-                    int row = 2 * ty + i;
-                    if (row >= g.OutHeight) break;
-                    var y0 = s[4 * i] + s[4 * i + 1] + s[4 * i + 2] + b;
-                    var y1 = s[4 * i + 1] - s[4 * i + 2] - s[4 * i + 3] + b;
-                    if (relu)
-                    {
-                        y0 = Vector256.Max(y0, Vector256<float>.Zero);
-                        y1 = Vector256.Max(y1, Vector256<float>.Zero);
-                    }
-                    y0.Store(output + (row * g.OutWidth + 2 * tx) * filters + f);
-                    if (2 * tx + 1 < g.OutWidth) y1.Store(output + (row * g.OutWidth + 2 * tx + 1) * filters + f);
-                }
+                // (Aᵀ m) A: y_i0 = s_i0 + s_i1 + s_i2, y_i1 = s_i1 − s_i2 − s_i3
+                Store(s00 + s01 + s02 + b, top + f, relu);
+                if (secondColumn) Store(s01 - s02 - s03 + b, top + filters + f, relu);
+                if (!secondRow) continue;
+                Store(s10 + s11 + s12 + b, top + g.OutWidth * filters + f, relu);
+                if (secondColumn) Store(s11 - s12 - s13 + b, top + (g.OutWidth + 1) * filters + f, relu);
             }
         }
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Store(Vector256<float> y, float* target, bool relu) => (relu ? Vector256.Max(y, Vector256<float>.Zero) : y).Store(target);
 }
