@@ -29,14 +29,14 @@ public static unsafe class Im2Col
     /// </summary>
     public static void Gather(in ConvGeometry g, float* image, float* cols, int extraOnes = 0)
     {
-        int rowWidth = g.KernelWidth * g.Channels;
-        float* imageEnd = image + (long)g.Height * g.Width * g.Channels;
         bool simd = Gemm.UseSimd;
         if (simd && g.IsValidStrideOne)
         {
             GatherValid(g, image, cols, extraOnes);
             return;
         }
+        int rowWidth = g.KernelWidth * g.Channels;
+        float* imageEnd = image + (long)g.Height * g.Width * g.Channels;
         for (int oy = 0; oy < g.OutHeight; oy++)
         {
             for (int ox = 0; ox < g.OutWidth; ox++)

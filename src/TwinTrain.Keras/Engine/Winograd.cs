@@ -13,8 +13,7 @@ public static unsafe class Winograd
 {
     /// <summary>Whether a convolution can take this path: 3x3 kernel, stride 1, valid padding, channels in eights, filters in sixteens.</summary>
     public static bool Applies(in ConvGeometry g, int filters) =>
-        Gemm.UseSimd && g.KernelHeight == 3 && g.KernelWidth == 3 && g.StrideHeight == 1 && g.StrideWidth == 1 &&
-        g.PadTop == 0 && g.PadLeft == 0 && g.Channels % 8 == 0 && filters % 16 == 0;
+        Gemm.UseSimd && g.KernelHeight == 3 && g.KernelWidth == 3 && g.IsValidStrideOne && g.Channels % 8 == 0 && filters % 16 == 0;
 
     public static int Tiles(in ConvGeometry g) => ((g.OutHeight + 1) / 2) * ((g.OutWidth + 1) / 2);
 
