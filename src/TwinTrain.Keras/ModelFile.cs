@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using TwinTrain.Keras.Layers;
 using TwinTrain.Keras.Losses;
 using TwinTrain.Keras.Optimizers;
+using TwinTrain.Keras.Saving;
 
 namespace TwinTrain.Keras;
 
@@ -24,11 +25,12 @@ internal static class ModelFile
             ["format"] = Format,
             ["version"] = Version,
             ["class_name"] = "Sequential",
+            ["name"] = model.Name,
             ["seed"] = model.Seed,
             ["input_shape"] = new JsonArray([.. model.InputShape.Select(d => (JsonNode)d)]),
             ["layers"] = new JsonArray([.. model.Layers.Select(l => (JsonNode)new JsonObject
             {
-                ["class_name"] = l.GetType().Name,
+                ["class_name"] = LayerRegistry.ClassName(l.GetType()),
                 ["config"] = JsonSerializer.SerializeToNode(l.GetConfig()),
             })]),
             ["weights"] = new JsonArray([.. model.Layers.SelectMany(l => l.Weights.Select(w => (JsonNode)new JsonObject
@@ -79,8 +81,8 @@ internal static class ModelFile
             if ((int?)config["version"] != Version) throw Bad(path, $"it has format version {config["version"]}; this build reads {Version}");
 
             int[] inputShape = config["input_shape"]!.AsArray().Select(d => (int)d!).ToArray();
-            var layers = config["layers"]!.AsArray().Select((l, i) => CreateLayer((string)l!["class_name"]!, l["config"]!, i == 0 ? inputShape : null)).ToArray();
-            var model = new Sequential((int?)config["seed"] ?? 0, layers);
+            var layers = config["layers"]!.AsArray().Select((l, i) => LayerRegistry.Create(new LayerConfig(l!["config"]!.AsObject(), i, (string)l["class_name"]!))).ToArray();
+            var model = new Sequential((int?)config["seed"] ?? 0, inputShape, layers, (string?)config["name"]);
 
             var declared = config["weights"]!.AsArray();
             var variables = model.Weights;
@@ -113,9 +115,13 @@ internal static class ModelFile
                         state.Add(slot);
                     }
                 }
-                model.Optimizer!.SetState(model.Weights, state, (long?)compile["optimizer_iterations"] ?? 0);
+                model.Optimizer!.SetState(model.TrainableWeights, state, (long?)compile["optimizer_iterations"] ?? 0);
             }
             return model;
+        }
+        catch (ModelConfigException e)
+        {
+            throw Bad(path, $"its architecture cannot be built: {e.Message.TrimEnd('.')}");
         }
         catch (Exception e) when (e is InvalidDataException or JsonException or EndOfStreamException or NullReferenceException or InvalidOperationException or FormatException)
         {
@@ -126,25 +132,6 @@ internal static class ModelFile
     }
 
     static InvalidDataException Bad(string path, string why) => new($"{path}: cannot load the model: {why}.");
-
-    static (int, int) Pair(JsonNode? node) => node is JsonArray a ? ((int)a[0]!, (int)a[1]!) : throw new InvalidDataException("expected a pair");
-
-    static Layer CreateLayer(string className, JsonNode c, int[]? inputShape)
-    {
-        string name = (string)c["name"]!;
-        string? activation = (string?)c["activation"];
-        return className switch
-        {
-            "Conv2D" => new Conv2D((int)c["filters"]!, Pair(c["kernel_size"]), Pair(c["strides"]), (string)c["padding"]!, activation,
-                inputShape is null ? null : (inputShape[0], inputShape[1], inputShape[2]), name),
-            "Dense" => new Dense((int)c["units"]!, activation, inputShape, name),
-            "MaxPooling2D" => new MaxPooling2D(Pair(c["pool_size"]), Pair(c["strides"]), name),
-            "AveragePooling2D" => new AveragePooling2D(Pair(c["pool_size"]), Pair(c["strides"]), name),
-            "Flatten" => new Flatten(name),
-            "Dropout" => new Dropout((double)c["rate"]!, (int?)c["seed"] ?? 0, name),
-            _ => throw new InvalidDataException($"unknown layer class '{className}'"),
-        };
-    }
 
     static Optimizer CreateOptimizer(JsonNode c) => (string?)c["name"] switch
     {

@@ -7,6 +7,7 @@ using TwinTrain.Keras.Engine;
 using TwinTrain.Keras.Layers;
 using TwinTrain.Keras.Losses;
 using TwinTrain.Keras.Optimizers;
+using TwinTrain.Keras.Saving;
 
 namespace TwinTrain.Keras;
 
@@ -24,21 +25,47 @@ public sealed class Sequential : IDisposable
 
     /// <summary>A model whose initial weights are drawn from <paramref name="seed"/>.</summary>
     public Sequential(int seed, params Layer[] layers)
+        : this(seed, layers.Length > 0 ? DeclaredInputShape(layers[0]) ?? throw new ArgumentException($"The first layer ('{layers[0].Name}') must declare inputShape.") : [], layers)
     {
-        if (layers.Length == 0) throw new ArgumentException("A Sequential model needs at least one layer.");
-        Layers = layers;
-        Seed = seed;
-        int[] shape = DeclaredInputShape(layers[0])
-            ?? throw new ArgumentException($"The first layer ('{layers[0].Name}') must declare inputShape.");
-        var random = new Random(seed);
-        InputShape = shape;
-        foreach (var layer in layers)
-        {
-            layer.Build(shape, random);
-            shape = layer.OutputShape;
-        }
     }
 
+    /// <summary>A model on inputs of <paramref name="inputShape"/> (without the batch), as Keras's Sequential([Input(shape), ...]).</summary>
+    public Sequential(int seed, int[] inputShape, IReadOnlyList<Layer> layers, string? name = null)
+    {
+        if (layers.Count == 0) throw new ArgumentException("A Sequential model needs at least one layer.");
+        Layers = [.. layers];
+        Seed = seed;
+        Name = name ?? "sequential";
+        var random = new Random(seed);
+        InputShape = inputShape;
+        int[] shape = inputShape;
+        for (int i = 0; i < Layers.Count; i++)
+        {
+            try
+            {
+                Layers[i].Build(shape, random);
+            }
+            catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+            {
+                e.Data[LayerIndexKey] = i; // lets a config reader name the layer as the config does
+                throw;
+            }
+            shape = Layers[i].OutputShape;
+        }
+        Weights = [.. Layers.SelectMany(l => l.Weights)];
+        TrainableWeights = [.. Layers.SelectMany(l => l.TrainableWeights)];
+    }
+
+    /// <summary>The key under which a layer's build error carries the layer's index in <see cref="Exception.Data"/>.</summary>
+    public const string LayerIndexKey = "TwinTrain.LayerIndex";
+
+    /// <summary>The model a Keras model config describes (model.to_json(), or a .keras file's config.json).</summary>
+    public static Sequential FromConfig(string json, int seed = 0) => ModelConfig.FromJson(json, seed);
+
+    /// <summary>The model's Keras config, as model.to_json() writes it.</summary>
+    public string ToJson() => ModelConfig.ToJson(this);
+
+    public string Name { get; }
     public IReadOnlyList<Layer> Layers { get; }
     public int Seed { get; }
     public int[] InputShape { get; }
@@ -46,7 +73,11 @@ public sealed class Sequential : IDisposable
     public int InputSize => Layers[0].InputSize;
     public int OutputSize => Layers[^1].OutputSize;
     public long ParameterCount => Layers.Sum(l => l.ParameterCount);
-    public IReadOnlyList<Variable> Weights => Layers.SelectMany(l => l.Weights).ToArray();
+    public long TrainableParameterCount => Layers.Sum(l => l.TrainableParameterCount);
+    public long NonTrainableParameterCount => ParameterCount - TrainableParameterCount;
+    /// <summary>Every weight in model order (layer by layer, each layer's trainable first), as Keras's model.weights.</summary>
+    public IReadOnlyList<Variable> Weights { get; }
+    public IReadOnlyList<Variable> TrainableWeights { get; }
 
     /// <summary>CPU threads used by Fit, Evaluate and Predict (default: all cores).</summary>
     public int Threads { get; set; } = Environment.ProcessorCount;
@@ -79,7 +110,8 @@ public sealed class Sequential : IDisposable
         Loss = loss ?? new SparseCategoricalCrossentropy();
         _metrics = metrics is null ? [] : ["accuracy"];
         // A softmax output with (non-logit) cross-entropy is computed in the fused log-softmax form.
-        Layers[^1].DeferActivation = !Loss.FromLogits && Layers[^1] is Dense { Activation: Activation.Softmax } or Conv2D { Activation: Activation.Softmax };
+        Layers[^1].DeferActivation = !Loss.FromLogits && Layers[^1] is Dense { Activation: Activation.Softmax } or Conv2D { Activation: Activation.Softmax }
+            or ActivationLayer { Function: Activation.Softmax };
     }
 
     static SparseCategoricalCrossentropy LossFromName(string name) => name switch
@@ -229,7 +261,7 @@ public sealed class Sequential : IDisposable
     }
 
     /// <summary>
-    /// The batch's mean loss and its gradient for every weight (model order, kernel then bias), computed in training
+    /// The batch's mean loss and its gradient for every trainable weight (model order, kernel then bias), computed in training
     /// mode without changing the weights — what a GradientTape over the loss would give.
     /// </summary>
     public (double Loss, float[][] Gradients) ComputeGradients(ReadOnlySpan<float> x, ReadOnlySpan<int> y)
@@ -242,7 +274,7 @@ public sealed class Sequential : IDisposable
         return (loss / y.Length, executor.Gradients.Select(g => (float[])g.Clone()).ToArray());
     }
 
-    /// <summary>Copies of every weight, layer by layer (kernel then bias), as Keras's get_weights.</summary>
+    /// <summary>Copies of every weight, layer by layer (kernel then bias; moving statistics too), as Keras's get_weights.</summary>
     public float[][] GetWeights() => Weights.Select(w => (float[])w.Value.Clone()).ToArray();
 
     public void SetWeights(IReadOnlyList<float[]> weights)
@@ -269,18 +301,18 @@ public sealed class Sequential : IDisposable
     {
         var text = new StringBuilder();
         string rule = new('─', 65);
-        text.AppendLine("Model: \"sequential\"");
+        text.AppendLine($"Model: \"{Name}\"");
         text.AppendLine(rule);
         text.AppendLine($"{"Layer (type)",-30}{"Output Shape",-22}{"Param #",13}");
         text.AppendLine(new string('━', 65));
         foreach (var layer in Layers)
         {
-            text.AppendLine($"{$"{layer.Name} ({layer.GetType().Name})",-30}{Layer.Format(layer.OutputShape),-22}{layer.ParameterCount.ToString("N0", CultureInfo.InvariantCulture),13}");
+            text.AppendLine($"{$"{layer.Name} ({LayerRegistry.ClassName(layer.GetType())})",-30}{Layer.Format(layer.OutputShape),-22}{layer.ParameterCount.ToString("N0", CultureInfo.InvariantCulture),13}");
         }
         text.AppendLine(rule);
         text.AppendLine($" Total params: {ParameterCount.ToString("N0", CultureInfo.InvariantCulture)}");
-        text.AppendLine($" Trainable params: {ParameterCount.ToString("N0", CultureInfo.InvariantCulture)}");
-        text.AppendLine(" Non-trainable params: 0");
+        text.AppendLine($" Trainable params: {TrainableParameterCount.ToString("N0", CultureInfo.InvariantCulture)}");
+        text.AppendLine($" Non-trainable params: {NonTrainableParameterCount.ToString("N0", CultureInfo.InvariantCulture)}");
         return text.ToString();
     }
 

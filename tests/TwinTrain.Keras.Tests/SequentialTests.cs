@@ -53,7 +53,7 @@ public class SequentialTests
         var dense = (Dense)StudyModel().Layers[5];
         double limit = Math.Sqrt(6.0 / (2304 + 64));
         Assert.All(dense.Kernel.Value, w => Assert.InRange(w, -limit, limit));
-        Assert.All(dense.Bias.Value, b => Assert.Equal(0f, b));
+        Assert.All(dense.Bias!.Value, b => Assert.Equal(0f, b));
         double mean = dense.Kernel.Value.Average(w => (double)w);
         double variance = dense.Kernel.Value.Average(w => (w - mean) * (w - mean));
         Assert.InRange(variance, limit * limit / 3 * 0.95, limit * limit / 3 * 1.05); // uniform(-a, a): a²/3

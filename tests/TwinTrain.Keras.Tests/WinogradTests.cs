@@ -12,7 +12,7 @@ public class WinogradTests
         var layer = new Conv2D(filters, (3, 3), activation: activation);
         var random = new Random(5);
         layer.Build([height, width, channels], random);
-        for (int i = 0; i < layer.Bias.Size; i++) layer.Bias.Value[i] = (float)(random.NextDouble() - 0.5);
+        for (int i = 0; i < layer.Bias!.Size; i++) layer.Bias.Value[i] = (float)(random.NextDouble() - 0.5);
         layer.OnWeightsChanged();
         const int batch = 3;
         var input = Enumerable.Range(0, batch * layer.InputSize).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
@@ -38,7 +38,7 @@ public class WinogradTests
         var layer = new Conv2D(filters, (3, 3), activation: "relu");
         var random = new Random(6);
         layer.Build([height, width, channels], random);
-        for (int i = 0; i < layer.Bias.Size; i++) layer.Bias.Value[i] = (float)(random.NextDouble() - 0.5);
+        for (int i = 0; i < layer.Bias!.Size; i++) layer.Bias.Value[i] = (float)(random.NextDouble() - 0.5);
         layer.OnWeightsChanged();
         layer.AllowWinograd = false;
         const int batch = 2;

@@ -74,7 +74,7 @@ public static class OnnxExport
                 {
                     next += 2;
                     x = graph.Node("Gemm", [x, graph.Initializer("dense_w", dense.Kernel.Value, [dense.Kernel.Shape[0], dense.Kernel.Shape[1]]),
-                        graph.Initializer("dense_b", dense.Bias.Value, [dense.Units])]);
+                        graph.Initializer("dense_b", dense.Bias!.Value, [dense.Units])]);
                     x = Activate(graph, x, dense.Activation, layer.Name, ref outputName);
                     break;
                 }

@@ -11,6 +11,10 @@ namespace TwinTrain.Keras.Engine;
 /// through the whole network with its own activations, scratch and weight gradients; gradients are then summed in
 /// worker order, so a given thread count always gives bitwise the same result. All buffers are allocated once, for
 /// batches up to <see cref="Capacity"/>; a step allocates nothing.
+/// A layer that needs whole-batch sums in training (<see cref="IBatchReduction"/>, BatchNormalization) splits the
+/// step into phases: the workers run up to it and add their sums, meet, the sums are combined in worker order, and
+/// every worker goes on to the next such layer; the same in reverse for the backward pass. A ReLU layer right
+/// after a layer that can compute it is fused into that layer and skipped.
 /// </summary>
 internal sealed class Executor : IDisposable
 {
@@ -22,8 +26,11 @@ internal sealed class Executor : IDisposable
         public required AlignedBuffer GradientA, GradientB;
         public required AlignedBuffer[] Scratch;
         public required float[][][] WeightGradients;
+        public required double[][] Sums;
         public double LossSum;
         public int Correct;
+        /// <summary>Between the phases of a step: whether GradientA holds the output gradient of the layer being reached.</summary>
+        public bool GradientInA;
     }
 
     readonly Layer[] _layers;
@@ -35,6 +42,12 @@ internal sealed class Executor : IDisposable
     readonly Action<int> _work, _update;
     /// <summary>Layers whose output gradient arrives with their activation's derivative applied (by a max pooling after a ReLU).</summary>
     readonly bool[] _gradientPreActivation;
+    /// <summary>ReLU layers computed by the layer before them, and skipped.</summary>
+    readonly bool[] _absorbed;
+    /// <summary>The layers that reduce over the batch in training, in order, and the work of one phase of such a step.</summary>
+    readonly int[] _reducing;
+    readonly Action<int> _phaseWork;
+    int _phase;
     readonly int _inputSize, _outputSize;
 
     Mode _mode;
@@ -57,32 +70,58 @@ internal sealed class Executor : IDisposable
         X = new float[capacity * _inputSize];
         Y = new int[capacity];
         int workers = Math.Max(1, Math.Min(threads, capacity));
-        int share = Math.Min((capacity + workers - 1) / workers, MicroBatch);
-        int largest = layers.Max(l => Math.Max(l.InputSize, l.OutputSize));
-        _workers = Enumerable.Range(0, workers).Select(_ => new Worker
+        _absorbed = new bool[_layers.Length];
+        for (int l = 1; l < _layers.Length; l++)
         {
-            Activations = layers.Select(l => new AlignedBuffer(share * l.OutputSize)).ToArray(),
-            GradientA = new AlignedBuffer(share * largest),
-            GradientB = new AlignedBuffer(share * largest),
-            Scratch = layers.Select(l => new AlignedBuffer(l.ScratchSize(share))).ToArray(),
-            WeightGradients = layers.Select(l => l.Weights.Select(w => new float[w.Size]).ToArray()).ToArray(),
+            // A plain ReLU layer after a linear Conv2D or Dense, or a BatchNormalization: computed in that layer's pass.
+            bool relu = _layers[l] is ActivationLayer { Function: Activation.Relu } && !_layers[l].DeferActivation;
+            _absorbed[l] = relu && !_absorbed[l - 1] && _layers[l - 1].CanFuseRelu;
+            _layers[l - 1].FuseRelu = _absorbed[l];
+        }
+        _reducing = [.. Enumerable.Range(0, _layers.Length).Where(l => _layers[l] is IBatchReduction)];
+        // Whole-batch sums need each worker's whole share at once; otherwise micro-batches keep activations in L2.
+        int share = (capacity + workers - 1) / workers;
+        if (_reducing.Length == 0) share = Math.Min(share, MicroBatch);
+        _microBatch = share;
+        int largest = layers.Max(l => Math.Max(l.InputSize, l.OutputSize));
+        _workers = Enumerable.Range(0, workers).Select(_ =>
+        {
+            var activations = new AlignedBuffer[_layers.Length];
+            for (int l = 0; l < activations.Length; l++)
+                activations[l] = _absorbed[l] ? activations[l - 1] : new AlignedBuffer(share * _layers[l].OutputSize);
+            return new Worker
+            {
+                Activations = activations,
+                GradientA = new AlignedBuffer(share * largest),
+                GradientB = new AlignedBuffer(share * largest),
+                Scratch = layers.Select(l => new AlignedBuffer(l.ScratchSize(share))).ToArray(),
+                WeightGradients = layers.Select(l => l.TrainableWeights.Select(w => new float[w.Size]).ToArray()).ToArray(),
+                Sums = layers.Select(l => new double[(l as IBatchReduction)?.ReductionSize ?? 0]).ToArray(),
+            };
         }).ToArray();
         _gradientPreActivation = new bool[_layers.Length];
         for (int l = 0; l + 1 < _layers.Length; l++)
         {
-            if (_layers[l + 1] is MaxPooling2D pool && _layers[l] is Conv2D { Activation: Activation.Relu } or Dense { Activation: Activation.Relu })
-            {
-                pool.AppliesReluDerivative = true;
-                _gradientPreActivation[l] = true;
-            }
+            // Max pooling after a ReLU (the layer's own, a fused one, or a ReLU layer) applies the ReLU's derivative.
+            int pool = _absorbed[l + 1] ? l + 2 : l + 1;
+            if (_absorbed[l] || pool >= _layers.Length || _layers[pool] is not MaxPooling2D maxPooling) continue;
+            if (!_layers[l].EndsInRelu) continue;
+            maxPooling.AppliesReluDerivative = true;
+            _gradientPreActivation[l] = true;
         }
-        _variables = layers.SelectMany(l => l.Weights).ToArray();
-        _owners = layers.SelectMany((l, i) => l.Weights.Select((_, j) => (i, j))).ToArray();
+        _variables = layers.SelectMany(l => l.TrainableWeights).ToArray();
+        _owners = layers.SelectMany((l, i) => l.TrainableWeights.Select((_, j) => (i, j))).ToArray();
         _reduced = _variables.Select(v => new float[v.Size]).ToArray();
+        _sums = layers.Select(l => new double[(l as IBatchReduction)?.ReductionSize ?? 0]).ToArray();
         _pool = new WorkerPool(workers);
         _work = Work;
+        _phaseWork = PhaseWork;
         _update = Update;
     }
+
+    readonly int _microBatch;
+    /// <summary>The workers' sums of a reducing layer, added in worker order.</summary>
+    readonly double[][] _sums;
 
     /// <summary>
     /// Samples a worker takes through the whole network at once; weight gradients accumulate across micro-batches.
@@ -201,7 +240,25 @@ internal sealed class Executor : IDisposable
         _count = count;
         try
         {
-            _pool.Run(_work);
+            if (mode != Mode.Train || _reducing.Length == 0)
+            {
+                _pool.Run(_work);
+                return;
+            }
+            int reductions = _reducing.Length;
+            for (_phase = 0; _phase <= 2 * reductions; _phase++)
+            {
+                _pool.Run(_phaseWork);
+                if (_phase == 2 * reductions) break;
+                bool forward = _phase < reductions;
+                int l = _reducing[forward ? _phase : 2 * reductions - 1 - _phase];
+                var total = _sums[l];
+                Array.Clear(total);
+                foreach (var worker in _workers) TensorPrimitives.Add(total, worker.Sums[l], total);
+                var layer = (IBatchReduction)_layers[l];
+                if (forward) layer.CombineForward(total, count);
+                else layer.CombineBackward(total, count);
+            }
         }
         finally
         {
@@ -210,47 +267,116 @@ internal sealed class Executor : IDisposable
         }
     }
 
-    void Work(int w)
+    /// <summary>Worker w's share of the batch: its first sample and how many.</summary>
+    (int Start, int Count) ShareOf(int w)
     {
-        var worker = _workers[w];
+        int start = (int)((long)_count * w / _workers.Length);
+        return (start, (int)((long)_count * (w + 1) / _workers.Length) - start);
+    }
+
+    /// <summary>Starts a step on worker w: clears what it accumulates and reads its samples.</summary>
+    void Begin(Worker worker, int start, int n)
+    {
         worker.LossSum = 0;
         worker.Correct = 0;
-        int start = (int)((long)_count * w / _workers.Length);
-        int n = (int)((long)_count * (w + 1) / _workers.Length) - start;
-        bool training = _mode == Mode.Train;
-        if (training)
+        worker.GradientInA = true;
+        if (_mode == Mode.Train)
         {
             foreach (var layerGradients in worker.WeightGradients)
                 foreach (var weightGradient in layerGradients) Array.Clear(weightGradient);
+            foreach (var sums in worker.Sums) Array.Clear(sums);
         }
-        if (n == 0) return;
-        _source?.Fill(_sourceIndices.AsSpan(_sourceOffset + start, n), X.AsSpan(start * _inputSize, n * _inputSize), Y.AsSpan(start, n));
-        for (int offset = 0; offset < n; offset += MicroBatch)
-            Pass(worker, start + offset, Math.Min(MicroBatch, n - offset), training);
+        if (n > 0) _source?.Fill(_sourceIndices.AsSpan(_sourceOffset + start, n), X.AsSpan(start * _inputSize, n * _inputSize), Y.AsSpan(start, n));
     }
 
-    /// <summary>Forward (and in training, loss gradient and backward) for samples [first, first + n) of the batch.</summary>
-    void Pass(Worker worker, int first, int n, bool training)
+    void Work(int w)
     {
-        var context = new CallContext(training, _step, first);
-        ReadOnlySpan<float> input = X.AsSpan(first * _inputSize, n * _inputSize);
-        for (int l = 0; l < _layers.Length; l++)
+        var worker = _workers[w];
+        var (start, n) = ShareOf(w);
+        Begin(worker, start, n);
+        bool training = _mode == Mode.Train;
+        for (int offset = 0; offset < n; offset += _microBatch)
         {
-            var output = worker.Activations[l].AsSpan(0, n * _layers[l].OutputSize);
-            _layers[l].Call(input, output, n, context, worker.Scratch[l].Span);
-            input = output;
+            int first = start + offset, count = Math.Min(_microBatch, n - offset);
+            Forward(worker, first, count, 0, _layers.Length);
+            if (_mode == Mode.Predict)
+            {
+                WritePredictions(worker, first, count);
+                continue;
+            }
+            Loss(worker, first, count);
+            if (!training) continue;
+            worker.GradientInA = true;
+            Backward(worker, first, count, _layers.Length - 1, 0);
         }
-        var outputs = worker.Activations[^1].AsSpan(0, n * _outputSize);
+    }
 
-        if (_mode == Mode.Predict)
+    /// <summary>
+    /// Phase p of a training step with reducing layers R[0..k): p &lt; k runs forward up to R[p] and adds its sums;
+    /// p = k runs the rest forward, the loss, and backward down to R[k-1]; then backward from R[j] down to R[j-1]
+    /// (adding R[j-1]'s sums); the last phase (2k) backward from R[0] to the first layer. Each worker takes its whole share.
+    /// </summary>
+    void PhaseWork(int w)
+    {
+        var worker = _workers[w];
+        var (first, n) = ShareOf(w);
+        int k = _reducing.Length, p = _phase;
+        if (p == 0) Begin(worker, first, n);
+        if (n == 0) return;
+        if (p < k)
         {
-            var target = _predictions.AsSpan((_predictionOffset + first) * _outputSize, n * _outputSize);
-            outputs.CopyTo(target);
-            if (_logitsOut)
-                for (int i = 0; i < n; i++) Activations.Softmax(target.Slice(i * _outputSize, _outputSize));
+            int layer = _reducing[p];
+            Forward(worker, first, n, p == 0 ? 0 : _reducing[p - 1], layer);
+            ((IBatchReduction)_layers[layer]).AddForwardSums(Input(worker, layer, first, n), n, worker.Sums[layer]);
             return;
         }
+        int from;
+        if (p == k)
+        {
+            Forward(worker, first, n, _reducing[k - 1], _layers.Length);
+            Loss(worker, first, n);
+            from = _layers.Length - 1;
+        }
+        else from = _reducing[2 * k - p];
+        int downTo = p == 2 * k ? 0 : _reducing[2 * k - 1 - p];
+        Backward(worker, first, n, from, p == 2 * k ? 0 : downTo + 1);
+        if (p == 2 * k) return;
+        var output = worker.Activations[downTo].AsSpan(0, n * _layers[downTo].OutputSize);
+        ((IBatchReduction)_layers[downTo]).AddBackwardSums(Input(worker, downTo, first, n), output, OutputGradient(worker).AsSpan(0, output.Length),
+            n, worker.WeightGradients[downTo], worker.Sums[downTo], _gradientPreActivation[downTo]);
+    }
 
+    ReadOnlySpan<float> Input(Worker worker, int layer, int first, int n) => layer == 0
+        ? X.AsSpan(first * _inputSize, n * _inputSize)
+        : worker.Activations[layer - 1].AsSpan(0, n * _layers[layer].InputSize);
+
+    static AlignedBuffer OutputGradient(Worker worker) => worker.GradientInA ? worker.GradientA : worker.GradientB;
+
+    /// <summary>Layers [from, to) forward for samples [first, first + n) of the batch.</summary>
+    void Forward(Worker worker, int first, int n, int from, int to)
+    {
+        var context = new CallContext(_mode == Mode.Train, _step, first);
+        for (int l = from; l < to; l++)
+        {
+            if (_absorbed[l]) continue;
+            var output = worker.Activations[l].AsSpan(0, n * _layers[l].OutputSize);
+            _layers[l].Call(Input(worker, l, first, n), output, n, context, worker.Scratch[l].Span);
+        }
+    }
+
+    void WritePredictions(Worker worker, int first, int n)
+    {
+        var outputs = worker.Activations[^1].AsSpan(0, n * _outputSize);
+        var target = _predictions.AsSpan((_predictionOffset + first) * _outputSize, n * _outputSize);
+        outputs.CopyTo(target);
+        if (_logitsOut)
+            for (int i = 0; i < n; i++) Activations.Softmax(target.Slice(i * _outputSize, _outputSize));
+    }
+
+    /// <summary>The loss of samples [first, first + n) and, into GradientA, its gradient with respect to the outputs.</summary>
+    void Loss(Worker worker, int first, int n)
+    {
+        var outputs = worker.Activations[^1].AsSpan(0, n * _outputSize);
         float scale = 1f / _count;
         var gradient = worker.GradientA.AsSpan(0, n * _outputSize);
         for (int i = 0; i < n; i++)
@@ -264,17 +390,21 @@ internal sealed class Executor : IDisposable
             worker.LossSum += loss;
             if (correct) worker.Correct++;
         }
-        if (!training) return;
+        worker.GradientInA = true;
+    }
 
-        AlignedBuffer outputGradient = worker.GradientA, inputGradient = worker.GradientB;
-        for (int l = _layers.Length - 1; l >= 0; l--)
+    /// <summary>Layers from down to downTo (inclusive) backward; the output gradient of the layer reached is left in the worker's current buffer.</summary>
+    void Backward(Worker worker, int first, int n, int from, int downTo)
+    {
+        for (int l = from; l >= downTo; l--)
         {
+            if (_absorbed[l]) continue;
             var layer = _layers[l];
-            ReadOnlySpan<float> layerInput = l == 0 ? X.AsSpan(first * _inputSize, n * _inputSize) : worker.Activations[l - 1].AsSpan(0, n * layer.InputSize);
+            AlignedBuffer outputGradient = OutputGradient(worker), inputGradient = worker.GradientInA ? worker.GradientB : worker.GradientA;
             var dx = l == 0 ? Span<float>.Empty : inputGradient.AsSpan(0, n * layer.InputSize);
-            layer.Backward(layerInput, worker.Activations[l].AsSpan(0, n * layer.OutputSize), outputGradient.AsSpan(0, n * layer.OutputSize),
+            layer.Backward(Input(worker, l, first, n), worker.Activations[l].AsSpan(0, n * layer.OutputSize), outputGradient.AsSpan(0, n * layer.OutputSize),
                 dx, n, worker.WeightGradients[l], worker.Scratch[l].Span, preActivation: l == _layers.Length - 1 ? _logitsOut : _gradientPreActivation[l]);
-            (outputGradient, inputGradient) = (inputGradient, outputGradient);
+            worker.GradientInA = !worker.GradientInA;
         }
     }
 

@@ -1,12 +1,23 @@
+using System.Numerics.Tensors;
+using TwinTrain.Keras.Saving;
+
 namespace TwinTrain.Keras.Layers;
 
-/// <summary>Average pooling over channels-last images; strides default to the pool size, padding "valid".</summary>
-public sealed class AveragePooling2D((int Height, int Width) poolSize, (int Height, int Width)? strides = null, string? name = null)
-    : Pooling2D(poolSize, strides, name)
+/// <summary>
+/// Average pooling over channels-last images; strides default to the pool size. With 'same' padding a window past
+/// the edge averages only what lies inside, as TensorFlow does.
+/// </summary>
+public sealed class AveragePooling2D((int Height, int Width) poolSize, (int Height, int Width)? strides = null, string? name = null, string padding = "valid")
+    : Pooling2D(poolSize, strides, name, padding)
 {
+    public static Layer FromConfig(LayerConfig c)
+    {
+        var (pool, strides, padding) = ReadConfig(c);
+        return new AveragePooling2D(pool, strides, c.Name, padding);
+    }
+
     public override void Call(ReadOnlySpan<float> input, Span<float> output, int batch, in CallContext context, Span<float> scratch)
     {
-        float scale = 1f / (PoolSize.Height * PoolSize.Width);
         int width = InputShape[1], channels = InputShape[2];
         for (int n = 0; n < batch; n++)
         {
@@ -16,14 +27,12 @@ public sealed class AveragePooling2D((int Height, int Width) poolSize, (int Heig
             for (int oy = 0; oy < OutputShape[0]; oy++)
             for (int ox = 0; ox < OutputShape[1]; ox++)
             {
+                var (row, rows, column, columns) = Window(oy, ox);
                 var target = y.Slice((oy * OutputShape[1] + ox) * channels, channels);
-                for (int py = 0; py < PoolSize.Height; py++)
-                for (int px = 0; px < PoolSize.Width; px++)
-                {
-                    int at = ((oy * Strides.Height + py) * width + ox * Strides.Width + px) * channels;
-                    System.Numerics.Tensors.TensorPrimitives.Add(target, x.Slice(at, channels), target);
-                }
-                System.Numerics.Tensors.TensorPrimitives.Multiply(target, scale, target);
+                for (int py = row; py < row + rows; py++)
+                for (int px = column; px < column + columns; px++)
+                    TensorPrimitives.Add(target, x.Slice((py * width + px) * channels, channels), target);
+                TensorPrimitives.Multiply(target, 1f / (rows * columns), target);
             }
         }
     }
@@ -32,7 +41,6 @@ public sealed class AveragePooling2D((int Height, int Width) poolSize, (int Heig
         Span<float> inputGradient, int batch, float[][] weightGradients, Span<float> scratch, bool preActivation = false)
     {
         if (inputGradient.IsEmpty) return;
-        float scale = 1f / (PoolSize.Height * PoolSize.Width);
         int width = InputShape[1], channels = InputShape[2];
         inputGradient[..(batch * InputSize)].Clear();
         for (int n = 0; n < batch; n++)
@@ -42,12 +50,14 @@ public sealed class AveragePooling2D((int Height, int Width) poolSize, (int Heig
             for (int oy = 0; oy < OutputShape[0]; oy++)
             for (int ox = 0; ox < OutputShape[1]; ox++)
             {
+                var (row, rows, column, columns) = Window(oy, ox);
                 var source = dy.Slice((oy * OutputShape[1] + ox) * channels, channels);
-                for (int py = 0; py < PoolSize.Height; py++)
-                for (int px = 0; px < PoolSize.Width; px++)
+                float scale = 1f / (rows * columns);
+                for (int py = row; py < row + rows; py++)
+                for (int px = column; px < column + columns; px++)
                 {
-                    var target = dx.Slice(((oy * Strides.Height + py) * width + ox * Strides.Width + px) * channels, channels);
-                    System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(source, scale, target, target);
+                    var target = dx.Slice((py * width + px) * channels, channels);
+                    TensorPrimitives.MultiplyAdd(source, scale, target, target);
                 }
             }
         }

@@ -1,16 +1,23 @@
 using System.Numerics.Tensors;
+using System.Text.Json.Nodes;
 using TwinTrain.Keras.Engine;
+using TwinTrain.Keras.Saving;
 
 namespace TwinTrain.Keras.Layers;
 
 /// <summary>
 /// 2-D convolution over channels-last input (H, W, C) with a kernel of shape (kh, kw, in, out), then bias and
-/// activation. Computed per image as im2col followed by one matrix product with the kernel.
+/// activation. Stride-1 convolutions take the fast paths (Winograd or products straight from the image rows forward,
+/// sparse products backward); with 'same' padding they run them on a zero-padded copy of each image. Others go
+/// through im2col and one matrix product with the kernel.
 /// </summary>
 public sealed class Conv2D : Layer
 {
     readonly bool _same;
-    ConvGeometry _geometry;
+    /// <summary>The convolution as configured, and the valid stride-1 one the fast paths run (on the padded image when padded).</summary>
+    ConvGeometry _geometry, _fast;
+    bool _padded;
+    float[] _zeroBias = [];
     AlignedBuffer _kernelTransposed = new(0);
     float[] _kernelWithBias = [];
     AlignedBuffer _kernelWinograd = new(0);
@@ -22,30 +29,58 @@ public sealed class Conv2D : Layer
     /// <summary>Lets tests compare the forward pass read straight from the image with the im2col one.</summary>
     internal bool AllowDirect { get; set; } = true;
 
-    bool DirectApplies => Gemm.UseSimd && Filters % 16 == 0 && _geometry.IsValidStrideOne;
+    bool DirectApplies => Gemm.UseSimd && Filters % 16 == 0 && _fast.IsValidStrideOne;
 
     public Conv2D(int filters, (int Height, int Width) kernelSize, (int Height, int Width)? strides = null,
         string padding = "valid", string? activation = null, (int Height, int Width, int Channels)? inputShape = null,
-        string? name = null) : base(name)
+        string? name = null, bool useBias = true) : base(name)
     {
         if (filters < 1) throw new ArgumentOutOfRangeException(nameof(filters), "Conv2D needs at least one filter.");
+        if (kernelSize.Height < 1 || kernelSize.Width < 1) throw new ArgumentOutOfRangeException(nameof(kernelSize), "The kernel must be at least 1x1.");
         Filters = filters;
         KernelSize = kernelSize;
         Strides = strides ?? (1, 1);
-        Padding = padding;
+        if (Strides.Height < 1 || Strides.Width < 1) throw new ArgumentOutOfRangeException(nameof(strides), "Strides must be at least 1.");
+        Padding = padding.ToLowerInvariant();
         _same = Layers.Padding.IsSame(padding);
         Activation = Activations.Parse(activation);
+        UseBias = useBias;
         DeclaredInputShape = inputShape is { } s ? [s.Height, s.Width, s.Channels] : null;
     }
 
+    /// <summary>Keras's Conv2D arguments; what this engine does not implement is refused, naming the option.</summary>
+    public static Layer FromConfig(LayerConfig c)
+    {
+        int filters = c.Int("filters");
+        var kernel = c.Pair("kernel_size");
+        var strides = c.Pair("strides", (1, 1));
+        string padding = c.String("padding", "valid", "valid", "same");
+        c.Only("data_format", "channels_last", "only channels_last");
+        c.Only("dilation_rate", new JsonArray(1, 1), "only 1");
+        c.Only("groups", 1, "only 1");
+        string activation = c.Activation("activation", "linear", "relu", "softmax");
+        bool useBias = c.Bool("use_bias", true);
+        c.Initializer("kernel_initializer", "GlorotUniform");
+        c.Initializer("bias_initializer", "Zeros");
+        foreach (string key in new[] { "kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint", "lora_rank", "lora_alpha" })
+            c.Absent(key, "regularizers, constraints and LoRA are not implemented");
+        return new Conv2D(filters, kernel, strides, padding, activation, name: c.Name, useBias: useBias);
+    }
+
     public int Filters { get; }
+    public bool UseBias { get; }
     public (int Height, int Width) KernelSize { get; }
     public (int Height, int Width) Strides { get; }
     public string Padding { get; }
     public Activation Activation { get; }
+    internal override bool CanFuseRelu => Activation == Activation.Linear;
+    internal override bool EndsInRelu => Activation == Activation.Relu || FuseRelu;
+    Activation EffectiveActivation => FuseRelu ? Activation.Relu : Activation;
     public int[]? DeclaredInputShape { get; }
     public Variable Kernel { get; private set; } = null!;
-    public Variable Bias { get; private set; } = null!;
+    /// <summary>The bias; without use_bias a zero vector that is not a weight.</summary>
+    public Variable? Bias { get; private set; }
+    float[] BiasValues => Bias?.Value ?? _zeroBias;
     Variable[] _weights = [];
     public override IReadOnlyList<Variable> Weights => _weights;
 
@@ -59,6 +94,15 @@ public sealed class Conv2D : Layer
             throw ShapeError(inputShape, $"the {KernelSize.Height}x{KernelSize.Width} kernel is larger than the image.");
         _geometry = new ConvGeometry(inputShape[0], inputShape[1], inputShape[2], KernelSize.Height, KernelSize.Width,
             Strides.Height, Strides.Width, rows.Before, columns.Before, rows.Output, columns.Output);
+        _fast = _geometry;
+        _padded = false;
+        if (_same && Strides == (1, 1) && !_geometry.IsValidStrideOne)
+        {
+            // 'Same' at stride 1 is a valid convolution of the image with (kernel - 1) zeros around it (the odd one after).
+            _fast = new ConvGeometry(inputShape[0] + KernelSize.Height - 1, inputShape[1] + KernelSize.Width - 1, inputShape[2],
+                KernelSize.Height, KernelSize.Width, 1, 1, 0, 0, rows.Output, columns.Output);
+            _padded = true;
+        }
         return [rows.Output, columns.Output, Filters];
     }
 
@@ -66,12 +110,13 @@ public sealed class Conv2D : Layer
     {
         int channels = InputShape[2], area = KernelSize.Height * KernelSize.Width;
         Kernel = new Variable("kernel", [KernelSize.Height, KernelSize.Width, channels, Filters]);
-        Bias = new Variable("bias", [Filters]);
-        _weights = [Kernel, Bias];
+        Bias = UseBias ? new Variable("bias", [Filters]) : null;
+        _zeroBias = new float[Filters];
+        _weights = Bias is null ? [Kernel] : [Kernel, Bias];
         Initializers.GlorotUniform(Kernel.Value, area * channels, area * Filters, random);
         _kernelTransposed = new AlignedBuffer(Kernel.Size);
         _kernelWithBias = new float[Kernel.Size + Filters];
-        _winograd = Winograd.Applies(_geometry, Filters);
+        _winograd = Winograd.Applies(_fast, Filters);
         if (_winograd) _kernelWinograd = new AlignedBuffer(16 * channels * Filters);
         OnWeightsChanged();
     }
@@ -83,7 +128,7 @@ public sealed class Conv2D : Layer
     public override unsafe void OnWeightsChanged()
     {
         Kernel.Value.CopyTo(_kernelWithBias, 0);
-        Bias.Value.CopyTo(_kernelWithBias, Kernel.Size);
+        BiasValues.CopyTo(_kernelWithBias, Kernel.Size);
         Transpose.Matrix(Kernel.Value, _geometry.WindowSize, Filters, _kernelTransposed.Span);
         if (_winograd)
         {
@@ -94,52 +139,79 @@ public sealed class Conv2D : Layer
     int Row => _geometry.WindowSize + 1;
 
     /// <summary>
-    /// Backward: the kernel-with-bias gradient twice (as (window+1) x filters from dense products, and transposed from
+    /// First the padded copies (of the image, and of its gradient for the sparse backward pass) when padded. Then,
+    /// backward: the kernel-with-bias gradient twice (as (window+1) x filters from dense products, and transposed from
     /// sparse ones), each output pixel's window offset, then either one image's im2col rows (with the 1 column), their
     /// gradient and the output gradient transposed, or the lists of the output gradient's non-zeros; 8 floats of room
     /// after each. Forward: the Winograd tiles.
     /// </summary>
-    public override int ScratchSize(int batch) => Math.Max(
+    public override int ScratchSize(int batch) => 2 * PadFloats + Math.Max(
         AccumulatorsSize + AlignedBuffer.Lines(_geometry.OutPixels) + Math.Max(
             _geometry.OutPixels * Row + 8 + _geometry.OutPixels * _geometry.WindowSize + 8 + Filters * _geometry.OutPixels + 8,
             GradientLists.Floats(_geometry.OutPixels, Filters)),
-        _winograd ? 16 * Winograd.Tiles(_geometry) * (_geometry.Channels + Filters) : 0);
+        _winograd ? 16 * Winograd.Tiles(_fast) * (_geometry.Channels + Filters) : 0);
+
+    int PadFloats => _padded ? AlignedBuffer.Lines(_fast.Height * _fast.Width * _fast.Channels + 8) : 0;
 
     /// <summary>The two gradient accumulators; the sparse one's rows start on cache lines.</summary>
     int AccumulatorsSize => AlignedBuffer.Lines(Row * Filters) + SparseRowStride * Filters;
     int SparseRowStride => AlignedBuffer.Lines(Row);
 
     /// <summary>Backward reads windows straight from the image when the gradient is sparse and rows are whole vectors.</summary>
-    bool SparseDirectApplies => _geometry.IsValidStrideOne && _geometry.KernelWidth * _geometry.Channels % 8 == 0;
+    bool SparseDirectApplies => _fast.IsValidStrideOne && _fast.KernelWidth * _fast.Channels % 8 == 0;
+
+    /// <summary>The image the fast paths read: the image itself, or its zero-padded copy in <paramref name="padded"/>.</summary>
+    unsafe float* FastInput(float* image, float* padded)
+    {
+        if (!_padded) return image;
+        int channels = _geometry.Channels, row = _geometry.Width * channels, paddedRow = _fast.Width * channels;
+        new Span<float>(padded, _fast.Height * paddedRow).Clear();
+        float* target = padded + _geometry.PadTop * paddedRow + _geometry.PadLeft * channels;
+        for (int y = 0; y < _geometry.Height; y++)
+            new ReadOnlySpan<float>(image + y * row, row).CopyTo(new Span<float>(target + y * paddedRow, row));
+        return padded;
+    }
+
+    /// <summary>The inverse of <see cref="FastInput"/> for gradients: the padded image's gradient without its border.</summary>
+    unsafe void CropGradient(float* padded, float* dx)
+    {
+        int channels = _geometry.Channels, row = _geometry.Width * channels, paddedRow = _fast.Width * channels;
+        float* source = padded + _geometry.PadTop * paddedRow + _geometry.PadLeft * channels;
+        for (int y = 0; y < _geometry.Height; y++)
+            new ReadOnlySpan<float>(source + y * paddedRow, row).CopyTo(new Span<float>(dx + y * row, row));
+    }
 
     public override unsafe void Call(ReadOnlySpan<float> input, Span<float> output, int batch, in CallContext context, Span<float> scratch)
     {
         var g = _geometry;
-        bool fusedRelu = Activation == Activation.Relu && !DeferActivation;
+        var activation = EffectiveActivation;
+        bool fusedRelu = activation == Activation.Relu && !DeferActivation;
+        var work = scratch[(2 * PadFloats)..];
         if (_winograd && AllowWinograd && Gemm.UseSimd)
         {
-            CallWinograd(input, output, batch, fusedRelu, scratch);
+            CallWinograd(input, output, batch, fusedRelu, scratch, work);
         }
         else if (DirectApplies && AllowDirect)
         {
             // Valid, stride 1: each output row is a product straight from the image's rows (no im2col copy).
-            fixed (float* x = input, y = output, w = Kernel.Value, bias = Bias.Value)
+            var f = _fast;
+            fixed (float* x = input, y = output, w = Kernel.Value, bias = BiasValues, padded = scratch)
             {
-                int rowFloats = g.KernelWidth * g.Channels;
+                int rowFloats = f.KernelWidth * f.Channels;
                 for (int n = 0; n < batch; n++)
                 {
-                    float* image = x + (long)n * InputSize, result = y + (long)n * OutputSize;
-                    for (int oy = 0; oy < g.OutHeight; oy++)
+                    float* image = FastInput(x + (long)n * InputSize, padded), result = y + (long)n * OutputSize;
+                    for (int oy = 0; oy < f.OutHeight; oy++)
                     {
-                        Gemm.MultiplySegments(g.OutWidth, Filters, rowFloats, g.KernelHeight, image + oy * g.Width * g.Channels, g.Channels,
-                            g.Width * g.Channels, w, Filters, bias, result + oy * g.OutWidth * Filters, Filters, fusedRelu);
+                        Gemm.MultiplySegments(f.OutWidth, Filters, rowFloats, f.KernelHeight, image + oy * f.Width * f.Channels, f.Channels,
+                            f.Width * f.Channels, w, Filters, bias, result + oy * f.OutWidth * Filters, Filters, fusedRelu);
                     }
                 }
             }
         }
         else
         {
-            fixed (float* x = input, y = output, w = _kernelWithBias, cols = scratch)
+            fixed (float* x = input, y = output, w = _kernelWithBias, cols = work)
             {
                 for (int n = 0; n < batch; n++)
                 {
@@ -148,20 +220,20 @@ public sealed class Conv2D : Layer
                 }
             }
         }
-        if (!fusedRelu && !DeferActivation) Activations.Forward(Activation, output[..(batch * OutputSize)], Filters);
+        if (!fusedRelu && !DeferActivation) Activations.Forward(activation, output[..(batch * OutputSize)], Filters);
     }
 
     /// <summary>Per image: transform the input tiles, 16 products with the transformed kernel, transform back.</summary>
-    unsafe void CallWinograd(ReadOnlySpan<float> input, Span<float> output, int batch, bool relu, Span<float> scratch)
+    unsafe void CallWinograd(ReadOnlySpan<float> input, Span<float> output, int batch, bool relu, Span<float> scratch, Span<float> work)
     {
-        var g = _geometry;
+        var g = _fast;
         int tiles = Winograd.Tiles(g), channels = g.Channels;
-        fixed (float* x = input, y = output, u = _kernelWinograd.Span, bias = Bias.Value, v = scratch)
+        fixed (float* x = input, y = output, u = _kernelWinograd.Span, bias = BiasValues, v = work, padded = scratch)
         {
             float* m = v + 16 * tiles * channels;
             for (int n = 0; n < batch; n++)
             {
-                Winograd.TransformInput(g, x + (long)n * InputSize, v);
+                Winograd.TransformInput(g, FastInput(x + (long)n * InputSize, padded), v);
                 for (int e = 0; e < 16; e++)
                 {
                     Gemm.Multiply(tiles, Filters, channels, v + e * tiles * channels, channels, 1, u + e * channels * Filters, Filters,
@@ -177,24 +249,26 @@ public sealed class Conv2D : Layer
     {
         var g = _geometry;
         var gradient = outputGradient[..(batch * OutputSize)];
-        if (!preActivation) Activations.Backward(Activation, output, gradient, Filters);
+        if (!preActivation) Activations.Backward(EffectiveActivation, output, gradient, Filters);
 
         int ld = SparseRowStride;
-        var denseGradient = scratch[..(Row * Filters)];
-        var sparseGradient = scratch.Slice(AlignedBuffer.Lines(Row * Filters), ld * Filters);
+        var work = scratch[(2 * PadFloats)..];
+        var denseGradient = work[..(Row * Filters)];
+        var sparseGradient = work.Slice(AlignedBuffer.Lines(Row * Filters), ld * Filters);
         denseGradient.Clear();
         sparseGradient.Clear();
         int colsSize = g.OutPixels * Row + 8;
         int colsGradientSize = g.OutPixels * g.WindowSize + 8;
         bool direct = SparseDirectApplies && AllowDirect;
-        fixed (float* x = input, dy = gradient, dwb = denseGradient, dwbT = sparseGradient, wt = _kernelTransposed.Span, dx = inputGradient, work = scratch)
+        fixed (float* x = input, dy = gradient, dwb = denseGradient, dwbT = sparseGradient, wt = _kernelTransposed.Span, dx = inputGradient, pad = scratch, workStart = work)
         {
-            int* windowOffsets = (int*)(work + AccumulatorsSize);
-            float* cols = work + AccumulatorsSize + AlignedBuffer.Lines(g.OutPixels);
+            int* windowOffsets = (int*)(workStart + AccumulatorsSize);
+            float* cols = workStart + AccumulatorsSize + AlignedBuffer.Lines(g.OutPixels);
             float* colsGradient = cols + colsSize;
             float* dyT = colsGradient + colsGradientSize;
+            float* paddedGradient = pad + PadFloats;
             var lists = new GradientLists(cols, g.OutPixels, Filters);
-            if (direct) SparseConvolution.WindowOffsets(g, windowOffsets);
+            if (direct) SparseConvolution.WindowOffsets(_fast, windowOffsets);
             for (int n = 0; n < batch; n++)
             {
                 float* dyImage = dy + (long)n * OutputSize;
@@ -203,8 +277,10 @@ public sealed class Conv2D : Layer
                 // Behind max pooling most of dy is zero; the sparse products skip the zeros.
                 if (direct && SparseConvolution.List(dyImage, g.OutPixels, Filters, g.WindowSize, windowOffsets, lists) < SparseGemm.DensityLimit * OutputSize)
                 {
-                    SparseConvolution.AddWeightGradient(g, Filters, lists, image, dwbT, ld);
-                    if (!inputGradient.IsEmpty) SparseConvolution.InputGradient(g, lists, Filters, windowOffsets, wt, dxImage);
+                    SparseConvolution.AddWeightGradient(_fast, Filters, lists, FastInput(image, pad), dwbT, ld);
+                    if (inputGradient.IsEmpty) continue;
+                    SparseConvolution.InputGradient(_fast, lists, Filters, windowOffsets, wt, _padded ? paddedGradient : dxImage);
+                    if (_padded) CropGradient(paddedGradient, dxImage);
                     continue;
                 }
                 Im2Col.Gather(g, image, cols, extraOnes: 1);
@@ -233,14 +309,15 @@ public sealed class Conv2D : Layer
             }
         }
         // Both accumulators into the kernel and bias gradients: dense rows are (window + 1) x filters, sparse transposed.
-        float[] kernelGradient = weightGradients[0], biasGradient = weightGradients[1];
+        float[] kernelGradient = weightGradients[0];
+        float[]? biasGradient = UseBias ? weightGradients[1] : null;
         for (int r = 0; r < Row; r++)
         {
             for (int f = 0; f < Filters; f++)
             {
                 float value = denseGradient[r * Filters + f] + sparseGradient[f * ld + r];
                 if (r < g.WindowSize) kernelGradient[r * Filters + f] += value;
-                else biasGradient[f] += value;
+                else if (biasGradient is not null) biasGradient[f] += value;
             }
         }
     }
@@ -252,7 +329,15 @@ public sealed class Conv2D : Layer
         config["kernel_size"] = new[] { KernelSize.Height, KernelSize.Width };
         config["strides"] = new[] { Strides.Height, Strides.Width };
         config["padding"] = Padding;
+        config["data_format"] = "channels_last";
+        config["dilation_rate"] = new[] { 1, 1 };
+        config["groups"] = 1;
         config["activation"] = Activations.Name(Activation);
+        config["use_bias"] = UseBias;
+        config["kernel_initializer"] = KerasObjects.Initializer("GlorotUniform");
+        config["bias_initializer"] = KerasObjects.Initializer("Zeros");
+        foreach (string key in new[] { "kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint" })
+            config[key] = null;
         return config;
     }
 }

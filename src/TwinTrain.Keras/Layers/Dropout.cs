@@ -1,22 +1,41 @@
 using TwinTrain.Data.Batching;
+using TwinTrain.Keras.Saving;
 
 namespace TwinTrain.Keras.Layers;
 
 /// <summary>
 /// While training, zeroes each value with probability <see cref="Rate"/> and scales the rest by 1/(1-rate), as Keras
-/// does; at inference it passes values through. The mask depends on (seed, step, sample), not on thread count.
+/// does; at inference it passes values through. The mask is drawn afresh every step from (seed, step, sample), so
+/// it does not depend on the thread count. Without a seed (Keras's seed=None) one is drawn from the model's seed.
 /// </summary>
 public sealed class Dropout : Layer
 {
-    public Dropout(double rate, int seed = 0, string? name = null) : base(name)
+    readonly int? _configuredSeed;
+
+    public Dropout(double rate, int? seed = 0, string? name = null) : base(name)
     {
         if (rate is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(rate), "The dropout rate must be in [0, 1).");
         Rate = rate;
-        Seed = seed;
+        _configuredSeed = seed;
+        Seed = seed ?? 0;
+    }
+
+    public static Layer FromConfig(LayerConfig c)
+    {
+        double rate = c.Double("rate", double.NaN, minimum: 0, below: 1);
+        if (double.IsNaN(rate)) throw c.Error("option 'rate' is required");
+        int? seed = c.IntOrNull("seed", minimum: int.MinValue);
+        c.Absent("noise_shape", "only per-element masks are implemented");
+        return new Dropout(rate, seed, c.Name);
     }
 
     public double Rate { get; }
-    public int Seed { get; }
+    public int Seed { get; private set; }
+
+    protected override void CreateWeights(Random random)
+    {
+        if (_configuredSeed is null) Seed = random.Next();
+    }
 
     protected override int[] ComputeOutputShape(int[] inputShape) => inputShape;
 
@@ -55,7 +74,8 @@ public sealed class Dropout : Layer
     {
         var config = base.GetConfig();
         config["rate"] = Rate;
-        config["seed"] = Seed;
+        config["seed"] = _configuredSeed;
+        config["noise_shape"] = null;
         return config;
     }
 }

@@ -1,9 +1,17 @@
+using TwinTrain.Keras.Saving;
+
 namespace TwinTrain.Keras.Layers;
 
 /// <summary>Flattens each sample to one dimension. Channels-last data is already contiguous, so this is a copy.</summary>
 public sealed class Flatten(string? name = null) : Layer(name)
 {
-    protected override int[] ComputeOutputShape(int[] inputShape) => [inputShape.Aggregate(1, (a, b) => a * b)];
+    public static Layer FromConfig(LayerConfig c)
+    {
+        c.Only("data_format", "channels_last", "only channels_last");
+        return new Flatten(c.Name);
+    }
+
+    protected override int[] ComputeOutputShape(int[] inputShape) => [InputSize];
 
     public override void Call(ReadOnlySpan<float> input, Span<float> output, int batch, in CallContext context, Span<float> scratch) =>
         input[..(batch * InputSize)].CopyTo(output);
@@ -12,5 +20,12 @@ public sealed class Flatten(string? name = null) : Layer(name)
         Span<float> inputGradient, int batch, float[][] weightGradients, Span<float> scratch, bool preActivation = false)
     {
         if (!inputGradient.IsEmpty) outputGradient[..(batch * InputSize)].CopyTo(inputGradient);
+    }
+
+    public override Dictionary<string, object?> GetConfig()
+    {
+        var config = base.GetConfig();
+        config["data_format"] = "channels_last";
+        return config;
     }
 }

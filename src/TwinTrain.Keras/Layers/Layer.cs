@@ -1,28 +1,41 @@
+using TwinTrain.Keras.Saving;
+
 namespace TwinTrain.Keras.Layers;
 
 /// <summary>
-/// A Keras layer's lifecycle: configuration in the constructor, <see cref="Build"/> once the input shape is known
-/// (creates the weights), <see cref="Call"/> for the forward pass, <see cref="Backward"/> for gradients, and
-/// <see cref="GetConfig"/> to describe it. Shapes exclude the batch dimension and are channels-last (H, W, C).
+/// A Keras layer's lifecycle: configuration in the constructor (or <c>FromConfig</c>, which registers the layer by its
+/// Keras class name), <see cref="Build"/> once the input shape is known (creates the weights), <see cref="Call"/> for
+/// the forward pass, <see cref="Backward"/> for gradients, and <see cref="GetConfig"/> to describe it as Keras does.
+/// Shapes exclude the batch dimension and are channels-last (H, W, C).
 /// </summary>
 public abstract class Layer
 {
     static readonly Dictionary<string, int> NameCounts = [];
 
+    /// <summary>The most values one weight or one sample's activation may hold (1 GiB of floats): larger is a mistake in the config.</summary>
+    public const long MaxElements = 1L << 28;
+
     protected Layer(string? name)
     {
-        Name = name ?? UniqueName(GetType().Name);
+        Name = name ?? UniqueName(LayerRegistry.ClassName(GetType()));
     }
 
     public string Name { get; }
     public int[] InputShape { get; private set; } = [];
     public int[] OutputShape { get; private set; } = [];
     public bool Built { get; private set; }
+
+    /// <summary>Every weight, trainable first, in Keras's order (as layer.weights).</summary>
     public virtual IReadOnlyList<Variable> Weights => [];
+
+    /// <summary>The weights the optimizer updates (gradients come in this order).</summary>
+    public IReadOnlyList<Variable> TrainableWeights { get; private set; } = [];
+
     /// <summary>Values per sample in and out (set by <see cref="Build"/>: the hot loops read them per image).</summary>
     public int InputSize { get; private set; }
     public int OutputSize { get; private set; }
     public long ParameterCount => Weights.Sum(w => (long)w.Size);
+    public long TrainableParameterCount => TrainableWeights.Sum(w => (long)w.Size);
 
     /// <summary>
     /// Set by the model when this last layer's softmax is fused into the loss: the layer then outputs logits and
@@ -30,14 +43,39 @@ public abstract class Layer
     /// </summary>
     internal bool DeferActivation { get; set; }
 
+    /// <summary>Whether a ReLU right after this layer can be computed inside it (its own activation is linear).</summary>
+    internal virtual bool CanFuseRelu => false;
+
+    /// <summary>
+    /// Set by the executor when a separate ReLU layer follows and this layer computes it instead (in its GEMM epilogue
+    /// or normalisation pass); the ReLU layer is then skipped.
+    /// </summary>
+    internal bool FuseRelu { get; set; }
+
+    /// <summary>Whether this layer's output is a ReLU's (its own activation, or a fused ReLU layer).</summary>
+    internal virtual bool EndsInRelu => FuseRelu;
+
     public void Build(int[] inputShape, Random random)
     {
         InputShape = inputShape;
+        InputSize = Elements(inputShape, "input");
         OutputShape = ComputeOutputShape(inputShape);
-        InputSize = inputShape.Aggregate(1, (a, b) => a * b);
-        OutputSize = OutputShape.Aggregate(1, (a, b) => a * b);
+        OutputSize = Elements(OutputShape, "output");
         CreateWeights(random);
+        TrainableWeights = Weights.Where(w => w.Trainable).ToArray();
         Built = true;
+    }
+
+    int Elements(int[] shape, string what)
+    {
+        long size = 1;
+        foreach (int d in shape)
+        {
+            if (d < 1) throw ShapeError(InputShape, $"its {what} shape {Format(shape)} has a size below 1.");
+            size *= d;
+            if (size > MaxElements) throw ShapeError(InputShape, $"its {what} of shape {Format(shape)} would hold more than {MaxElements:N0} values per sample.");
+        }
+        return (int)size;
     }
 
     /// <summary>The output shape for an input shape, or an error saying why this layer cannot take it.</summary>
@@ -54,9 +92,9 @@ public abstract class Layer
     /// <summary>
     /// Backward pass. <paramref name="outputGradient"/> holds d(loss)/d(output) and may be overwritten. Writes
     /// d(loss)/d(input) into <paramref name="inputGradient"/> unless it is empty (the first layer needs none), and adds
-    /// each weight's gradient into <paramref name="weightGradients"/> (one array per entry of <see cref="Weights"/>).
-    /// With <paramref name="preActivation"/> the gradient is already with respect to the activation's input
-    /// (softmax fused with cross-entropy).
+    /// each trainable weight's gradient into <paramref name="weightGradients"/> (one array per entry of
+    /// <see cref="TrainableWeights"/>). With <paramref name="preActivation"/> the gradient is already with respect to the
+    /// activation's input (softmax fused with cross-entropy, or a ReLU's derivative applied by the max pooling after it).
     /// </summary>
     public abstract void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, Span<float> outputGradient,
         Span<float> inputGradient, int batch, float[][] weightGradients, Span<float> scratch, bool preActivation = false);
@@ -64,10 +102,16 @@ public abstract class Layer
     /// <summary>Called after the weights change (optimizer step, SetWeights), for layers that keep derived copies.</summary>
     public virtual void OnWeightsChanged() { }
 
-    public virtual Dictionary<string, object?> GetConfig() => new() { ["name"] = Name };
+    /// <summary>The layer's Keras config: what Keras's get_config returns for it, so Keras can rebuild it.</summary>
+    public virtual Dictionary<string, object?> GetConfig() => new()
+    {
+        ["name"] = Name,
+        ["trainable"] = true,
+        ["dtype"] = KerasObjects.DtypePolicy,
+    };
 
     protected InvalidOperationException ShapeError(int[] inputShape, string why) =>
-        new($"Layer '{Name}' ({GetType().Name}) cannot take input of shape {Format(inputShape)}: {why}");
+        new($"Layer '{Name}' ({LayerRegistry.ClassName(GetType())}) cannot take input of shape {Format(inputShape)}: {why}");
 
     public static string Format(int[] shape) => "(None, " + string.Join(", ", shape) + ")";
 

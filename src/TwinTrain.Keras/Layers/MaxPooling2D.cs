@@ -1,12 +1,22 @@
 using System.Runtime.Intrinsics;
 using TwinTrain.Keras.Engine;
+using TwinTrain.Keras.Saving;
 
 namespace TwinTrain.Keras.Layers;
 
-/// <summary>Max pooling over channels-last images; strides default to the pool size, padding "valid".</summary>
-public sealed class MaxPooling2D((int Height, int Width) poolSize, (int Height, int Width)? strides = null, string? name = null)
-    : Pooling2D(poolSize, strides, name)
+/// <summary>
+/// Max pooling over channels-last images; strides default to the pool size. With 'same' padding a window past the
+/// edge takes the maximum of what lies inside, as TensorFlow does.
+/// </summary>
+public sealed class MaxPooling2D((int Height, int Width) poolSize, (int Height, int Width)? strides = null, string? name = null, string padding = "valid")
+    : Pooling2D(poolSize, strides, name, padding)
 {
+    public static Layer FromConfig(LayerConfig c)
+    {
+        var (pool, strides, padding) = ReadConfig(c);
+        return new MaxPooling2D(pool, strides, c.Name, padding);
+    }
+
     /// <summary>
     /// Set by the executor when the layer before ends in ReLU: routing the gradient, a window's maximum then passes it
     /// on only if positive, which is the ReLU's derivative at that element, so the layer before skips its own pass.
@@ -52,7 +62,7 @@ public sealed class MaxPooling2D((int Height, int Width) poolSize, (int Height, 
     }
 
     /// <summary>The common 2x2 pool with stride 2 over channels in eights, which <see cref="Pool2x2"/> does unrolled.</summary>
-    bool FastPathApplies => Gemm.UseSimd && PoolSize == (2, 2) && Strides == (2, 2) && InputShape[2] % 8 == 0;
+    bool FastPathApplies => Gemm.UseSimd && PoolSize == (2, 2) && Strides == (2, 2) && InputShape[2] % 8 == 0 && Unpadded;
 
     /// <summary>
     /// <see cref="Pool"/> for 2x2 windows with stride 2: the four elements compared in registers, each written once in
@@ -103,7 +113,7 @@ public sealed class MaxPooling2D((int Height, int Width) poolSize, (int Height, 
     unsafe void ClearUncovered(float* dx)
     {
         int height = InputShape[0], width = InputShape[1], channels = InputShape[2];
-        int coveredRows = OutputShape[0] * PoolSize.Height, coveredColumns = OutputShape[1] * PoolSize.Width;
+        int coveredRows = OutputShape[0] * PoolSize.Height - PadTop, coveredColumns = OutputShape[1] * PoolSize.Width - PadLeft;
         for (int row = 0; row < height; row++)
         {
             if (row >= coveredRows) new Span<float>(dx + row * width * channels, width * channels).Clear();
@@ -121,13 +131,13 @@ public sealed class MaxPooling2D((int Height, int Width) poolSize, (int Height, 
     {
         int width = InputShape[1], channels = InputShape[2];
         int outHeight = OutputShape[0], outWidth = OutputShape[1];
-        int poolHeight = PoolSize.Height, poolWidth = PoolSize.Width;
         bool vector = Gemm.UseSimd, reluDerivative = AppliesReluDerivative;
         for (int oy = 0; oy < outHeight; oy++)
         for (int ox = 0; ox < outWidth; ox++)
         {
             int o = (oy * outWidth + ox) * channels;
-            float* first = x + (oy * Strides.Height * width + ox * Strides.Width) * channels;
+            var (row, poolHeight, column, poolWidth) = Window(oy, ox);
+            float* first = x + (row * width + column) * channels;
             int c = 0;
             if (vector)
             {
