@@ -22,6 +22,11 @@ public sealed record TrainingConfig
     /// </summary>
     public string Init { get; init; } = "native";
 
+    /// <summary>The architecture: a preset's name or a Keras model config file (see <see cref="Architectures.Architecture"/>).</summary>
+    public string Arch { get; init; } = Architectures.Architecture.Default;
+    /// <summary>The architecture's <see cref="Architectures.Architecture.Digest"/>, so that runs of different configs never pass as the same conditions.</summary>
+    public string? ArchDigest { get; init; }
+
     public static IReadOnlyList<string> Optimizers { get; } = ["adam", "sgd"];
     public static IReadOnlyList<string> Inits { get; } = ["native", "shared"];
 

@@ -18,7 +18,7 @@ public class GradientCheckTests
     static (double Loss, HashCode Zeros) Loss(Layer layer, float[] input, float[] r)
     {
         var output = new float[Batch * layer.OutputSize];
-        layer.Call(input, output, Batch, new CallContext(Training: true), new float[layer.ScratchSize(Batch)]);
+        Forward(layer, input, output, new float[layer.ScratchSize(Batch)]);
         double loss = 0;
         var zeros = new HashCode();
         for (int i = 0; i < output.Length; i++)
@@ -27,6 +27,29 @@ public class GradientCheckTests
             if (output[i] == 0f) zeros.Add(i);
         }
         return (loss, zeros);
+    }
+
+    /// <summary>A training-mode forward pass; a layer that reduces over the batch first gets the batch's sums, as the executor does.</summary>
+    static void Forward(Layer layer, float[] input, float[] output, float[] scratch)
+    {
+        if (layer is IBatchReduction reduction)
+        {
+            var sums = new double[reduction.ReductionSize];
+            reduction.AddForwardSums(input, Batch, sums);
+            reduction.CombineForward(sums, Batch);
+        }
+        layer.Call(input, output, Batch, new CallContext(Training: true), scratch);
+    }
+
+    static void Backward(Layer layer, float[] input, float[] output, float[] outputGradient, float[] inputGradient, float[][] weightGradients, float[] scratch)
+    {
+        if (layer is IBatchReduction reduction)
+        {
+            var sums = new double[reduction.ReductionSize];
+            reduction.AddBackwardSums(input, output, outputGradient, Batch, weightGradients, sums, preActivation: false);
+            reduction.CombineBackward(sums, Batch);
+        }
+        layer.Backward(input, output, outputGradient, inputGradient, Batch, weightGradients, scratch);
     }
 
     static void Check(Layer layer, int[] inputShape, int seed = 1, bool distinctInputs = false, bool sparseOutputGradient = false)
@@ -39,7 +62,7 @@ public class GradientCheckTests
     {
         var random = new Random(seed);
         layer.Build(inputShape, random);
-        foreach (var w in layer.Weights)
+        foreach (var w in layer.TrainableWeights)
         {
             // Non-zero biases too, so their effect is checked, and no exactly symmetric values.
             RandomValues(random, w.Size, 0.5f).CopyTo(w.Value, 0);
@@ -60,11 +83,11 @@ public class GradientCheckTests
 
         var output = new float[Batch * layer.OutputSize];
         var scratch = new float[layer.ScratchSize(Batch)];
-        layer.Call(input, output, Batch, new CallContext(Training: true), scratch);
+        Forward(layer, input, output, scratch);
         var outputGradient = (float[])r.Clone();
         var inputGradient = new float[input.Length];
-        var weightGradients = layer.Weights.Select(w => new float[w.Size]).ToArray();
-        layer.Backward(input, output, outputGradient, inputGradient, Batch, weightGradients, scratch);
+        var weightGradients = layer.TrainableWeights.Select(w => new float[w.Size]).ToArray();
+        Backward(layer, input, output, outputGradient, inputGradient, weightGradients, scratch);
 
         const float eps = 3e-3f;
         int compared = 0, skipped = 0;
@@ -95,7 +118,7 @@ public class GradientCheckTests
         }
 
         Compare(input, inputGradient, "input");
-        for (int w = 0; w < layer.Weights.Count; w++) Compare(layer.Weights[w].Value, weightGradients[w], layer.Weights[w].Name);
+        for (int w = 0; w < layer.TrainableWeights.Count; w++) Compare(layer.TrainableWeights[w].Value, weightGradients[w], layer.TrainableWeights[w].Name);
         Assert.True(skipped <= compared / 10, $"{skipped} coordinates crossed a ReLU kink, {compared} compared");
     }
 
@@ -170,4 +193,64 @@ public class GradientCheckTests
     [Fact]
     public void Should_match_finite_differences_for_conv2d_read_straight_from_the_image() =>
         Check(new Conv2D(16, (3, 3), activation: "relu"), [6, 5, 3]);
+
+    [Theory]
+    [InlineData(16, 3)]  // direct from the padded image rows
+    [InlineData(16, 8)]  // Winograd on the padded image
+    [InlineData(19, 5)]  // im2col
+    public void Should_match_finite_differences_for_conv2d_same_stride_one(int filters, int channels) =>
+        Check(new Conv2D(filters, (3, 3), padding: "same", activation: "relu"), [5, 6, channels]);
+
+    [Fact]
+    public void Should_match_finite_differences_for_conv2d_same_with_a_sparse_output_gradient_read_from_the_padded_image() =>
+        Check(new Conv2D(21, (3, 3), padding: "same", activation: "relu"), [6, 7, 32], sparseOutputGradient: true);
+
+    [Fact]
+    public void Should_match_finite_differences_for_conv2d_same_with_an_even_kernel() =>
+        Check(new Conv2D(16, (2, 2), padding: "same"), [5, 4, 8]);
+
+    [Fact]
+    public void Should_match_finite_differences_for_conv2d_without_bias() =>
+        Check(new Conv2D(16, (3, 3), padding: "same", useBias: false), [5, 5, 8]);
+
+    [Fact]
+    public void Should_match_finite_differences_for_dense_without_bias() => Check(new Dense(5, useBias: false), [7]);
+
+    [Fact]
+    public void Should_match_finite_differences_for_batch_normalization_over_images() =>
+        Check(new BatchNormalization(), [3, 4, 16]);
+
+    [Fact]
+    public void Should_match_finite_differences_for_batch_normalization_over_odd_channels_without_scale() =>
+        Check(new BatchNormalization(epsilon: 0.01, scale: false), [2, 3, 5]);
+
+    [Fact]
+    public void Should_match_finite_differences_for_batch_normalization_of_a_flat_input() =>
+        Check(new BatchNormalization(momentum: 0.9, center: false), [12]);
+
+    [Fact]
+    public void Should_match_finite_differences_for_batch_normalization_with_a_fused_relu() =>
+        Check(new BatchNormalization { FuseRelu = true }, [3, 3, 8]);
+
+    [Fact]
+    public void Should_match_finite_differences_for_global_average_pooling() => Check(new GlobalAveragePooling2D(), [3, 5, 9]);
+
+    [Fact]
+    public void Should_match_finite_differences_for_max_pooling_same_on_odd_sizes() =>
+        Check(new MaxPooling2D((2, 2), padding: "same"), [5, 7, 8], distinctInputs: true);
+
+    [Fact]
+    public void Should_match_finite_differences_for_overlapping_max_pooling_same() =>
+        Check(new MaxPooling2D((3, 3), strides: (1, 1), padding: "same"), [4, 5, 3], distinctInputs: true);
+
+    [Fact]
+    public void Should_match_finite_differences_for_average_pooling_same() =>
+        Check(new AveragePooling2D((3, 3), strides: (2, 2), padding: "same"), [6, 5, 4]);
+
+    [Fact]
+    public void Should_match_finite_differences_for_relu_and_softmax_layers()
+    {
+        Check(new ReLU(), [4, 3, 2]);
+        Check(new ActivationLayer("softmax"), [6]);
+    }
 }

@@ -1,4 +1,5 @@
 using TwinTrain.Data;
+using TwinTrain.Experiment.Architectures;
 
 namespace TwinTrain.Experiment.Frameworks;
 
@@ -7,10 +8,11 @@ public static class FrameworkCatalog
 {
     public static IReadOnlyList<string> Names { get; } = ["torch", "keras"];
 
-    public static IFramework Create(string name, TrainingConfig config, ImageSet train) => name switch
+    /// <summary>The framework <paramref name="name"/> set up to train <paramref name="architecture"/> (default: config.Arch).</summary>
+    public static IFramework Create(string name, TrainingConfig config, ImageSet train, Architecture? architecture = null) => name switch
     {
-        "torch" => new TorchFramework(config, train),
-        "keras" => new KerasFramework(config, train),
+        "torch" => new TorchFramework(config, train, architecture ?? Architecture.Resolve(config.Arch)),
+        "keras" => new KerasFramework(config, train, architecture ?? Architecture.Resolve(config.Arch)),
         _ => throw new ArgumentException($"Unknown framework '{name}'; expected one of: {string.Join(", ", Names)}."),
     };
 }

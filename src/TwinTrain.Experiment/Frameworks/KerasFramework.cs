@@ -1,4 +1,5 @@
 using TwinTrain.Data;
+using TwinTrain.Experiment.Architectures;
 using TwinTrain.Experiment.Study;
 using TwinTrain.Keras;
 using TwinTrain.Keras.Callbacks;
@@ -6,7 +7,10 @@ using TwinTrain.Keras.Optimizers;
 
 namespace TwinTrain.Experiment.Frameworks;
 
-/// <summary>The Keras-style side: <see cref="KerasStudy"/>'s model trained with Fit, one epoch per call.</summary>
+/// <summary>
+/// The Keras-style side: the architecture's model built from its Keras config, compiled and trained with Fit one epoch
+/// per call, as <see cref="KerasStudy"/> does for the study's CNN.
+/// </summary>
 public sealed class KerasFramework : IFramework
 {
     public const string ModelFile = "keras-model.zip";
@@ -16,11 +20,11 @@ public sealed class KerasFramework : IFramework
     readonly TrainingConfig _config;
     ImageSetDataset? _evaluation;
 
-    public KerasFramework(TrainingConfig config, ImageSet train)
+    public KerasFramework(TrainingConfig config, ImageSet train, Architecture architecture)
     {
         _config = config;
-        _model = KerasStudy.CreateModel(config.Seed, config.LearningRate,
-            config.Optimizer == "sgd" ? new SGD(config.LearningRate, config.Momentum) : null);
+        _model = architecture.Build(config.Seed);
+        _model.Compile(config.Optimizer == "sgd" ? new SGD(config.LearningRate, config.Momentum) : new Adam(config.LearningRate), metrics: ["accuracy"]);
         _model.Threads = config.Threads;
         _train = new ImageSetDataset(train);
     }
@@ -64,7 +68,8 @@ public sealed class KerasFramework : IFramework
             for (int i = 0; i < count; i++) indices[i] = start + i;
             converter.Fill(set, indices.AsSpan(0, count), x);
             var probabilities = _model.Predict(count == chunk ? x : x[..(count * CifarClasses.PixelsPerImage)], batchSize: 256);
-            for (int i = 0; i < count; i++) predicted[start + i] = Models.ClassScores.ArgMax(probabilities.AsSpan(i * 10, 10));
+            int classes = _model.OutputSize;
+            for (int i = 0; i < count; i++) predicted[start + i] = Models.ClassScores.ArgMax(probabilities.AsSpan(i * classes, classes));
         }
         return predicted;
     }
@@ -81,7 +86,7 @@ public sealed class KerasFramework : IFramework
         if (saved.Optimizer?.Name != _model.Optimizer!.Name)
             throw new InvalidDataException($"{Path.Combine(folder, ModelFile)}: the checkpoint was trained with {saved.Optimizer?.Name ?? "no optimizer"}, this run uses {_model.Optimizer.Name}.");
         _model.SetWeights(saved.GetWeights());
-        _model.Optimizer.SetState(_model.Weights, saved.Optimizer.GetState(), saved.Optimizer.Iterations);
+        _model.Optimizer.SetState(_model.TrainableWeights, saved.Optimizer.GetState(), saved.Optimizer.Iterations);
     }
 
     public void Dispose() => _model.Dispose();

@@ -1,33 +1,36 @@
 using TorchSharp;
 using TwinTrain.Data;
 using TwinTrain.Data.Batching;
-using TwinTrain.Experiment.Study;
+using TwinTrain.Experiment.Architectures;
 using TwinTrain.Torch;
 using static TorchSharp.torch;
 
 namespace TwinTrain.Experiment.Frameworks;
 
-/// <summary>The PyTorch-style side: <see cref="StudyCnn"/> trained by <see cref="TorchTraining"/> with Adam.</summary>
+/// <summary>
+/// The PyTorch-style side: the architecture as the nn.Sequential a PyTorch user would write for it (the study's CNN
+/// computes exactly what the hand-written <see cref="StudyCnn"/> does), trained by <see cref="TorchTraining"/>'s loop.
+/// </summary>
 public sealed class TorchFramework : IFramework
 {
     public const string WeightsFile = "weights.torchsharp.dat";
 
-    readonly StudyCnn _model;
+    readonly nn.Module<Tensor, Tensor> _model;
     readonly TorchSharp.Modules.OptimizerHelper _optimizer;
     readonly Batches _train;
     readonly TrainingConfig _config;
     Batches? _evaluation;
 
-    public TorchFramework(TrainingConfig config, ImageSet train)
+    public TorchFramework(TrainingConfig config, ImageSet train, Architecture architecture)
     {
         _config = config;
         torch.set_num_threads(config.Threads);
         torch.manual_seed(config.Seed);
-        _model = new StudyCnn();
+        _model = architecture.Torch.CreateModule();
         if (config.Init == "shared")
         {
-            using var shared = KerasStudy.CreateModel(config.Seed, config.LearningRate);
-            WeightLayout.KerasToTorch(shared, _model);
+            using var shared = architecture.Build(config.Seed);
+            WeightLayout.KerasToTorch(shared, _model, architecture.Torch);
         }
         _optimizer = config.Optimizer == "sgd"
             ? optim.SGD(_model.parameters(), config.LearningRate, momentum: config.Momentum)

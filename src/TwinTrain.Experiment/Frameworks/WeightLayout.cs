@@ -1,119 +1,74 @@
 using TorchSharp;
+using TwinTrain.Experiment.Architectures;
 using TwinTrain.Keras;
-using TwinTrain.Keras.Layers;
 using static TorchSharp.torch;
 
 namespace TwinTrain.Experiment.Frameworks;
 
 /// <summary>
 /// Converts weights between the Keras-style model (channels-last: conv kernels (kh, kw, in, out), dense kernels
-/// (in, out)) and the PyTorch-style one (channels-first: conv weights (out, in, kh, kw), linear weights (out, in)).
-/// The first dense layer after a Flatten also needs its inputs permuted: Keras flattens (h, w, c), PyTorch (c, h, w).
+/// (in, out)) and the PyTorch-style one (channels-first: conv weights (out, in, kh, kw), linear weights (out, in)),
+/// by state_dict key as the model's <see cref="TorchTranslation"/> maps them. A dense layer after a Flatten also needs
+/// its inputs permuted: Keras flattens (h, w, c), PyTorch (c, h, w). BatchNormalization's moving statistics go to
+/// running_mean and running_var.
 /// </summary>
 public static class WeightLayout
 {
-    /// <summary>Copies the Keras model's weights into the torch module's parameters (same architecture, same order).</summary>
-    public static void KerasToTorch(Sequential keras, nn.Module torchModel)
+    /// <summary>Copies every Keras weight into the torch module's state_dict (parameters and buffers).</summary>
+    public static void KerasToTorch(Sequential keras, nn.Module torchModel, TorchTranslation translation)
     {
-        var parameters = torchModel.parameters().ToArray();
-        var converted = ToTorchLayout(keras);
-        if (parameters.Length != converted.Count)
-            throw new ArgumentException($"The torch model has {parameters.Length} parameters; the Keras model {converted.Count}.");
+        var state = torchModel.state_dict();
         using var noGrad = no_grad();
-        for (int i = 0; i < parameters.Length; i++)
+        foreach (var (tensor, values) in translation.Tensors.Zip(ToTorchLayout(keras, translation)))
         {
-            var (values, shape) = converted[i];
-            if (!parameters[i].shape.SequenceEqual(shape))
-                throw new ArgumentException($"Parameter {i}: torch shape ({string.Join(", ", parameters[i].shape)}) does not match ({string.Join(", ", shape)}).");
-            using var source = tensor(values, shape);
-            parameters[i].copy_(source);
+            var target = state.TryGetValue(tensor.Key, out var t) ? t
+                : throw new ArgumentException($"The torch model has no '{tensor.Key}'.");
+            if (!target.shape.SequenceEqual(tensor.Shape))
+                throw new ArgumentException($"'{tensor.Key}': torch shape ({string.Join(", ", target.shape)}) does not match ({string.Join(", ", tensor.Shape)}).");
+            using var source = torch.tensor(values, tensor.Shape);
+            target.copy_(source);
         }
     }
 
-    /// <summary>The Keras model's weights in torch layout, with their torch shapes, in parameter order.</summary>
-    public static IReadOnlyList<(float[] Values, long[] Shape)> ToTorchLayout(Sequential keras) =>
-        keras.Weights.Zip(Plan(keras), (w, plan) => (plan.Order is null ? (float[])w.Value.Clone() : ToTorch(w.Value, plan.Order), plan.Shape)).ToList();
+    /// <summary>Copies the torch module's state_dict into the Keras model.</summary>
+    public static void TorchToKeras(nn.Module torchModel, Sequential keras, TorchTranslation translation)
+    {
+        var state = torchModel.state_dict();
+        var values = translation.Tensors.Select(t => state.TryGetValue(t.Key, out var tensor)
+            ? tensor.to_type(ScalarType.Float32).contiguous().data<float>().ToArray()
+            : throw new ArgumentException($"The torch model has no '{t.Key}'.")).ToArray();
+        keras.SetWeights(FromTorch(keras, translation, values));
+    }
 
-    /// <summary>Torch-layout values (e.g. gradients, in parameter order) converted to the Keras model's layout and order.</summary>
-    public static float[][] FromTorchLayout(Sequential keras, IReadOnlyList<float[]> torchValues) =>
-        Plan(keras).Select((plan, i) => plan.Order is null ? (float[])torchValues[i].Clone() : FromTorch(torchValues[i], plan.Order)).ToArray();
+    /// <summary>Every Keras weight in torch layout, in Keras's order (that of <see cref="TorchTranslation.Tensors"/>).</summary>
+    public static IReadOnlyList<float[]> ToTorchLayout(Sequential keras, TorchTranslation translation) =>
+        translation.Tensors.Select(t =>
+        {
+            float[] value = keras.Weights[t.KerasWeight].Value;
+            if (t.Order is null) return (float[])value.Clone();
+            var result = new float[value.Length];
+            for (int i = 0; i < value.Length; i++) result[t.Order[i]] = value[i];
+            return result;
+        }).ToList();
 
     /// <summary>
-    /// For each Keras weight in model order: the torch shape, and the map from Keras index to torch index (null where
-    /// the layouts agree, as for biases).
+    /// Torch-layout values of the trainable weights (e.g. gradients, in torch parameter order, which is Keras's
+    /// trainable order) converted to the Keras model's layout.
     /// </summary>
-    static List<(int[]? Order, long[] Shape)> Plan(Sequential keras)
+    public static float[][] FromTorchLayout(Sequential keras, TorchTranslation translation, IReadOnlyList<float[]> torchParameters)
     {
-        var plan = new List<(int[]?, long[])>();
-        int[]? flattenedFrom = null;
-        foreach (var layer in keras.Layers)
-        {
-            switch (layer)
-            {
-                case Flatten when layer.InputShape.Length == 3:
-                    flattenedFrom = layer.InputShape;
-                    break;
-                case Conv2D conv:
-                    var (kh, kw, cin, cout) = (conv.KernelSize.Height, conv.KernelSize.Width, layer.InputShape[2], conv.Filters);
-                    plan.Add((ConvOrder(kh, kw, cin, cout), [cout, cin, kh, kw]));
-                    plan.Add((null, [cout]));
-                    break;
-                case Dense dense:
-                    int inputs = layer.InputShape[0];
-                    plan.Add((DenseOrder(inputs, dense.Units, flattenedFrom), [dense.Units, inputs]));
-                    plan.Add((null, [dense.Units]));
-                    flattenedFrom = null;
-                    break;
-            }
-        }
-        return plan;
+        var trainable = translation.Tensors.Where(t => keras.Weights[t.KerasWeight].Trainable).ToArray();
+        if (trainable.Length != torchParameters.Count)
+            throw new ArgumentException($"{torchParameters.Count} torch parameters for {trainable.Length} trainable Keras weights.");
+        return trainable.Select((t, i) => Reorder(torchParameters[i], t.Order)).ToArray();
     }
 
-    /// <summary>Copies the torch module's parameters into the Keras model.</summary>
-    public static void TorchToKeras(nn.Module torchModel, Sequential keras) =>
-        keras.SetWeights(FromTorchLayout(keras, torchModel.parameters().Select(p => p.data<float>().ToArray()).ToArray()));
+    static float[][] FromTorch(Sequential keras, TorchTranslation translation, float[][] torchValues) =>
+        translation.Tensors.Select((t, i) => Reorder(torchValues[i], t.Order)).ToArray();
 
-    /// <summary>For each Keras conv-kernel index ((ky, kx, in, out) order), the torch index ((out, in, ky, kx) order).</summary>
-    static int[] ConvOrder(int kh, int kw, int cin, int cout)
+    static float[] Reorder(float[] torchValues, int[]? order)
     {
-        var order = new int[kh * kw * cin * cout];
-        for (int y = 0; y < kh; y++)
-            for (int x = 0; x < kw; x++)
-                for (int i = 0; i < cin; i++)
-                    for (int o = 0; o < cout; o++)
-                        order[((y * kw + x) * cin + i) * cout + o] = ((o * cin + i) * kh + y) * kw + x;
-        return order;
-    }
-
-    /// <summary>
-    /// For each Keras dense-kernel index ((in, out) order), the torch index ((out, in) order), where a Flatten of
-    /// (h, w, c) before the layer makes Keras's input h*W*C + w*C + c torch's input c*H*W + h*W + w.
-    /// </summary>
-    static int[] DenseOrder(int inputs, int units, int[]? flattenedFrom)
-    {
-        var order = new int[inputs * units];
-        for (int j = 0; j < inputs; j++)
-        {
-            int torchInput = j;
-            if (flattenedFrom is [int height, int width, int channels])
-            {
-                int h = j / (width * channels), w = j / channels % width, c = j % channels;
-                torchInput = (c * height + h) * width + w;
-            }
-            for (int u = 0; u < units; u++) order[j * units + u] = u * inputs + torchInput;
-        }
-        return order;
-    }
-
-    static float[] ToTorch(float[] keras, int[] order)
-    {
-        var torchValues = new float[keras.Length];
-        for (int i = 0; i < keras.Length; i++) torchValues[order[i]] = keras[i];
-        return torchValues;
-    }
-
-    static float[] FromTorch(float[] torchValues, int[] order)
-    {
+        if (order is null) return (float[])torchValues.Clone();
         var keras = new float[torchValues.Length];
         for (int i = 0; i < keras.Length; i++) keras[i] = torchValues[order[i]];
         return keras;

@@ -1,8 +1,10 @@
 using TorchSharp;
 using TwinTrain.Data;
 using TwinTrain.Data.Batching;
+using TwinTrain.Experiment.Architectures;
 using TwinTrain.Experiment.Frameworks;
 using TwinTrain.Keras;
+using TwinTrain.Keras.Saving;
 using TwinTrain.Torch;
 using static TorchSharp.torch;
 
@@ -17,6 +19,9 @@ public abstract class TrainedModel : IDisposable
     public abstract string Framework { get; }
     public string Path { get; protected init; } = "";
 
+    /// <summary>The network: a Keras model's own config, or for torch files the architecture they were trained as.</summary>
+    public Architecture Architecture { get; protected init; } = Architecture.Study;
+
     /// <summary>Softmax probabilities, 10 per image, for every image of the set.</summary>
     public abstract float[] Probabilities(ImageSet set);
 
@@ -30,25 +35,35 @@ public abstract class TrainedModel : IDisposable
 
     /// <summary>
     /// Loads <paramref name="path"/>: a run folder (from train or compare) or the model file in it
-    /// (keras-model.zip or weights.torchsharp.dat), or a PyTorch state_dict of the study's CNN (.pt/.pth, as
-    /// torch.save(model.state_dict()) writes). Anything else gets a message naming the file and the problem.
+    /// (keras-model.zip or weights.torchsharp.dat), or a PyTorch state_dict (.pt/.pth, as
+    /// torch.save(model.state_dict()) writes). A torch file's architecture is the model.json beside it (run folders
+    /// have one), else <paramref name="architecture"/>, else the study's CNN. Anything else gets a message naming the
+    /// file and the problem.
     /// </summary>
-    public static TrainedModel Load(string path)
+    public static TrainedModel Load(string path, string? architecture = null)
     {
         if (Directory.Exists(path))
         {
             string keras = System.IO.Path.Combine(path, KerasFramework.ModelFile);
             string torch = System.IO.Path.Combine(path, TorchFramework.WeightsFile);
             if (File.Exists(keras)) return new KerasModel(keras);
-            if (File.Exists(torch)) return new TorchModel(torch);
+            if (File.Exists(torch)) return new TorchModel(torch, ArchitectureBeside(torch, architecture));
             throw new FileNotFoundException($"{path}: no trained model here (expected {KerasFramework.ModelFile} or {TorchFramework.WeightsFile}, as 'twintrain train' writes).");
         }
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such model file or run folder.", path);
         if (path.EndsWith(".zip", StringComparison.OrdinalIgnoreCase)) return new KerasModel(path);
-        if (path.EndsWith(".dat", StringComparison.OrdinalIgnoreCase)) return new TorchModel(path);
+        if (path.EndsWith(".dat", StringComparison.OrdinalIgnoreCase)) return new TorchModel(path, ArchitectureBeside(path, architecture));
         if (path.EndsWith(".pt", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".pth", StringComparison.OrdinalIgnoreCase))
-            return new TorchModel(path, pytorchFormat: true);
+            return new TorchModel(path, ArchitectureBeside(path, architecture), pytorchFormat: true);
         throw new InvalidDataException($"{path}: not a TwinTrain model (expected {KerasFramework.ModelFile}, {TorchFramework.WeightsFile} or a PyTorch .pt state_dict).");
+    }
+
+    /// <summary>A torch file's architecture: model.json in its folder if there is one, else the one named, else the study's.</summary>
+    static Architecture ArchitectureBeside(string file, string? named)
+    {
+        string beside = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(file))!, Architecture.FileName);
+        if (named is not null) return Architecture.Resolve(named).ForCifar10();
+        return File.Exists(beside) ? Architecture.Resolve(beside).ForCifar10() : Architecture.Study;
     }
 
     internal sealed class KerasModel : TrainedModel
@@ -60,7 +75,11 @@ public abstract class TrainedModel : IDisposable
             Path = path;
             _model = Sequential.Load(path);
             if (!_model.InputShape.SequenceEqual([32, 32, 3]) || _model.OutputSize != CifarClasses.Count)
+            {
+                _model.Dispose();
                 throw new InvalidDataException($"{path}: the model takes {Keras.Layers.Layer.Format(_model.InputShape)} and gives {_model.OutputSize} outputs; a CIFAR-10 model takes (None, 32, 32, 3) and gives 10.");
+            }
+            Architecture = Architecture.FromRecorded(path, ModelConfig.ToNode(_model));
         }
 
         public override string Framework => "keras";
@@ -81,11 +100,13 @@ public abstract class TrainedModel : IDisposable
 
     internal sealed class TorchModel : TrainedModel
     {
-        readonly StudyCnn _model = new();
+        readonly nn.Module<Tensor, Tensor> _model;
 
-        public TorchModel(string path, bool pytorchFormat = false)
+        public TorchModel(string path, Architecture architecture, bool pytorchFormat = false)
         {
             Path = path;
+            Architecture = architecture;
+            _model = architecture.Torch.CreateModule();
             try
             {
                 if (pytorchFormat) TorchSharp.PyBridge.PyBridgeModuleExtensions.load_py(_model, path);
@@ -94,15 +115,16 @@ public abstract class TrainedModel : IDisposable
             catch (Exception e) when (e is not OutOfMemoryException)
             {
                 _model.Dispose();
+                string keys = string.Join(", ", architecture.Torch.Tensors.Select(t => t.Key));
                 throw new InvalidDataException(pytorchFormat
-                    ? $"{path}: cannot load the PyTorch state_dict ({e.Message}); it must hold conv1, conv2, fc1 and fc2 weights and biases of the study's CNN."
-                    : $"{path}: cannot load the torch model ({e.Message}); the file is truncated or not the study's CNN saved by TwinTrain.", e);
+                    ? $"{path}: cannot load the PyTorch state_dict ({e.Message}); for {architecture.Source} it must hold {keys}."
+                    : $"{path}: cannot load the torch model ({e.Message}); the file is truncated or not {architecture.Source} saved by TwinTrain.", e);
             }
         }
 
         public override string Framework => "torch";
         public override ImageLayout Layout => ImageLayout.Nchw;
-        internal StudyCnn Model => _model;
+        internal nn.Module<Tensor, Tensor> Model => _model;
 
         public override float[] Probabilities(ImageSet set)
         {

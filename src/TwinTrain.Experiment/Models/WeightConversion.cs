@@ -1,8 +1,7 @@
+using TorchSharp;
 using TorchSharp.PyBridge;
-using TwinTrain.Data;
 using TwinTrain.Experiment.Frameworks;
-using TwinTrain.Experiment.Study;
-using TwinTrain.Torch;
+using static TorchSharp.torch;
 
 namespace TwinTrain.Experiment.Models;
 
@@ -10,8 +9,9 @@ namespace TwinTrain.Experiment.Models;
 public enum ModelFormat { Keras, Torch, PyTorch }
 
 /// <summary>
-/// Converts a trained study CNN between the frameworks (channels-last ↔ channels-first layouts, including the
-/// permutation of the first dense layer's inputs) and to or from a PyTorch state_dict file.
+/// Converts a trained model between the frameworks (channels-last ↔ channels-first layouts, the permutation of a
+/// dense layer's inputs after Flatten, BatchNormalization's moving statistics) and to or from a PyTorch state_dict,
+/// as the model's architecture maps its weights.
 /// </summary>
 public static class WeightConversion
 {
@@ -19,20 +19,23 @@ public static class WeightConversion
     /// difference between the two models' probabilities on random images (a check of the conversion).</summary>
     public static double Convert(TrainedModel model, ModelFormat format, string path)
     {
-        using var torch = new StudyCnn();
+        var architecture = model.Architecture;
         switch (model, format)
         {
             case (TrainedModel.KerasModel keras, ModelFormat.Keras):
                 keras.Model.Save(path);
                 break;
             case (TrainedModel.KerasModel keras, _):
-                WeightLayout.KerasToTorch(keras.Model, torch);
+            {
+                using var torch = architecture.Torch.CreateModule();
+                WeightLayout.KerasToTorch(keras.Model, torch, architecture.Torch);
                 SaveTorch(torch, format, path);
                 break;
+            }
             case (TrainedModel.TorchModel source, ModelFormat.Keras):
             {
-                using var keras = KerasStudy.CreateModel(seed: 0, learningRate: 0.001);
-                WeightLayout.TorchToKeras(source.Model, keras);
+                using var keras = architecture.Build(seed: 0);
+                WeightLayout.TorchToKeras(source.Model, keras, architecture.Torch);
                 keras.Save(path);
                 break;
             }
@@ -40,15 +43,22 @@ public static class WeightConversion
                 SaveTorch(source.Model, format, path);
                 break;
         }
+        // A torch file does not carry its architecture: keep the config beside it, as run folders do.
+        if (format != ModelFormat.Keras && !architecture.IsStudy) WriteArchitectureBeside(path, architecture);
 
-        using var converted = TrainedModel.Load(path);
+        using var converted = TrainedModel.Load(path, architecture.IsStudy || format == ModelFormat.Keras ? null : BesidePath(path));
         var images = Benchmark.RandomImages(256, seed: 17);
         var before = model.Probabilities(images);
         var after = converted.Probabilities(images);
         return before.Zip(after, (a, b) => Math.Abs(a - b)).Max();
     }
 
-    static void SaveTorch(StudyCnn model, ModelFormat format, string path)
+    static string BesidePath(string path) => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, Architectures.Architecture.FileName);
+
+    static void WriteArchitectureBeside(string path, Architectures.Architecture architecture) =>
+        File.WriteAllText(BesidePath(path), architecture.Config.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+
+    static void SaveTorch(nn.Module model, ModelFormat format, string path)
     {
         if (format == ModelFormat.PyTorch) model.save_py(path);
         else model.save(path);

@@ -342,6 +342,7 @@ internal sealed class Executor : IDisposable
         Backward(worker, first, n, from, p == 2 * k ? 0 : downTo + 1);
         if (p == 2 * k) return;
         var output = worker.Activations[downTo].AsSpan(0, n * _layers[downTo].OutputSize);
+        Array.Clear(worker.Sums[downTo]); // it held the forward pass's sums
         ((IBatchReduction)_layers[downTo]).AddBackwardSums(Input(worker, downTo, first, n), output, OutputGradient(worker).AsSpan(0, output.Length),
             n, worker.WeightGradients[downTo], worker.Sums[downTo], _gradientPreActivation[downTo]);
     }

@@ -95,7 +95,7 @@ public sealed class LayerConfig
     {
         var node = Take(key);
         if (node is null) return fallback;
-        if (node is not JsonValue v || !v.TryGetValue(out double value))
+        if (Number(node) is not double value)
             throw Error($"option '{key}' must be a number, not {node.ToJsonString()}");
         if (!(value >= minimum && value < below) || !double.IsFinite(value))
             throw Error($"option '{key}' = {value.ToString(CultureInfo.InvariantCulture)} is out of range");
@@ -143,7 +143,7 @@ public sealed class LayerConfig
     {
         var node = Take(key);
         if (node is null || JsonNode.DeepEquals(node, supported)) return;
-        if (node is JsonValue a && supported is JsonValue b && a.TryGetValue(out double x) && b.TryGetValue(out double y) && x == y) return;
+        if (Number(node) is double x && Number(supported) is double y && x == y) return;
         if (supported is not null && node is JsonValue && supported is JsonArray { Count: 2 } pair && JsonNode.DeepEquals(node, pair[0]) && JsonNode.DeepEquals(pair[0], pair[1])) return;
         throw Unsupported(key, node.ToJsonString(), why);
     }
@@ -205,11 +205,16 @@ public sealed class LayerConfig
         if (dtype is not null and not "float32") throw Unsupported("dtype", node!.ToJsonString(), "only float32 is supported");
     }
 
+    /// <summary>A JSON number's value, whether the node was parsed from text or made from a .NET int or double.</summary>
+    static double? Number(JsonNode? node) => node is JsonValue v && v.GetValueKind() == JsonValueKind.Number
+        ? double.Parse(v.ToJsonString(), CultureInfo.InvariantCulture)
+        : null;
+
     int AsInt(string key, JsonNode? node)
     {
-        if (node is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.TryGetValue(out double d) && d == Math.Floor(d))
+        if (Number(node) is double d && d == Math.Floor(d))
         {
-            if (d > int.MaxValue || d < int.MinValue) throw Error($"option '{key}' = {node.ToJsonString()} is too large");
+            if (d > int.MaxValue || d < int.MinValue) throw Error($"option '{key}' = {node!.ToJsonString()} is too large");
             return (int)d;
         }
         throw Error($"option '{key}' must be an integer, not {node?.ToJsonString() ?? "null"}");

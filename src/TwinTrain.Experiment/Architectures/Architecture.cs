@@ -1,0 +1,178 @@
+using System.IO.Compression;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using TwinTrain.Data;
+using TwinTrain.Keras;
+using TwinTrain.Keras.Layers;
+using TwinTrain.Keras.Saving;
+
+namespace TwinTrain.Experiment.Architectures;
+
+/// <summary>
+/// The network both frameworks train, defined once as a Keras 3 model config: a built-in preset by name (kept as a
+/// JSON resource in Presets/) or a config file (.json, as model.to_json() writes it, or a .keras file's config.json).
+/// Everything downstream derives from it: the Keras-style model, the TorchSharp module, the weight conversion, the
+/// ONNX export, the benchmark and the report.
+/// </summary>
+public sealed class Architecture
+{
+    public const string Default = "study";
+    public static IReadOnlyList<string> Presets { get; } = ["study", "cifar-bn"];
+
+    /// <summary>The file a run folder keeps its architecture in (the Keras config as TwinTrain writes it).</summary>
+    public const string FileName = "model.json";
+
+    Architecture(string name, string source, JsonNode config)
+    {
+        Name = name;
+        Source = source;
+        Config = config;
+        // Build once now, so a config that cannot be built fails before anything is trained or written.
+        using var model = Build(seed: 0);
+        InputShape = model.InputShape;
+        OutputSize = model.OutputSize;
+        Parameters = model.ParameterCount;
+        TrainableParameters = model.TrainableParameterCount;
+        Summary = model.Summary();
+        Digest = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(ModelConfig.ToJson(model, indented: false))));
+        IsStudy = Name == Default || StructureOf(config) == StructureOf(PresetConfig(Default));
+        try
+        {
+            Torch = new TorchTranslation(model, IsStudy);
+        }
+        catch (NotSupportedException e)
+        {
+            throw new InvalidDataException($"{source}: {e.Message}");
+        }
+    }
+
+    /// <summary>The PyTorch-style model of this architecture: its modules, state_dict keys and the settings translated.</summary>
+    public TorchTranslation Torch { get; }
+
+    /// <summary>The Keras-style model's summary table.</summary>
+    public string Summary { get; }
+
+    /// <summary>SHA-256 of the config as TwinTrain writes it: runs of one architecture have the same digest, whatever the file was called.</summary>
+    public string Digest { get; }
+
+    /// <summary>The architecture a run recorded (its name and config), so a resumed run needs no other file.</summary>
+    public static Architecture FromRecorded(string name, JsonNode config)
+    {
+        try
+        {
+            return new Architecture(name, name, config.DeepClone());
+        }
+        catch (ModelConfigException e)
+        {
+            throw new InvalidDataException($"{name}: {e.Message}");
+        }
+    }
+
+    /// <summary>The preset's name, or the path of the config file.</summary>
+    public string Name { get; }
+    /// <summary>Where the config came from, for messages: "preset 'study'" or the file's path.</summary>
+    public string Source { get; }
+    public JsonNode Config { get; }
+    public int[] InputShape { get; }
+    public int OutputSize { get; }
+    public long Parameters { get; }
+    public long TrainableParameters { get; }
+
+    /// <summary>Whether this is the study's CNN (its preset, or a config of the same layers): then the study's names and listings apply.</summary>
+    public bool IsStudy { get; }
+
+    public static Architecture Study { get; } = Resolve(Default);
+
+    /// <summary>A preset by name, or a config file (.json or .keras) by path; a bad config is one error naming the file and the layer.</summary>
+    public static Architecture Resolve(string nameOrPath)
+    {
+        if (Presets.Contains(nameOrPath)) return new Architecture(nameOrPath, $"preset '{nameOrPath}'", PresetConfig(nameOrPath));
+        if (!File.Exists(nameOrPath))
+            throw new FileNotFoundException($"{nameOrPath}: no such model config file (or preset; presets: {string.Join(", ", Presets)}).", nameOrPath);
+        try
+        {
+            return new Architecture(nameOrPath, nameOrPath, ParseFile(nameOrPath));
+        }
+        catch (ModelConfigException e)
+        {
+            throw new InvalidDataException($"{nameOrPath}: {e.Message}");
+        }
+    }
+
+    static JsonNode ParseFile(string path)
+    {
+        string json;
+        if (path.EndsWith(".keras", StringComparison.OrdinalIgnoreCase))
+        {
+            try
+            {
+                using var zip = ZipFile.OpenRead(path);
+                var entry = zip.GetEntry("config.json") ?? throw new ModelConfigException("a .keras file must hold config.json");
+                using var reader = new StreamReader(entry.Open());
+                json = reader.ReadToEnd();
+            }
+            catch (InvalidDataException e)
+            {
+                throw new ModelConfigException($"not a readable .keras (zip) file ({e.Message})");
+            }
+        }
+        else json = File.ReadAllText(path);
+        try
+        {
+            return JsonNode.Parse(json) ?? throw new ModelConfigException("the file holds JSON null, not a model config");
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new ModelConfigException($"not valid JSON ({e.Message})");
+        }
+    }
+
+    static JsonNode PresetConfig(string name)
+    {
+        using var stream = typeof(Architecture).Assembly.GetManifestResourceStream($"arch/{name}.json")
+            ?? throw new InvalidOperationException($"The preset {name} is missing from the assembly.");
+        return JsonNode.Parse(stream)!;
+    }
+
+    /// <summary>The layer classes and options without names: two configs of the same network compare equal.</summary>
+    static string StructureOf(JsonNode config)
+    {
+        using var model = ModelConfig.FromNode(config);
+        return string.Join("|", model.Layers.Select(l =>
+        {
+            var options = l.GetConfig();
+            options.Remove("name");
+            return LayerRegistry.ClassName(l.GetType()) + System.Text.Json.JsonSerializer.Serialize(options);
+        })) + "|" + string.Join(",", model.InputShape);
+    }
+
+    /// <summary>The Keras-style model of this architecture with initial weights from <paramref name="seed"/> (not compiled).</summary>
+    public Sequential Build(int seed)
+    {
+        try
+        {
+            return ModelConfig.FromNode(Config, seed);
+        }
+        catch (ModelConfigException e)
+        {
+            throw new InvalidDataException($"{Source}: {e.Message}");
+        }
+    }
+
+    /// <summary>Refuses an architecture whose input is not the data's images or whose output is not one score per class.</summary>
+    public void CheckFits(int height, int width, int channels, int classes)
+    {
+        if (!InputShape.SequenceEqual([height, width, channels]))
+            throw new InvalidDataException($"{Source}: the model takes input {Layer.Format(InputShape)} but the data's images are (None, {height}, {width}, {channels}); set the InputLayer's batch_shape to [null, {height}, {width}, {channels}].");
+        if (OutputSize != classes)
+            throw new InvalidDataException($"{Source}: the model's last layer gives {OutputSize} outputs but the data has {classes} classes.");
+    }
+
+    /// <summary>Refuses an architecture that does not take CIFAR-10 images and give its 10 class scores.</summary>
+    public Architecture ForCifar10()
+    {
+        CheckFits(CifarClasses.Height, CifarClasses.Width, CifarClasses.Channels, CifarClasses.Count);
+        return this;
+    }
+}
