@@ -52,5 +52,5 @@ public static class CommandRunner
 
     static bool IsUserFacing(Exception e) => e is DataFormatException or FileNotFoundException or DirectoryNotFoundException
         or IOException or UnauthorizedAccessException or HttpRequestException or InvalidDataException
-        or NotSupportedException or ArgumentException or OperationCanceledException;
+        or NotSupportedException or ArgumentException or OperationCanceledException or Keras.Saving.ModelConfigException;
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using TwinTrain.Data;
 using TwinTrain.Data.Batching;
+using TwinTrain.Experiment.Architectures;
 using TwinTrain.Experiment.Frameworks;
 using TwinTrain.Keras.Engine;
 
@@ -18,31 +19,41 @@ public sealed record BenchResult(IReadOnlyList<BenchRound> Rounds, double TorchT
 }
 
 /// <summary>
-/// Trains the study's CNN on random images with both frameworks in this process, after a warm-up, in interleaved
+/// Trains an architecture on random images with both frameworks in this process, after a warm-up, in interleaved
 /// rounds (torch, keras, torch, keras, ...) so that drifts in the machine's speed hit both alike; reports medians.
 /// Uses the frameworks' real training and evaluation paths (the same as `twintrain train`).
 /// </summary>
 public static class Benchmark
 {
-    /// <summary>Multiply-adds of one forward pass of the study's CNN, per image.</summary>
-    public const double ForwardMacs = 30 * 30 * 32 * 27 + 13 * 13 * 64 * 288 + 2304 * 64 + 64 * 10;
-    /// <summary>Multiply-adds of the first layer's forward pass (its input gradient is never needed).</summary>
-    const double FirstLayerMacs = 30 * 30 * 32 * 27;
-    /// <summary>FLOPs of one training step per image: forward, weight gradients, and input gradients but the first layer's.</summary>
-    public const double TrainFlopsPerImage = 2 * (3 * ForwardMacs - FirstLayerMacs);
-    public const double EvalFlopsPerImage = 2 * ForwardMacs;
-
-    public static BenchResult Run(int threads, int batchSize, int steps, int rounds, TextWriter log)
+    /// <summary>
+    /// FLOPs per image of the architecture's dense work (convolutions and dense layers, counted as direct products):
+    /// evaluation is the forward pass; a training step adds the weight gradients and the input gradients but the first
+    /// layer's, which is never needed.
+    /// </summary>
+    public static (double Train, double Eval) FlopsPerImage(Architecture architecture)
     {
-        var config = new TrainingConfig { Epochs = 1, BatchSize = batchSize, Threads = threads, Seed = 0 };
+        using var model = architecture.Build(seed: 0);
+        double Macs(Keras.Layers.Layer layer) => layer switch
+        {
+            Keras.Layers.Conv2D conv => (double)conv.OutputSize * conv.KernelSize.Height * conv.KernelSize.Width * conv.InputShape[2],
+            Keras.Layers.Dense dense => (double)dense.InputSize * dense.Units,
+            _ => 0,
+        };
+        double forward = model.Layers.Sum(Macs);
+        return (2 * (3 * forward - Macs(model.Layers[0])), 2 * forward);
+    }
+
+    public static BenchResult Run(Architecture architecture, int threads, int batchSize, int steps, int rounds, TextWriter log)
+    {
+        var config = new TrainingConfig { Epochs = 1, BatchSize = batchSize, Threads = threads, Seed = 0, Arch = architecture.Name, ArchDigest = architecture.Digest };
         var train = RandomImages(batchSize * steps, seed: 1);
         var warmup = RandomImages(batchSize * Math.Max(20, steps / 5), seed: 2);
         var evaluation = RandomImages(Math.Max(batchSize * steps, 2048), seed: 3);
         var results = new List<BenchRound>();
-        using var torch = FrameworkCatalog.Create("torch", config, train);
-        using var keras = FrameworkCatalog.Create("keras", config, train);
-        using var torchWarm = FrameworkCatalog.Create("torch", config, warmup);
-        using var kerasWarm = FrameworkCatalog.Create("keras", config, warmup);
+        using var torch = FrameworkCatalog.Create("torch", config, train, architecture);
+        using var keras = FrameworkCatalog.Create("keras", config, train, architecture);
+        using var torchWarm = FrameworkCatalog.Create("torch", config, warmup, architecture);
+        using var kerasWarm = FrameworkCatalog.Create("keras", config, warmup, architecture);
         foreach (var f in new[] { torchWarm, kerasWarm })
         {
             f.TrainEpoch(0, null, CancellationToken.None);
@@ -89,13 +100,20 @@ public static class Benchmark
     public static IReadOnlyList<(string Kernel, double GflopsPerSecond)> KernelMicroBenchmark(TimeSpan budgetPerKernel)
     {
         var buffers = new Buffers();
+        // The study's shapes, read off its architecture: conv1 on the image, conv2 behind the first pooling, fc1 after Flatten.
+        using var study = Architecture.Study.Build(seed: 0);
+        var convs = study.Layers.OfType<Keras.Layers.Conv2D>().ToArray();
+        var fc1 = study.Layers.OfType<Keras.Layers.Dense>().First();
+        var (conv1, conv2) = (Geometry(convs[0]), Geometry(convs[1]));
+        int filters1 = convs[0].Filters, filters2 = convs[1].Filters, tiles = (conv2.OutHeight + 1) / 2 * ((conv2.OutWidth + 1) / 2);
+        const int micro = 32;
         (string, double)[] results =
         [
-            (Name("conv1 forward, from image rows", "30x32x27 per row"), Measure(Conv1RowsForward(buffers), budgetPerKernel)),
-            (Name("conv1 weight gradient (Aᵀ)", "28x32x900"), Measure(Product(buffers, 28, 32, 900, transposed: true), budgetPerKernel)),
-            (Name("conv2 forward, Winograd product", "49x64x32 (x16)"), Measure(Product(buffers, 49, 64, 32, transposed: false), budgetPerKernel)),
-            (Name("conv2 backward, sparse (1 in 8)", "both gradients"), Measure(Conv2SparseBackward(buffers), budgetPerKernel)),
-            (Name("fc1 forward", "32x64x2304"), Measure(Product(buffers, 32, 64, 2304, transposed: false), budgetPerKernel)),
+            (Name("conv1 forward, from image rows", $"{conv1.OutWidth}x{filters1}x{conv1.WindowSize} per row"), Measure(Conv1RowsForward(buffers, conv1, filters1), budgetPerKernel)),
+            (Name("conv1 weight gradient (Aᵀ)", $"{conv1.WindowSize + 1}x{filters1}x{conv1.OutPixels}"), Measure(Product(buffers, conv1.WindowSize + 1, filters1, conv1.OutPixels, transposed: true), budgetPerKernel)),
+            (Name("conv2 forward, Winograd product", $"{tiles}x{filters2}x{conv2.Channels} (x16)"), Measure(Product(buffers, tiles, filters2, conv2.Channels, transposed: false), budgetPerKernel)),
+            (Name("conv2 backward, sparse (1 in 8)", "both gradients"), Measure(Conv2SparseBackward(buffers, conv2, filters2), budgetPerKernel)),
+            (Name("fc1 forward", $"{micro}x{fc1.Units}x{fc1.InputSize}"), Measure(Product(buffers, micro, fc1.Units, fc1.InputSize, transposed: false), budgetPerKernel)),
         ];
         GC.KeepAlive(buffers); // the kernels hold raw pointers into its buffers
         return results;
@@ -124,18 +142,22 @@ public static class Benchmark
         return (() => Gemm.Multiply(m, n, k, a, aRow, aCol, b, n, c, n, accumulate: transposed), 2.0 * m * n * k);
     }
 
-    /// <summary>One 30-pixel output row of conv1: three kernel rows of 3 x 3 channels read straight from the image.</summary>
-    static unsafe (Action, double) Conv1RowsForward(Buffers buffers)
+    static ConvGeometry Geometry(Keras.Layers.Conv2D conv) => new(conv.InputShape[0], conv.InputShape[1], conv.InputShape[2],
+        conv.KernelSize.Height, conv.KernelSize.Width, 1, 1, 0, 0, conv.OutputShape[0], conv.OutputShape[1]);
+
+    /// <summary>One output row of conv1: its kernel rows read straight from the image.</summary>
+    static unsafe (Action, double) Conv1RowsForward(Buffers buffers, ConvGeometry g, int filters)
     {
-        float* image = buffers.Filled(32 * 32 * 3), kernel = buffers.Filled(27 * 32), bias = buffers.Filled(32), output = buffers.Filled(30 * 32);
-        return (() => Gemm.MultiplySegments(30, 32, 9, 3, image, 3, 32 * 3, kernel, 32, bias, output, 32, relu: true), 2.0 * 30 * 32 * 27);
+        int rowFloats = g.KernelWidth * g.Channels;
+        float* image = buffers.Filled(g.Height * g.Width * g.Channels), kernel = buffers.Filled(g.WindowSize * filters);
+        float* bias = buffers.Filled(filters), output = buffers.Filled(g.OutWidth * filters);
+        return (() => Gemm.MultiplySegments(g.OutWidth, filters, rowFloats, g.KernelHeight, image, g.Channels, g.Width * g.Channels, kernel, filters, bias, output, filters, relu: true),
+            2.0 * g.OutWidth * filters * g.WindowSize);
     }
 
     /// <summary>conv2's weight and input gradients for one image whose output gradient has one non-zero in eight.</summary>
-    static unsafe (Action, double) Conv2SparseBackward(Buffers buffers)
+    static unsafe (Action, double) Conv2SparseBackward(Buffers buffers, ConvGeometry g, int filters)
     {
-        var g = new ConvGeometry(15, 15, 32, 3, 3, 1, 1, 0, 0, 13, 13);
-        const int filters = 64;
         int pixels = g.OutPixels, window = g.WindowSize, ld = AlignedBuffer.Lines(window + 1);
         float* dy = buffers.Filled(pixels * filters), image = buffers.Filled(g.Height * g.Width * g.Channels);
         float* kernelTransposed = buffers.Filled(filters * window), weightGradient = buffers.Filled(filters * ld);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using TwinTrain.Data;
+using TwinTrain.Experiment.Architectures;
 using TwinTrain.Experiment.Frameworks;
 using TwinTrain.Experiment.Reporting;
 using TwinTrain.Keras.Utils;
@@ -29,7 +30,8 @@ public sealed record RunSummary(
     string? WeightsFile,
     DateTime StartedUtc,
     DateTime FinishedUtc,
-    int[][]? ConfusionMatrix = null);
+    int[][]? ConfusionMatrix = null,
+    ModelDescription? Model = null);
 
 /// <summary>
 /// Trains a framework epoch by epoch, evaluating on the test set after each, with a Keras-like progress bar.
@@ -42,10 +44,12 @@ public sealed class TrainingRun(TextWriter console, bool liveProgress)
     /// an interrupted run keeps the model as of its last whole epoch and can continue from it (<paramref name="resume"/>:
     /// the earlier run's summary, whose checkpoint the framework has already loaded).
     /// </summary>
-    public RunSummary Execute(IFramework framework, TrainingConfig config, Cifar10 data, DataSummary dataSummary,
+    public RunSummary Execute(IFramework framework, TrainingConfig config, Architecture architecture, Cifar10 data, DataSummary dataSummary,
         string outFolder, CancellationToken stop, RunSummary? resume = null)
     {
         Directory.CreateDirectory(outFolder);
+        architecture.WriteTo(outFolder);
+        var model = ModelDescription.Of(architecture, config);
         var started = resume?.StartedUtc ?? DateTime.UtcNow;
         var wall = Stopwatch.StartNew();
         var history = new List<EpochRecord>(resume?.History ?? []);
@@ -59,7 +63,7 @@ public sealed class TrainingRun(TextWriter console, bool liveProgress)
             framework.Name, status, interruptedAt, config, MachineInfo.Current, framework.Versions, dataSummary,
             framework.ParameterCount, history, history.LastOrDefault()?.ValLoss, history.LastOrDefault()?.ValAccuracy,
             trainingSeconds, previousWall + wall.Elapsed.TotalSeconds, trainingSeconds > 0 ? trainedImages / trainingSeconds : 0,
-            Math.Max(MachineInfo.PeakMemoryBytes(), resume?.PeakMemoryBytes ?? 0), weights, started, DateTime.UtcNow);
+            Math.Max(MachineInfo.PeakMemoryBytes(), resume?.PeakMemoryBytes ?? 0), weights, started, DateTime.UtcNow, Model: model);
 
         for (int epoch = history.Count; epoch < config.Epochs; epoch++)
         {

@@ -59,7 +59,7 @@ public class TrainingRunTests
         using var folder = new TempFolder();
         var framework = new ScriptedFramework(steps: 3);
         var summary = new TrainingRun(new StringWriter(), liveProgress: false)
-            .Execute(framework, new TrainingConfig { Epochs = 2 }, TinyData(), TinySummary, folder.Path, CancellationToken.None);
+            .Execute(framework, new TrainingConfig { Epochs = 2 }, Architectures.Architecture.Study, TinyData(), TinySummary, folder.Path, CancellationToken.None);
 
         Assert.Equal("completed", summary.Status);
         Assert.Equal(2, framework.Evaluations);
@@ -91,7 +91,7 @@ public class TrainingRunTests
         var framework = new ScriptedFramework(steps: 5, stop, stopEpoch: 1, stopStep: 2);
         var console = new StringWriter();
         var summary = new TrainingRun(console, liveProgress: false)
-            .Execute(framework, new TrainingConfig { Epochs = 4 }, TinyData(), TinySummary, folder.Path, stop.Token);
+            .Execute(framework, new TrainingConfig { Epochs = 4 }, Architectures.Architecture.Study, TinyData(), TinySummary, folder.Path, stop.Token);
 
         Assert.Equal("interrupted", summary.Status);
         Assert.Equal("epoch 2, step 2/5", summary.InterruptedAt);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using TwinTrain.Experiment;
+using TwinTrain.Experiment.Architectures;
 
 namespace TwinTrain.Cli.Commands;
 
@@ -13,9 +14,10 @@ public static class BenchCommand
         var batchSize = new Option<int>("--batch-size") { Description = "Images per step.", DefaultValueFactory = _ => 64 };
         var steps = new Option<int>("--steps") { Description = "Training steps per round.", DefaultValueFactory = _ => 100 };
         var rounds = new Option<int>("--rounds") { Description = "Interleaved rounds per framework (medians are reported).", DefaultValueFactory = _ => 5 };
-        var command = new Command("bench", "Benchmark the study's CNN in both frameworks on random data (images/s, GFLOP/s, ratios).")
+        var arch = new Option<string>("--arch") { Description = $"The network: a preset ({string.Join(", ", Architecture.Presets)}) or a Keras model config file.", DefaultValueFactory = _ => Architecture.Default };
+        var command = new Command("bench", "Benchmark a network (--arch; default the study's CNN) in both frameworks on random data (images/s, GFLOP/s, ratios).")
         {
-            threads, batchSize, steps, rounds,
+            arch, threads, batchSize, steps, rounds,
         };
         command.SetAction(parse =>
         {
@@ -24,16 +26,18 @@ public static class BenchCommand
             var output = parse.InvocationConfiguration.Output;
             string F(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
-            output.WriteLine(F($"Study CNN, batch {b}, {t} threads, {s} steps x {r} interleaved rounds, random data; CPU {Experiment.Reporting.MachineInfo.Current.CpuModel}"));
-            var result = Benchmark.Run(t, b, s, r, output);
+            var architecture = Architecture.Resolve(parse.GetValue(arch)!).ForCifar10();
+            var (trainFlops, evalFlops) = Benchmark.FlopsPerImage(architecture);
+            output.WriteLine(F($"{architecture.Name} ({architecture.Parameters:N0} parameters), batch {b}, {t} threads, {s} steps x {r} interleaved rounds, random data; CPU {Experiment.Reporting.MachineInfo.Current.CpuModel}"));
+            var result = Benchmark.Run(architecture, t, b, s, r, output);
             var (peak, how) = Benchmark.NominalPeak(t);
             output.WriteLine(F($"Nominal peak {peak:F1} GFLOP/s: {how}"));
-            output.WriteLine(F($"GFLOP/s count the dense network's {Benchmark.TrainFlopsPerImage / 1e6:F1} MFLOP per training image and {Benchmark.EvalFlopsPerImage / 1e6:F1} per evaluated one;"));
+            output.WriteLine(F($"GFLOP/s count the convolutions' and dense layers' direct {trainFlops / 1e6:F1} MFLOP per training image and {evalFlops / 1e6:F1} per evaluated one;"));
             output.WriteLine("Winograd and skipped zeros do fewer, so an engine that uses them can pass 100% of the peak.");
             output.WriteLine(F($"{"",-6} {"train img/s",12} {"GFLOP/s",8} {"% peak",7} {"eval img/s",11} {"GFLOP/s",8} {"% peak",7}"));
             foreach (var (name, train, eval) in new[] { ("torch", result.TorchTrain, result.TorchEval), ("keras", result.KerasTrain, result.KerasEval) })
             {
-                double trainGflops = train * Benchmark.TrainFlopsPerImage / 1e9, evalGflops = eval * Benchmark.EvalFlopsPerImage / 1e9;
+                double trainGflops = train * trainFlops / 1e9, evalGflops = eval * evalFlops / 1e9;
                 output.WriteLine(F($"{name,-6} {train,12:F0} {trainGflops,8:F1} {100 * trainGflops / peak,6:F0}% {eval,11:F0} {evalGflops,8:F1} {100 * evalGflops / peak,6:F0}%"));
             }
             output.WriteLine("Kernel micro-benchmark (1 thread, the study's shapes m x n x k; flops the kernel does, skipped zeros not counted):");

@@ -14,19 +14,20 @@ public static class CompareCommand
         var output = new Option<string>("--out", "-o") { Description = "Output folder; rerunning with the same one continues.", DefaultValueFactory = _ => "comparison" };
         var force = new Option<bool>("--force") { Description = "Redo runs that are already complete." };
         var training = new TrainingOptions();
-        var command = new Command("compare", "Train the study's CNN with both frameworks under identical conditions and compare them.")
+        var command = new Command("compare", "Train a network (--arch; default the study's CNN) with both frameworks under identical conditions and compare them.")
         {
             seeds, output, force,
         };
         training.AddTo(command);
         command.SetAction((parse, cancel) =>
         {
-            var config = new CompareConfig(training.Config(parse), ParseSeeds(parse.GetValue(seeds)!), ["keras", "torch"], parse.GetValue(force));
+            var architecture = training.ResolveArchitecture(parse);
+            var config = new CompareConfig(training.Config(parse, architecture), ParseSeeds(parse.GetValue(seeds)!), ["keras", "torch"], parse.GetValue(force));
             var console = parse.InvocationConfiguration.Output;
             var (cifar, summary) = training.LoadData(parse, config.Training, console);
 
             string folder = parse.GetValue(output)!;
-            var result = new ComparisonRunner(console, !Console.IsOutputRedirected).Run(config, cifar, summary, folder, cancel);
+            var result = new ComparisonRunner(console, !Console.IsOutputRedirected).Run(config, architecture, cifar, summary, folder, cancel);
             var charts = Charts.Write(result, Path.Combine(folder, "charts"));
             Report.Write(result, folder, charts, Listings.Load());
             console.WriteLine();

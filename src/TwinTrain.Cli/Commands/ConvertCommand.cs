@@ -9,10 +9,11 @@ public static class ConvertCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model", "-m") { Description = "A run folder, a model file, or a PyTorch state_dict (.pt) of the study's CNN.", Required = true };
+        var model = new ModelOptions();
         var to = new Option<ModelFormat>("--to") { Description = "keras (keras-model.zip), torch (TorchSharp .dat) or pytorch (a state_dict .pt that torch.load reads).", Required = true };
         var output = new Option<string>("--out", "-o") { Description = "The file to write (.zip, .dat or .pt to match --to).", Required = true };
-        var command = new Command("convert", "Convert a trained model between the frameworks' layouts and file formats.") { model, to, output };
+        var command = new Command("convert", "Convert a trained model between the frameworks' layouts and file formats.") { to, output };
+        model.AddTo(command);
         command.SetAction(parse =>
         {
             var format = parse.GetValue(to);
@@ -20,7 +21,7 @@ public static class ConvertCommand
             string extension = WeightConversion.Extension(format);
             if (!path.EndsWith(extension, StringComparison.OrdinalIgnoreCase))
                 throw new ArgumentException($"--out {path}: a {format.ToString().ToLowerInvariant()} model file ends in {extension}.");
-            using var source = TrainedModel.Load(parse.GetValue(model)!);
+            using var source = model.Load(parse);
             double difference = WeightConversion.Convert(source, format, path);
             parse.InvocationConfiguration.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Wrote {path} ({format.ToString().ToLowerInvariant()}) from the {source.Framework} model {source.Path}; on 256 random images the two give probabilities within {difference:E1}."));

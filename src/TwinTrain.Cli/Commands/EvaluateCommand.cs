@@ -16,15 +16,16 @@ public static class EvaluateCommand
 
     public static Command Create()
     {
-        var model = new Option<string>("--model", "-m") { Description = "A run folder (from train or compare) or its model file.", Required = true };
+        var model = new ModelOptions();
         var data = new Option<string?>("--data") { Description = "CIFAR-10 as an archive or folder (default: where 'twintrain download' puts it)." };
         var limit = new Option<int?>("--limit-test") { Description = "Evaluate on N images spread over the test set." };
         var json = new Option<bool>("--json") { Description = "Print JSON instead of tables." };
-        var command = new Command("evaluate", "Evaluate a trained model on the CIFAR-10 test set.") { model, data, limit, json };
+        var command = new Command("evaluate", "Evaluate a trained model on the CIFAR-10 test set.") { data, limit, json };
+        model.AddTo(command);
         command.SetAction(parse =>
         {
             var output = parse.InvocationConfiguration.Output;
-            using var trained = TrainedModel.Load(parse.GetValue(model)!);
+            using var trained = model.Load(parse);
             var (cifar, _) = CifarLoader.Load(DataLocation.Resolve(parse.GetValue(data)));
             var test = cifar.Test.Subset(parse.GetValue(limit) ?? int.MaxValue);
             var evaluation = Evaluate(trained, test);

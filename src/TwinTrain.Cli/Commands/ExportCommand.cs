@@ -9,15 +9,16 @@ public static class ExportCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model", "-m") { Description = "A run folder (from train or compare) or its model file.", Required = true };
+        var model = new ModelOptions();
         var output = new Option<string>("--out", "-o") { Description = "The ONNX file to write.", Required = true };
         var data = new Option<string?>("--check-data") { Description = "CIFAR-10 to check the export on: ONNX Runtime against the framework, outputs and speed." };
         var count = new Option<int>("--check-images") { Description = "Test images for the check.", DefaultValueFactory = _ => 1000 };
-        var command = new Command("export", "Export a trained model to ONNX (opset 13; dynamic batch size).") { model, output, data, count };
+        var command = new Command("export", "Export a trained model to ONNX (opset 13; dynamic batch size).") { output, data, count };
+        model.AddTo(command);
         command.SetAction(parse =>
         {
             var console = parse.InvocationConfiguration.Output;
-            using var trained = TrainedModel.Load(parse.GetValue(model)!);
+            using var trained = model.Load(parse);
             byte[] onnx = OnnxExport.Export(trained);
             using (var check = new OnnxModel(onnx, "the exported model")) { }
             string path = parse.GetValue(output)!;

@@ -11,16 +11,17 @@ public static class PredictCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model", "-m") { Description = "A run folder (from train or compare) or its model file.", Required = true };
+        var model = new ModelOptions();
         var runtime = new Option<string>("--runtime") { Description = "native (the framework itself) or onnx (the model exported to ONNX, run by ONNX Runtime).", DefaultValueFactory = _ => "native" };
         runtime.AcceptOnlyFromAmong("native", "onnx");
         var images = new Argument<string[]>("images") { Description = "PNG or JPEG files of any size (resized to 32x32 by area averaging).", Arity = ArgumentArity.OneOrMore };
-        var command = new Command("predict", "Classify image files with a trained model (top-3 classes).") { model, runtime, images };
+        var command = new Command("predict", "Classify image files with a trained model (top-3 classes).") { runtime, images };
+        model.AddTo(command);
         command.SetAction(parse =>
         {
             var output = parse.InvocationConfiguration.Output;
             var error = parse.InvocationConfiguration.Error;
-            using var trained = TrainedModel.Load(parse.GetValue(model)!);
+            using var trained = model.Load(parse);
             using var onnx = parse.GetValue(runtime) == "onnx" ? new OnnxModel(OnnxExport.Export(trained), trained.Path) : null;
             int failures = 0;
             foreach (string path in parse.GetValue(images)!)

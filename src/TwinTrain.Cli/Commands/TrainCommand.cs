@@ -2,12 +2,13 @@ using System.CommandLine;
 using System.Globalization;
 using TwinTrain.Data;
 using TwinTrain.Experiment;
+using TwinTrain.Experiment.Architectures;
 using TwinTrain.Experiment.Frameworks;
 using TwinTrain.Experiment.Reporting;
 
 namespace TwinTrain.Cli.Commands;
 
-/// <summary>`twintrain train`: train the study's CNN with one framework and write history.csv, run.json and weights.</summary>
+/// <summary>`twintrain train`: train the architecture with one framework and write history.csv, run.json, model.json and weights.</summary>
 public static class TrainCommand
 {
     public static Command Create()
@@ -18,18 +19,19 @@ public static class TrainCommand
         var output = new Option<string?>("--out", "-o") { Description = "Output folder (default: runs/<framework>-<time>)." };
         var resume = new Option<string?>("--resume") { Description = "Continue the run in this folder after its last completed epoch (--epochs N to train further)." };
         var training = new TrainingOptions();
-        var command = new Command("train", "Train the study's CNN on CIFAR-10 with one framework.") { framework, seed, output, resume };
+        var command = new Command("train", "Train a network (--arch; default the study's CNN) on CIFAR-10 with one framework.") { framework, seed, output, resume };
         training.AddTo(command);
         command.SetAction((parse, cancel) =>
         {
             var console = parse.InvocationConfiguration.Output;
             if (parse.GetValue(resume) is { } folder) return Task.FromResult(Resume(folder, training, parse, console, cancel));
             string name = parse.GetValue(framework) ?? throw new ArgumentException("--framework is required (torch or keras), unless --resume continues a run.");
-            var config = training.Config(parse, parse.GetValue(seed));
+            var architecture = training.ResolveArchitecture(parse);
+            var config = training.Config(parse, architecture, parse.GetValue(seed));
             string outFolder = parse.GetValue(output)
                 ?? Path.Combine("runs", $"{name}-{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}");
             var (data, dataSummary) = training.LoadData(parse, config, console);
-            return Task.FromResult(Run(name, config, data, dataSummary, outFolder, console, cancel));
+            return Task.FromResult(Run(name, config, architecture, data, dataSummary, outFolder, console, cancel));
         });
         return command;
     }
@@ -47,24 +49,25 @@ public static class TrainCommand
         if (data.Train.Count != previous.Data.TrainImages || data.Test.Count != previous.Data.TestImages)
             throw new ArgumentException($"{folder}: the run used {previous.Data.TrainImages:N0}/{previous.Data.TestImages:N0} images, this data gives {data.Train.Count:N0}/{data.Test.Count:N0}.");
 
-        using var model = FrameworkCatalog.Create(previous.Framework, config, data.Train);
+        var architecture = Architecture.OfRunFolder(folder, config.Arch);
+        using var model = FrameworkCatalog.Create(previous.Framework, config, data.Train, architecture);
         if (previous.History.Count > 0) model.LoadCheckpoint(folder);
-        console.WriteLine($"Resuming {previous.Framework} in {folder} after epoch {previous.History.Count} of {config.Epochs}");
+        console.WriteLine($"Resuming {previous.Framework} ({config.Arch}) in {folder} after epoch {previous.History.Count} of {config.Epochs}");
         var summary = new TrainingRun(console, liveProgress: !Console.IsOutputRedirected)
-            .Execute(model, config, data, dataSummary, folder, cancel, previous.History.Count > 0 ? previous : null);
+            .Execute(model, config, architecture, data, dataSummary, folder, cancel, previous.History.Count > 0 ? previous : null);
         return Report(summary, folder, console);
     }
 
-    static int Run(string name, TrainingConfig config, Cifar10 data, DataSummary dataSummary, string outFolder,
+    static int Run(string name, TrainingConfig config, Architecture architecture, Cifar10 data, DataSummary dataSummary, string outFolder,
         TextWriter console, CancellationToken cancel)
     {
-        using var model = FrameworkCatalog.Create(name, config, data.Train);
+        using var model = FrameworkCatalog.Create(name, config, data.Train, architecture);
         console.WriteLine($"Framework {name} ({string.Join(", ", model.Versions.Select(v => $"{v.Key} {v.Value}"))}), " +
-            $"{model.ParameterCount:N0} parameters, {config.Threads} threads, batch {config.BatchSize}, " +
+            $"{config.Arch}: {model.ParameterCount:N0} parameters, {config.Threads} threads, batch {config.BatchSize}, " +
             $"{(config.Optimizer == "sgd" ? $"SGD momentum {config.Momentum}" : "Adam")} lr {config.LearningRate}, init {config.Init}");
 
         var summary = new TrainingRun(console, liveProgress: !Console.IsOutputRedirected)
-            .Execute(model, config, data, dataSummary, outFolder, cancel);
+            .Execute(model, config, architecture, data, dataSummary, outFolder, cancel);
         return Report(summary, outFolder, console);
     }
 
@@ -75,7 +78,7 @@ public static class TrainCommand
             console.WriteLine($"Test accuracy {accuracy * 100:F2}%, test loss {summary.TestLoss:F4} after {summary.History.Count} epoch(s).");
         console.WriteLine($"Training {summary.TrainingSeconds:F1}s ({summary.TrainImagesPerSecond:F0} images/s), " +
             $"wall {summary.WallSeconds:F1}s, peak memory {summary.PeakMemoryBytes / (1024.0 * 1024):F0} MiB.");
-        console.WriteLine($"Wrote {Path.GetFullPath(outFolder)} (history.csv, run.json{(summary.WeightsFile is null ? "" : $", {summary.WeightsFile}")}).");
+        console.WriteLine($"Wrote {Path.GetFullPath(outFolder)} (history.csv, run.json, {Architecture.FileName}{(summary.WeightsFile is null ? "" : $", {summary.WeightsFile}")}).");
         return summary.Status == "completed" ? 0 : 130;
     }
 }

@@ -1,12 +1,14 @@
 using System.CommandLine;
 using TwinTrain.Data;
 using TwinTrain.Experiment;
+using TwinTrain.Experiment.Architectures;
 
 namespace TwinTrain.Cli.Commands;
 
 /// <summary>The options `train` and `compare` share: the data, and everything that defines the training conditions.</summary>
 public sealed class TrainingOptions
 {
+    readonly Option<string> _arch = new("--arch") { Description = $"The network: a preset ({string.Join(", ", Architecture.Presets)}) or a Keras model config file (.json from model.to_json(), or .keras).", DefaultValueFactory = _ => Architecture.Default };
     readonly Option<string?> _data = new("--data") { Description = "CIFAR-10 as an archive or folder (default: where 'twintrain download' puts it)." };
     readonly Option<int> _epochs = new("--epochs") { Description = "Passes over the training set.", DefaultValueFactory = _ => 10 };
     readonly Option<int> _batchSize = new("--batch-size") { Description = "Images per training step.", DefaultValueFactory = _ => 64 };
@@ -28,15 +30,20 @@ public sealed class TrainingOptions
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { _data, _epochs, _batchSize, _lr, _limitTrain, _limitTest, _threads, _optimizer, _momentum, _init, _cacheDir, _noCache })
+        foreach (var option in new Option[] { _arch, _data, _epochs, _batchSize, _lr, _limitTrain, _limitTest, _threads, _optimizer, _momentum, _init, _cacheDir, _noCache })
             command.Add(option);
     }
 
-    /// <summary>The validated training conditions given on the command line.</summary>
-    public TrainingConfig Config(ParseResult parse, int seed = 0)
+    /// <summary>The architecture --arch names, checked (it builds, and takes CIFAR-10 images to 10 classes) before anything runs.</summary>
+    public Architecture ResolveArchitecture(ParseResult parse) => Architecture.Resolve(parse.GetValue(_arch)!).ForCifar10();
+
+    /// <summary>The validated training conditions given on the command line, with the architecture's name and digest.</summary>
+    public TrainingConfig Config(ParseResult parse, Architecture architecture, int seed = 0)
     {
         var config = new TrainingConfig
         {
+            Arch = architecture.Name,
+            ArchDigest = architecture.Digest,
             Epochs = parse.GetValue(_epochs),
             BatchSize = parse.GetValue(_batchSize),
             LearningRate = parse.GetValue(_lr),

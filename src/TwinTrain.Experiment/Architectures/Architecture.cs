@@ -56,6 +56,23 @@ public sealed class Architecture
     /// <summary>SHA-256 of the config as TwinTrain writes it: runs of one architecture have the same digest, whatever the file was called.</summary>
     public string Digest { get; }
 
+    /// <summary>Writes the config into a run folder as <see cref="FileName"/> (atomically), so the folder says what it trained.</summary>
+    public void WriteTo(string folder)
+    {
+        string path = System.IO.Path.Combine(folder, FileName), temp = path + ".tmp";
+        File.WriteAllText(temp, Config.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+        File.Move(temp, path, overwrite: true);
+    }
+
+    /// <summary>The architecture a run folder trained: its <see cref="FileName"/>, or (for folders from before model configs) the study's.</summary>
+    public static Architecture OfRunFolder(string folder, string recordedName)
+    {
+        string path = System.IO.Path.Combine(folder, FileName);
+        if (!File.Exists(path)) return Presets.Contains(recordedName) ? Resolve(recordedName) : Study;
+        var recorded = Resolve(path);
+        return FromRecorded(recordedName, recorded.Config);
+    }
+
     /// <summary>The architecture a run recorded (its name and config), so a resumed run needs no other file.</summary>
     public static Architecture FromRecorded(string name, JsonNode config)
     {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using TwinTrain.Data;
+using TwinTrain.Experiment.Architectures;
 using TwinTrain.Experiment.Frameworks;
 using TwinTrain.Experiment.Reporting;
 
@@ -19,7 +20,7 @@ public sealed record FrameworkSummary(string Framework, int Runs, double TestAcc
 public sealed record ComparisonResult(
     CompareConfig Config, MachineInfo Machine, DataSummary Data, IReadOnlyDictionary<string, double> WarmupSeconds,
     IReadOnlyList<ComparedRun> Runs, IReadOnlyList<FrameworkSummary> Summaries, WelchTest? AccuracyDifference,
-    bool Interrupted, DateTime FinishedUtc);
+    bool Interrupted, DateTime FinishedUtc, ModelDescription? Model = null);
 
 /// <summary>
 /// Trains every (framework, seed) pair one after another under identical conditions: the same decoded data, sample
@@ -30,13 +31,14 @@ public sealed class ComparisonRunner(TextWriter console, bool liveProgress)
 {
     public const string ResultsFile = "results.json";
 
-    public ComparisonResult Run(CompareConfig config, Cifar10 data, DataSummary dataSummary, string outFolder, CancellationToken stop)
+    public ComparisonResult Run(CompareConfig config, Architecture architecture, Cifar10 data, DataSummary dataSummary, string outFolder, CancellationToken stop)
     {
         Directory.CreateDirectory(outFolder);
         var warmup = new Dictionary<string, double>();
         var runs = new List<ComparedRun>();
         bool interrupted = false;
-        ComparisonResult Result() => Summarise(config, dataSummary, warmup, runs, interrupted);
+        var model = ModelDescription.Of(architecture, config.Training);
+        ComparisonResult Result() => Summarise(config, dataSummary, warmup, runs, interrupted) with { Model = model };
 
         foreach (int seed in config.Seeds)
         {
@@ -51,14 +53,14 @@ public sealed class ComparisonRunner(TextWriter console, bool liveProgress)
                     runs.Add(new ComparedRun(name, seed, folder, previous, null, Resumed: true));
                     continue;
                 }
-                if (!warmup.ContainsKey(name)) warmup[name] = WarmUp(name, training, data.Train);
+                if (!warmup.ContainsKey(name)) warmup[name] = WarmUp(name, training, architecture, data.Train);
 
                 console.WriteLine($"== {name}, seed {seed}");
                 try
                 {
                     MachineInfo.ResetPeakMemory();
-                    using var framework = FrameworkCatalog.Create(name, training, data.Train);
-                    var summary = new TrainingRun(console, liveProgress).Execute(framework, training, data, dataSummary, folder, stop);
+                    using var framework = FrameworkCatalog.Create(name, training, data.Train, architecture);
+                    var summary = new TrainingRun(console, liveProgress).Execute(framework, training, architecture, data, dataSummary, folder, stop);
                     runs.Add(new ComparedRun(name, seed, folder, summary, null, Resumed: false));
                     if (summary.Status != "completed") interrupted = true;
                 }
@@ -80,11 +82,11 @@ public sealed class ComparisonRunner(TextWriter console, bool liveProgress)
     }
 
     /// <summary>A short untimed training of a throwaway model, so JIT and library start-up do not count against either side.</summary>
-    static double WarmUp(string name, TrainingConfig training, ImageSet train)
+    static double WarmUp(string name, TrainingConfig training, Architecture architecture, ImageSet train)
     {
         var clock = Stopwatch.StartNew();
         var sample = train.Subset(Math.Min(train.Count, training.BatchSize * 10));
-        using var framework = FrameworkCatalog.Create(name, training with { Epochs = 1 }, sample);
+        using var framework = FrameworkCatalog.Create(name, training with { Epochs = 1 }, sample, architecture);
         framework.TrainEpoch(0, null, CancellationToken.None);
         framework.Evaluate(sample);
         return clock.Elapsed.TotalSeconds;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using TwinTrain.Experiment.Architectures;
 using System.Text;
 
 namespace TwinTrain.Experiment.Comparison;
@@ -52,8 +53,12 @@ public static class Report
         var keras = result.Summaries.FirstOrDefault(s => s.Framework == "keras");
         var torch = result.Summaries.FirstOrDefault(s => s.Framework == "torch");
 
+        var model = result.Model;
+        string network = model is null ? "The study's CNN"
+            : model.IsStudy ? F($"The study's CNN ({model.Parameters:N0} parameters)")
+            : F($"The network {model.Arch} ({model.Parameters:N0} parameters, {model.TrainableParameters:N0} trainable)");
         sections.Add(TextSection("Setup", (
-            F($"The study's CNN (167,562 parameters) trained {config.Epochs} epoch(s) with batch {config.BatchSize}, ") +
+            F($"{network} trained {config.Epochs} epoch(s) with batch {config.BatchSize}, ") +
             F($"{(config.Optimizer == "sgd" ? $"SGD (momentum {config.Momentum})" : "Adam")} at learning rate {config.LearningRate}, ") +
             F($"{config.Threads} thread(s), seeds {string.Join(", ", result.Config.Seeds)}, initialisation {config.Init}; ") +
             F($"{result.Data.TrainImages:N0} training and {result.Data.TestImages:N0} test images from {result.Data.Source}. ") +
@@ -88,6 +93,17 @@ public static class Report
             HtmlTable(table) + Paragraph(verdict) + Paragraph("Per run: " + string.Join("; ", perSeed) + ".")));
 
         sections.Add(TextSection("The study's summed loss", SummedLossNote(result)));
+        if (model is not null) sections.Add(ModelSection(model));
+
+        if (model is { IsStudy: false })
+        {
+            // Not the study's CNN: its hand-written listings do not apply; show what each framework built from the config.
+            string structures = "The Keras-style model (Summary()) and the PyTorch-style module built from the same config:";
+            sections.Add(("The models, side by side",
+                structures + "\n\n```\n" + model.KerasSummary.TrimEnd() + "\n```\n\n```\n" + model.TorchModule + "\n```\n",
+                Paragraph(structures) + "<div class=\"listings\"><pre>" + WebUtility.HtmlEncode(model.KerasSummary) + "</pre><pre>" + WebUtility.HtmlEncode(model.TorchModule) + "</pre></div>"));
+            return sections;
+        }
 
         var codeMd = new StringBuilder();
         var codeHtml = new StringBuilder("<div class=\"listings\">");
@@ -105,6 +121,21 @@ public static class Report
         codeHtml.Append("</div>");
         sections.Add(("The code, side by side", codeMd.ToString(), codeHtml.ToString()));
         return sections;
+    }
+
+    /// <summary>The layer table with parameter counts, and every setting translated between the frameworks or left to defaults that differ.</summary>
+    static (string, string, string) ModelSection(ModelDescription model)
+    {
+        var layers = new List<string[]> { new[] { "Layer", "Class", "Output shape", "Parameters", "Trainable" } };
+        layers.AddRange(model.Layers.Select(l => new[] { l.Name, l.Class, l.OutputShape, F($"{l.Parameters:N0}"), F($"{l.TrainableParameters:N0}") }));
+        layers.Add(["Total", "", "", F($"{model.Parameters:N0}"), F($"{model.TrainableParameters:N0}")]);
+        var translations = new List<string[]> { new[] { "Layer", "Setting", "Keras", "PyTorch", "Note" } };
+        translations.AddRange(model.Translations.Select(t => new[] { t.Layer, t.Setting, t.Keras, t.PyTorch, t.Note }));
+        string intro = F($"{model.Arch}, defined once as a Keras model config (digest {model.Digest[..12]}) and built by both frameworks.");
+        string differ = "What the PyTorch side spells differently, and the defaults the two frameworks differ on (recorded in every run.json):";
+        return ("The model",
+            intro + "\n\n" + MarkdownTable(layers) + "\n" + differ + "\n\n" + MarkdownTable(translations),
+            Paragraph(intro) + HtmlTable(layers) + Paragraph(differ) + HtmlTable(translations));
     }
 
     /// <summary>A section of plain text: as is in Markdown, one paragraph in HTML.</summary>
