@@ -1,0 +1,126 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using TwinTrain.Tests.Shared;
+using static TwinTrain.Cli.Tests.CliRunner;
+
+namespace TwinTrain.Cli.Tests;
+
+/// <summary>--arch: presets and config files through every command, and configs TwinTrain cannot build refused in one line.</summary>
+public class ArchitectureTests
+{
+    /// <summary>A small Sequential config in Keras 3's form with the given layers after the InputLayer.</summary>
+    static string Config(string layers, string batchShape = "[null, 32, 32, 3]") => $$"""
+        {"module": "keras", "class_name": "Sequential", "config": {"name": "sequential", "trainable": true, "layers": [
+          {"module": "keras.layers", "class_name": "InputLayer", "config": {"batch_shape": {{batchShape}}, "dtype": "float32", "name": "input_layer"}, "registered_name": null},
+          {{layers}}
+        ]}, "registered_name": null}
+        """;
+
+    const string Conv = """{"class_name": "Conv2D", "config": {"name": "conv2d", "filters": 8, "kernel_size": [3, 3], "activation": "relu"}}""";
+    const string Head = """{"class_name": "Flatten", "config": {"name": "flatten"}}, {"class_name": "Dense", "config": {"name": "dense", "units": 10, "activation": "softmax"}}""";
+
+    public static TheoryData<string, string[]> BadConfigs => new()
+    {
+        { "{ not json", ["not valid JSON"] },
+        { Config("""{"class_name": "LSTM", "config": {"name": "lstm", "units": 4}}, """ + Head), ["layer 1 'lstm' (LSTM)", "unknown layer"] },
+        { Config("""{"class_name": "Conv2D", "config": {"name": "conv2d", "filters": 8, "kernel_size": 3, "dilation_rate": [2, 2]}}, """ + Head), ["layer 1 'conv2d' (Conv2D)", "'dilation_rate' = [2,2]"] },
+        { Config("""{"class_name": "Conv2D", "config": {"name": "conv2d", "filters": 8, "kernel_size": 3, "groups": 2}}, """ + Head), ["layer 1 'conv2d' (Conv2D)", "'groups' = 2"] },
+        { Config(Conv + """, {"class_name": "Dense", "config": {"name": "dense", "units": 10}}"""), ["layer 2 'dense' (Dense)", "add a Flatten"] },
+        { Config("""{"class_name": "Conv2D", "config": {"name": "conv2d", "filters": 0, "kernel_size": 3}}, """ + Head), ["layer 1 'conv2d' (Conv2D)", "'filters' must be at least 1"] },
+        { Config("""{"class_name": "Conv2D", "config": {"name": "conv2d", "filters": 8, "kernel_size": -3}}, """ + Head), ["layer 1 'conv2d' (Conv2D)", "'kernel_size' must be at least 1"] },
+        { Config(Conv + """, {"class_name": "Flatten", "config": {"name": "flatten"}}, {"class_name": "Dense", "config": {"name": "huge", "units": 2000000000}}"""), ["layer 3 'huge' (Dense)", "would hold"] },
+        { Config(Conv + ", " + Head, "[null, 28, 28, 1]"), ["takes input (None, 28, 28, 1)", "(None, 32, 32, 3)"] },
+        { Config(Conv + ", " + Head, "[null, 32]"), ["layer 1 'conv2d' (Conv2D)", "rank 3"] },
+        { Config(Conv + """, {"class_name": "Dense", "config": {"name": "d", "units": 10, "kernel_regularizer": {"class_name": "L2"}}}"""), ["layer 2 'd' (Dense)", "kernel_regularizer"] },
+        { Config(Conv + """, {"class_name": "Flatten", "config": {"name": "flatten", "made_up_option": 1}}, {"class_name": "Dense", "config": {"name": "dense", "units": 10}}"""), ["layer 2 'flatten' (Flatten)", "'made_up_option' is not supported"] },
+        { Config(Conv + ", " + Head).Replace("\"units\": 10", "\"units\": 7"), ["gives 7 outputs", "10 classes"] },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadConfigs))]
+    public async Task Should_refuse_a_config_it_cannot_build_in_one_line_naming_the_file_and_the_layer(string json, string[] expected)
+    {
+        using var folder = new TempFolder();
+        string file = Path.Combine(folder.Path, "model.json"), output = Path.Combine(folder.Path, "run");
+        File.WriteAllText(file, json);
+        foreach (string[] command in new[]
+        {
+            new[] { "train", "-f", "keras", "--arch", file, "--data", SharedData.ArchivePath, "--out", output },
+            new[] { "compare", "--arch", file, "--data", SharedData.ArchivePath, "--out", output },
+            new[] { "bench", "--arch", file, "--steps", "1", "--rounds", "1" },
+        })
+        {
+            var (code, _, error) = await Run(command);
+            Assert.Equal(CommandRunner.Failure, code);
+            Assert.Single(error.Trim().Split('\n'));
+            Assert.Contains(file, error);
+            foreach (string part in expected) Assert.Contains(part, error);
+            Assert.DoesNotContain("   at ", error);
+            Assert.False(Directory.Exists(output), "no run folder is left behind");
+        }
+    }
+
+    [Fact]
+    public async Task Should_refuse_an_unknown_preset_naming_the_presets()
+    {
+        var (code, _, error) = await Run("train", "-f", "keras", "--arch", "resnet50", "--data", SharedData.ArchivePath);
+        Assert.Equal(CommandRunner.Failure, code);
+        Assert.Contains("resnet50", error);
+        Assert.Contains("study, cifar-bn", error);
+    }
+
+    [Theory]
+    [InlineData("keras")]
+    [InlineData("torch")]
+    public async Task Should_train_cifar_bn_on_real_data_and_evaluate_export_and_convert_it(string framework)
+    {
+        using var folder = new TempFolder();
+        string run = Path.Combine(folder.Path, "run");
+        var (code, output, error) = await Run("train", "-f", framework, "--arch", "cifar-bn", "--data", SharedData.ArchivePath,
+            "--epochs", "1", "--limit-train", "2000", "--limit-test", "500", "--threads", "2", "--out", run);
+        Assert.True(code == 0, error);
+        Assert.Contains("cifar-bn: 95,434 parameters", output);
+        using (var runJson = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "run.json"))))
+        {
+            var model = runJson.RootElement.GetProperty("model");
+            Assert.Equal(95434, model.GetProperty("parameters").GetInt64());
+            Assert.Equal(94986, model.GetProperty("trainable_parameters").GetInt64());
+            var settings = model.GetProperty("translations").EnumerateArray().Select(t => t.GetProperty("setting").GetString()).ToArray();
+            Assert.Contains("momentum", settings);
+            Assert.Contains("epsilon", settings);
+            Assert.Contains("Adam epsilon", settings);
+            Assert.Equal("cifar-bn", runJson.RootElement.GetProperty("config").GetProperty("arch").GetString());
+        }
+        Assert.Equal("Sequential", (string?)JsonNode.Parse(File.ReadAllText(Path.Combine(run, "model.json")))!["class_name"]);
+
+        (code, output, error) = await Run("evaluate", "--model", run, "--data", SharedData.ArchivePath, "--limit-test", "200");
+        Assert.True(code == 0, error);
+        Assert.Contains("200 test images", output);
+
+        (code, output, error) = await Run("export", "--model", run, "--out", Path.Combine(folder.Path, "model.onnx"),
+            "--check-data", SharedData.ArchivePath, "--check-images", "100");
+        Assert.True(code == 0, error);
+        Assert.Contains("same class for 100/100", output);
+
+        string converted = Path.Combine(folder.Path, "converted", framework == "keras" ? "model.pt" : "model.zip");
+        Directory.CreateDirectory(Path.GetDirectoryName(converted)!);
+        (code, output, error) = await Run("convert", "--model", run, "--to", framework == "keras" ? "pytorch" : "keras", "--out", converted);
+        Assert.True(code == 0, error);
+        double within = double.Parse(output.Split("within ")[1].TrimEnd('.', '\n', ' '), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(within < 1e-5, output);
+
+        // Resume continues with the run's own architecture.
+        (code, output, error) = await Run("train", "--resume", run, "--epochs", "2", "--data", SharedData.ArchivePath);
+        Assert.True(code == 0, error);
+        Assert.Contains("(cifar-bn)", output);
+    }
+
+    [Fact]
+    public async Task Should_bench_cifar_bn_in_both_frameworks()
+    {
+        var (code, output, error) = await Run("bench", "--arch", "cifar-bn", "--steps", "2", "--rounds", "1", "--batch-size", "16");
+        Assert.True(code == 0, error);
+        Assert.Contains("cifar-bn (95,434 parameters)", output);
+        Assert.Matches(@"ratio keras/torch: train \d+\.\d\dx, eval \d+\.\d\dx", output);
+    }
+}
