@@ -201,6 +201,12 @@ public class GradientCheckTests
     public void Should_match_finite_differences_for_conv2d_same_stride_one(int filters, int channels) =>
         Check(new Conv2D(filters, (3, 3), padding: "same", activation: "relu"), [5, 6, channels]);
 
+    [Theory]
+    [InlineData("same", 5, 6)]
+    [InlineData("valid", 6, 7)]
+    public void Should_match_finite_differences_for_conv2d_with_the_input_gradient_on_the_winograd_path(string padding, int height, int width) =>
+        Check(new Conv2D(8, (3, 3), padding: padding), [height, width, 16]);
+
     [Fact]
     public void Should_match_finite_differences_for_conv2d_same_with_a_sparse_output_gradient_read_from_the_padded_image() =>
         Check(new Conv2D(21, (3, 3), padding: "same", activation: "relu"), [6, 7, 32], sparseOutputGradient: true);

@@ -20,7 +20,10 @@ public static unsafe class SparseGemm
     public const double DensityLimit = 0.35;
 
     /// <summary>The share of non-zero values in an m x k matrix.</summary>
-    public static double Density(float* a, int m, int k, nint lda)
+    public static double Density(float* a, int m, int k, nint lda) => (double)NonZeros(a, m, k, lda) / ((long)m * k);
+
+    /// <summary>How many of the m x k elements of A (row stride lda) are not zero.</summary>
+    public static long NonZeros(float* a, int m, int k, nint lda)
     {
         long nonZero = 0;
         for (int i = 0; i < m; i++)
@@ -34,7 +37,7 @@ public static unsafe class SparseGemm
             }
             for (; p < k; p++) if (row[p] != 0f) nonZero++;
         }
-        return (double)nonZero / ((long)m * k);
+        return nonZero;
     }
 
     /// <summary>C (+)= A·B, A (m x k) mostly zeros, each row of C accumulated in registers.</summary>

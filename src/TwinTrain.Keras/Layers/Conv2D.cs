@@ -17,11 +17,19 @@ public sealed class Conv2D : Layer
     /// <summary>The convolution as configured, and the valid stride-1 one the fast paths run (on the padded image when padded).</summary>
     ConvGeometry _geometry, _fast;
     bool _padded;
-    float[] _zeroBias = [];
+    float[] _zeroBias = [], _zeroChannels = [];
     AlignedBuffer _kernelTransposed = new(0);
     float[] _kernelWithBias = [];
     AlignedBuffer _kernelWinograd = new(0);
     bool _winograd;
+    /// <summary>
+    /// The input gradient of a stride-1 3x3 convolution is a convolution of the padded output gradient with the kernel
+    /// flipped and its channels swapped: with a dense gradient (behind BatchNormalization) it takes Winograd's path too.
+    /// </summary>
+    ConvGeometry _transposed;
+    bool _winogradTransposed;
+    float[] _kernelFlipped = [];
+    AlignedBuffer _kernelFlippedWinograd = new(0);
 
     /// <summary>Lets tests compare the Winograd forward pass with the direct one on the same layer.</summary>
     internal bool AllowWinograd { get; set; } = true;
@@ -112,12 +120,26 @@ public sealed class Conv2D : Layer
         Kernel = new Variable("kernel", [KernelSize.Height, KernelSize.Width, channels, Filters]);
         Bias = UseBias ? new Variable("bias", [Filters]) : null;
         _zeroBias = new float[Filters];
+        _zeroChannels = new float[channels];
         _weights = Bias is null ? [Kernel] : [Kernel, Bias];
         Initializers.GlorotUniform(Kernel.Value, area * channels, area * Filters, random);
         _kernelTransposed = new AlignedBuffer(Kernel.Size);
         _kernelWithBias = new float[Kernel.Size + Filters];
         _winograd = Winograd.Applies(_fast, Filters);
         if (_winograd) _kernelWinograd = new AlignedBuffer(16 * channels * Filters);
+        if (_fast.IsValidStrideOne)
+        {
+            // dx is the valid correlation of dy, padded by kernel − 1 − padding on each side, giving the input's size.
+            var g = _geometry;
+            _transposed = new ConvGeometry(g.Height + g.KernelHeight - 1, g.Width + g.KernelWidth - 1, Filters,
+                g.KernelHeight, g.KernelWidth, 1, 1, 0, 0, g.Height, g.Width);
+            _winogradTransposed = Winograd.Applies(_transposed, channels) && channels % 16 == 0;
+            if (_winogradTransposed)
+            {
+                _kernelFlipped = new float[Kernel.Size];
+                _kernelFlippedWinograd = new AlignedBuffer(16 * channels * Filters);
+            }
+        }
         OnWeightsChanged();
     }
 
@@ -134,6 +156,16 @@ public sealed class Conv2D : Layer
         {
             fixed (float* k = Kernel.Value, u = _kernelWinograd.Span) Winograd.TransformKernel(k, _geometry.Channels, Filters, u);
         }
+        if (_winogradTransposed)
+        {
+            int kh = KernelSize.Height, kw = KernelSize.Width, c = _geometry.Channels;
+            for (int y = 0; y < kh; y++)
+                for (int x = 0; x < kw; x++)
+                    for (int i = 0; i < c; i++)
+                        for (int f = 0; f < Filters; f++)
+                            _kernelFlipped[((y * kw + x) * Filters + f) * c + i] = Kernel.Value[(((kh - 1 - y) * kw + kw - 1 - x) * c + i) * Filters + f];
+            fixed (float* k = _kernelFlipped, u = _kernelFlippedWinograd.Span) Winograd.TransformKernel(k, Filters, c, u);
+        }
     }
 
     int Row => _geometry.WindowSize + 1;
@@ -147,9 +179,14 @@ public sealed class Conv2D : Layer
     /// </summary>
     public override int ScratchSize(int batch) => 2 * PadFloats + Math.Max(
         AccumulatorsSize + AlignedBuffer.Lines(_geometry.OutPixels) + Math.Max(
-            _geometry.OutPixels * Row + 8 + _geometry.OutPixels * _geometry.WindowSize + 8 + Filters * _geometry.OutPixels + 8,
+            _geometry.OutPixels * Row + 8 + Math.Max(_geometry.OutPixels * _geometry.WindowSize + 8 + Filters * _geometry.OutPixels + 8, TransposedFloats),
             GradientLists.Floats(_geometry.OutPixels, Filters)),
         _winograd ? 16 * Winograd.Tiles(_fast) * (_geometry.Channels + Filters) : 0);
+
+    /// <summary>The input gradient on Winograd's path: the padded output gradient, then its tiles and their products.</summary>
+    int TransposedFloats => _winogradTransposed
+        ? AlignedBuffer.Lines(_transposed.Height * _transposed.Width * Filters + 8) + 16 * Winograd.Tiles(_transposed) * (Filters + _geometry.Channels)
+        : 0;
 
     int PadFloats => _padded ? AlignedBuffer.Lines(_fast.Height * _fast.Width * _fast.Channels + 8) : 0;
 
@@ -274,9 +311,12 @@ public sealed class Conv2D : Layer
                 float* dyImage = dy + (long)n * OutputSize;
                 float* image = x + (long)n * InputSize;
                 float* dxImage = dx + (long)n * InputSize;
-                // Behind max pooling most of dy is zero; the sparse products skip the zeros.
-                if (direct && SparseConvolution.List(dyImage, g.OutPixels, Filters, g.WindowSize, windowOffsets, lists) < SparseGemm.DensityLimit * OutputSize)
+                // Behind max pooling most of dy is zero; the sparse products skip the zeros. Behind BatchNormalization
+                // it is dense: counting first spares listing every element for nothing.
+                long nonZeros = SparseGemm.NonZeros(dyImage, g.OutPixels, Filters, Filters);
+                if (direct && nonZeros < SparseGemm.DensityLimit * OutputSize)
                 {
+                    SparseConvolution.List(dyImage, g.OutPixels, Filters, g.WindowSize, windowOffsets, lists);
                     SparseConvolution.AddWeightGradient(_fast, Filters, lists, FastInput(image, pad), dwbT, ld);
                     if (inputGradient.IsEmpty) continue;
                     SparseConvolution.InputGradient(_fast, lists, Filters, windowOffsets, wt, _padded ? paddedGradient : dxImage);
@@ -286,7 +326,7 @@ public sealed class Conv2D : Layer
                 Im2Col.Gather(g, image, cols, extraOnes: 1);
                 // Narrow rows gain nothing from a sparse weight gradient; without an input gradient, nothing else is sparse.
                 bool sparse = (Row >= SparseGemm.RowBlock || !inputGradient.IsEmpty)
-                    && SparseGemm.Density(dyImage, g.OutPixels, Filters, Filters) < SparseGemm.DensityLimit;
+                    && (double)nonZeros / OutputSize < SparseGemm.DensityLimit;
                 if (sparse && Row >= SparseGemm.RowBlock)
                 {
                     // [dW; db]ᵀ (filters x (window + 1)) += dyᵀ · cols, skipping dy's zeros
@@ -299,6 +339,11 @@ public sealed class Conv2D : Layer
                     Gemm.Multiply(Row, Filters, g.OutPixels, cols, 1, Row, dyImage, Filters, dwb, Filters, accumulate: true);
                 }
                 if (inputGradient.IsEmpty) continue;
+                if (!sparse && _winogradTransposed && AllowWinograd && Gemm.UseSimd)
+                {
+                    InputGradientWinograd(dyImage, dxImage, colsGradient);
+                    continue;
+                }
                 // d(cols) = dy · Wᵀ, then each row added back onto the pixels it was gathered from
                 if (sparse)
                     SparseGemm.Multiply(g.OutPixels, g.WindowSize, Filters, dyImage, Filters, wt, g.WindowSize, colsGradient, g.WindowSize);
@@ -319,6 +364,33 @@ public sealed class Conv2D : Layer
                 if (r < g.WindowSize) kernelGradient[r * Filters + f] += value;
                 else if (biasGradient is not null) biasGradient[f] += value;
             }
+        }
+    }
+
+    /// <summary>
+    /// dx of one image as the full correlation of dy (padded by kernel − 1 − padding on each side) with the flipped,
+    /// channel-swapped kernel: Winograd's transforms and 16 products, as the forward pass. <paramref name="work"/> holds
+    /// <see cref="TransposedFloats"/>.
+    /// </summary>
+    unsafe void InputGradientWinograd(float* dy, float* dx, float* work)
+    {
+        var g = _geometry;
+        var t = _transposed;
+        int tiles = Winograd.Tiles(t), channels = g.Channels;
+        float* padded = work, v = work + AlignedBuffer.Lines(t.Height * t.Width * Filters + 8), m = v + 16 * tiles * Filters;
+        int top = g.KernelHeight - 1 - g.PadTop, left = g.KernelWidth - 1 - g.PadLeft, row = g.OutWidth * Filters, paddedRow = t.Width * Filters;
+        new Span<float>(padded, t.Height * paddedRow).Clear();
+        for (int y = 0; y < g.OutHeight; y++)
+            new ReadOnlySpan<float>(dy + y * row, row).CopyTo(new Span<float>(padded + (y + top) * paddedRow + left * Filters, row));
+        Winograd.TransformInput(t, padded, v);
+        fixed (float* u = _kernelFlippedWinograd.Span, zero = _zeroChannels)
+        {
+            for (int e = 0; e < 16; e++)
+            {
+                Gemm.Multiply(tiles, channels, Filters, v + e * tiles * Filters, Filters, 1, u + e * Filters * channels, channels,
+                    m + e * tiles * channels, channels, accumulate: false);
+            }
+            Winograd.TransformOutput(t, channels, m, zero, relu: false, dx);
         }
     }
 

@@ -115,9 +115,11 @@ public abstract class Layer
 
     public static string Format(int[] shape) => "(None, " + string.Join(", ", shape) + ")";
 
+    /// <summary>Keras's default layer name: the class name in snake case (ReLU: re_lu, MaxPooling2D: max_pooling2d), numbered from the second.</summary>
     static string UniqueName(string typeName)
     {
-        string baseName = string.Concat(typeName.Select((c, i) => i > 0 && char.IsUpper(c) && !char.IsDigit(typeName[i - 1]) ? "_" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
+        string snake = System.Text.RegularExpressions.Regex.Replace(typeName, "(.)([A-Z][a-z]+)", "$1_$2");
+        string baseName = System.Text.RegularExpressions.Regex.Replace(snake, "([a-z])([A-Z])", "$1_$2").ToLowerInvariant();
         lock (NameCounts)
         {
             int n = NameCounts.GetValueOrDefault(baseName);
