@@ -223,10 +223,15 @@ public class AllocationTests
         var (model, x, y) = WarmModel(threads: 2, batchNormalized);
         using (model)
         {
-            long before = GC.GetTotalAllocatedBytes(precise: true);
-            for (int i = 0; i < 20; i++) model.TrainOnBatch(x, y);
-            // Process-wide: the test host's own threads may allocate a little meanwhile.
-            long perStep = (GC.GetTotalAllocatedBytes(precise: true) - before) / 20;
+            // Process-wide: the test host's own threads (and, on a loaded machine, late tiered compilation) may
+            // allocate a little meanwhile, so the quietest of three windows is the step's own.
+            long perStep = long.MaxValue;
+            for (int window = 0; window < 3; window++)
+            {
+                long before = GC.GetTotalAllocatedBytes(precise: true);
+                for (int i = 0; i < 20; i++) model.TrainOnBatch(x, y);
+                perStep = Math.Min(perStep, (GC.GetTotalAllocatedBytes(precise: true) - before) / 20);
+            }
             Assert.True(perStep < 1024, $"{perStep} bytes allocated per training step");
         }
     }

@@ -83,7 +83,8 @@ public sealed class TorchTranslation
                     if (bn.Center != bn.Scale)
                         throw new NotSupportedException($"Layer '{layer.Name}' (BatchNormalization): center={bn.Center} with scale={bn.Scale} has no PyTorch equivalent (affine is both or neither).");
                     int c = bn.Channels;
-                    double momentum = 1 - bn.Momentum;
+                    // In decimal, so that Keras's 0.99 is PyTorch's 0.01 and not 0.010000000000000009.
+                    double momentum = (double)(1m - (decimal)bn.Momentum);
                     bool affine = bn.Scale, image = layer.InputShape.Length == 3;
                     string kind = image ? "BatchNorm2d" : "BatchNorm1d";
                     Add(name, F($"{kind}({c}, eps={bn.Epsilon:R}, momentum={momentum:R}, affine={(affine ? "True" : "False")}, track_running_stats=True)"),

@@ -44,7 +44,7 @@ public static class WeightConversion
                 break;
         }
         // A torch file does not carry its architecture: keep the config beside it, as run folders do.
-        if (format != ModelFormat.Keras && !architecture.IsStudy) WriteArchitectureBeside(path, architecture);
+        if (format != ModelFormat.Keras && !architecture.IsStudy) architecture.WriteTo(Path.GetDirectoryName(Path.GetFullPath(path))!);
 
         using var converted = TrainedModel.Load(path, architecture.IsStudy || format == ModelFormat.Keras ? null : BesidePath(path));
         var images = Benchmark.RandomImages(256, seed: 17);
@@ -54,9 +54,6 @@ public static class WeightConversion
     }
 
     static string BesidePath(string path) => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, Architectures.Architecture.FileName);
-
-    static void WriteArchitectureBeside(string path, Architectures.Architecture architecture) =>
-        File.WriteAllText(BesidePath(path), architecture.Config.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
 
     static void SaveTorch(nn.Module model, ModelFormat format, string path)
     {

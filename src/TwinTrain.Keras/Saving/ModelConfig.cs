@@ -47,7 +47,7 @@ public static class ModelConfig
             if (layerClass == "InputLayer")
             {
                 if (layers.Count > 0 || inputShape is not null) throw layerConfig.Error("an InputLayer must come first");
-                inputShape = layerConfig.DeclaredInputShape() ?? ReadShape(layerConfig);
+                inputShape = layerConfig.DeclaredInputShape() ?? throw layerConfig.Error("an InputLayer needs 'batch_shape', e.g. [null, 32, 32, 3]");
                 layerConfig.Only("sparse", false, "only dense inputs");
                 layerConfig.Only("ragged", false, "only dense inputs");
                 layerConfig.Only("optional", false, "only required inputs");
@@ -63,8 +63,6 @@ public static class ModelConfig
             ?? throw new ModelConfigException("the config declares no input shape (an InputLayer with batch_shape, or build_config.input_shape)");
         return Build(seed, inputShape, layers, configs, Text(config["name"]));
     }
-
-    static int[] ReadShape(LayerConfig config) => throw config.Error("an InputLayer needs 'batch_shape', e.g. [null, 32, 32, 3]");
 
     static Sequential Build(int seed, int[] inputShape, List<Layer> layers, List<LayerConfig> configs, string? name)
     {
