@@ -114,13 +114,4 @@ public class ArchitectureTests
         Assert.True(code == 0, error);
         Assert.Contains("(cifar-bn)", output);
     }
-
-    [Fact]
-    public async Task Should_bench_cifar_bn_in_both_frameworks()
-    {
-        var (code, output, error) = await Run("bench", "--arch", "cifar-bn", "--steps", "2", "--rounds", "1", "--batch-size", "16");
-        Assert.True(code == 0, error);
-        Assert.Contains("cifar-bn (95,434 parameters)", output);
-        Assert.Matches(@"ratio keras/torch: train \d+\.\d\dx, eval \d+\.\d\dx", output);
-    }
 }

@@ -134,11 +134,14 @@ public class CliTests
         Assert.Contains("'x' is not a whole number", error);
     }
 
-    [Fact]
-    public async Task Should_print_the_benchmark_with_the_ratio_line_last()
+    [Theory]
+    [InlineData("study", "study (167,562 parameters)")]
+    [InlineData("cifar-bn", "cifar-bn (95,434 parameters)")]
+    public async Task Should_print_the_benchmark_of_an_architecture_with_the_ratio_line_last(string arch, string header)
     {
-        var (code, output, error) = await Run("bench", "--steps", "2", "--rounds", "1", "--batch-size", "16", "--threads", "1");
+        var (code, output, error) = await Run("bench", "--arch", arch, "--steps", "2", "--rounds", "1", "--batch-size", "16", "--threads", "1");
         Assert.True(code == 0, error);
+        Assert.StartsWith(header, output);
         Assert.Contains("Kernel micro-benchmark", output);
         Assert.Contains("conv2 backward, sparse", output);
         Assert.Matches(@"ratio keras/torch: train \d+\.\d\dx, eval \d+\.\d\dx$", output.TrimEnd());
