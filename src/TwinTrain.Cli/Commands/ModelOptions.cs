@@ -14,7 +14,7 @@ public sealed class ModelOptions
     };
     readonly Option<string?> _arch = new("--arch")
     {
-        Description = $"For a torch file without the {Architecture.FileName} of its run folder: the architecture it was trained as (a preset or a config file; default study).",
+        Description = $"For a torch file: the architecture it was trained as (a preset or a config file); default: the {Architecture.FileName} beside it, else study.",
     };
 
     public void AddTo(Command command)

@@ -36,9 +36,9 @@ public abstract class TrainedModel : IDisposable
     /// <summary>
     /// Loads <paramref name="path"/>: a run folder (from train or compare) or the model file in it
     /// (keras-model.zip or weights.torchsharp.dat), or a PyTorch state_dict (.pt/.pth, as
-    /// torch.save(model.state_dict()) writes). A torch file's architecture is the model.json beside it (run folders
-    /// have one), else <paramref name="architecture"/>, else the study's CNN. Anything else gets a message naming the
-    /// file and the problem.
+    /// torch.save(model.state_dict()) writes). A torch file's architecture is <paramref name="architecture"/> when
+    /// given, else the model.json beside it (run folders have one), else the study's CNN. Anything else gets a message
+    /// naming the file and the problem.
     /// </summary>
     public static TrainedModel Load(string path, string? architecture = null)
     {
@@ -58,7 +58,7 @@ public abstract class TrainedModel : IDisposable
         throw new InvalidDataException($"{path}: not a TwinTrain model (expected {KerasFramework.ModelFile}, {TorchFramework.WeightsFile} or a PyTorch .pt state_dict).");
     }
 
-    /// <summary>A torch file's architecture: model.json in its folder if there is one, else the one named, else the study's.</summary>
+    /// <summary>A torch file's architecture: the one named, else model.json in its folder if there is one, else the study's.</summary>
     static Architecture ArchitectureBeside(string file, string? named)
     {
         string beside = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(file))!, Architecture.FileName);
