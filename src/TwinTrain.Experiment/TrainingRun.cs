@@ -31,7 +31,12 @@ public sealed record RunSummary(
     DateTime StartedUtc,
     DateTime FinishedUtc,
     int[][]? ConfusionMatrix = null,
-    ModelDescription? Model = null);
+    ModelDescription? Model = null,
+    string? DivergedAt = null)
+{
+    /// <summary>"completed", "interrupted", "running", or "diverged" (the loss became NaN or infinite: a result, not a success).</summary>
+    public const string Diverged = "diverged";
+}
 
 /// <summary>
 /// Trains a framework epoch by epoch, evaluating on the test set after each, with a Keras-like progress bar.
@@ -65,20 +70,38 @@ public sealed class TrainingRun(TextWriter console, bool liveProgress)
             trainingSeconds, previousWall + wall.Elapsed.TotalSeconds, trainingSeconds > 0 ? trainedImages / trainingSeconds : 0,
             Math.Max(MachineInfo.PeakMemoryBytes(), resume?.PeakMemoryBytes ?? 0), weights, started, DateTime.UtcNow, Model: model);
 
+        string? divergedAt = null;
+        // A NaN or infinite loss stops training after that step (as Keras's TerminateOnNaN), through this token.
+        using var diverging = CancellationTokenSource.CreateLinkedTokenSource(stop);
         for (int epoch = history.Count; epoch < config.Epochs; epoch++)
         {
             console.WriteLine($"Epoch {epoch + 1}/{config.Epochs}");
             var bar = new Progbar(console, framework.StepsPerEpoch, liveProgress);
             var epochClock = Stopwatch.StartNew();
             int steps = 0;
+            int current = epoch;
             var train = framework.TrainEpoch(epoch, (step, running) =>
             {
                 steps = step;
                 bar.Update(step, Values(running));
-            }, stop);
+                if (divergedAt is null && !double.IsFinite(running.Loss))
+                {
+                    divergedAt = $"epoch {current + 1}, step {step}/{framework.StepsPerEpoch}";
+                    diverging.Cancel();
+                }
+            }, diverging.Token);
             double trainSeconds = epochClock.Elapsed.TotalSeconds;
             trainingSeconds += trainSeconds;
             trainedImages += train.Samples;
+
+            if (divergedAt is not null)
+            {
+                bar.Finish(steps, Values(train));
+                console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"Training diverged: the loss became {(double.IsNaN(train.Loss) ? "NaN" : "infinite")} at {divergedAt} (learning rate {config.LearningRate}). ") +
+                    (history.Count > 0 ? $"The saved model is the one after epoch {history.Count}." : "No epoch was completed, so no model was saved."));
+                break;
+            }
 
             if (stop.IsCancellationRequested && steps < framework.StepsPerEpoch)
             {
@@ -104,8 +127,9 @@ public sealed class TrainingRun(TextWriter console, bool liveProgress)
         }
 
         RunFiles.WriteHistory(outFolder, history);
-        var summary = Summary(interruptedAt is null ? "completed" : "interrupted");
-        if (interruptedAt is null && history.Count > 0) summary = summary with { ConfusionMatrix = Confusion(framework.PredictClasses(data.Test), data.Test.Labels) };
+        var summary = divergedAt is not null ? Summary(RunSummary.Diverged) with { DivergedAt = divergedAt }
+            : Summary(interruptedAt is null ? "completed" : "interrupted");
+        if (summary.Status == "completed" && history.Count > 0) summary = summary with { ConfusionMatrix = Confusion(framework.PredictClasses(data.Test), data.Test.Labels) };
         RunFiles.WriteJson(Path.Combine(outFolder, RunFiles.Run), summary);
         return summary;
     }

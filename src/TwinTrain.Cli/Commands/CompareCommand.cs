@@ -33,7 +33,8 @@ public static class CompareCommand
             console.WriteLine();
             console.Write(SummaryTable.Format(result));
             console.WriteLine($"Wrote {Path.GetFullPath(folder)}: {ComparisonRunner.ResultsFile}, {Report.Markdown}, {Report.Html}, charts/ ({charts.Count} charts as PNG and SVG)");
-            return Task.FromResult(result.Interrupted ? 130 : result.Runs.Any(r => r.Error is not null) ? 1 : 0);
+            bool incomplete = result.Runs.Any(r => r.Error is not null || r.Summary?.Status == RunSummary.Diverged);
+            return Task.FromResult(result.Interrupted ? 130 : incomplete ? 1 : 0);
         });
         return command;
     }

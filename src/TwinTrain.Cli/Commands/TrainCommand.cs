@@ -79,6 +79,11 @@ public static class TrainCommand
         console.WriteLine($"Training {summary.TrainingSeconds:F1}s ({summary.TrainImagesPerSecond:F0} images/s), " +
             $"wall {summary.WallSeconds:F1}s, peak memory {summary.PeakMemoryBytes / (1024.0 * 1024):F0} MiB.");
         console.WriteLine($"Wrote {Path.GetFullPath(outFolder)} (history.csv, run.json, {Architecture.FileName}{(summary.WeightsFile is null ? "" : $", {summary.WeightsFile}")}).");
-        return summary.Status == "completed" ? 0 : 130;
+        return summary.Status switch
+        {
+            "completed" => 0,
+            RunSummary.Diverged => CommandRunner.Failure,
+            _ => 130,
+        };
     }
 }

@@ -62,7 +62,8 @@ public sealed class ComparisonRunner(TextWriter console, bool liveProgress)
                     using var framework = FrameworkCatalog.Create(name, training, data.Train, architecture);
                     var summary = new TrainingRun(console, liveProgress).Execute(framework, training, architecture, data, dataSummary, folder, stop);
                     runs.Add(new ComparedRun(name, seed, folder, summary, null, Resumed: false));
-                    if (summary.Status != "completed") interrupted = true;
+                    // A diverged run is a result: the comparison goes on without it (statistics use completed runs only).
+                    if (summary.Status == "interrupted") interrupted = true;
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
@@ -97,7 +98,7 @@ public sealed class ComparisonRunner(TextWriter console, bool liveProgress)
         try
         {
             var summary = RunFiles.ReadRun(folder);
-            return summary is { Status: "completed" } && summary.Config == training ? summary : null;
+            return summary is { Status: "completed" or RunSummary.Diverged } && summary.Config == training ? summary : null;
         }
         catch (InvalidDataException)
         {

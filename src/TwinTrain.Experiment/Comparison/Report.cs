@@ -88,7 +88,9 @@ public static class Report
                   : "The difference is not statistically significant at the 5% level: with these seeds the two frameworks cannot be told apart by accuracy.")
             : "Too few completed seeds per framework (two or more are needed) to test whether the accuracy difference is real.";
         var perSeed = result.Runs.Select(r => F($"{r.Framework} seed {r.Seed}: ") +
-            (r.Error is not null ? $"failed ({r.Error})" : r.Summary?.TestAccuracy is double a ? Percent(a) : r.Summary?.Status ?? "not run"));
+            (r.Error is not null ? $"failed ({r.Error})"
+                : r.Summary is { Status: RunSummary.Diverged } diverged ? $"diverged at {diverged.DivergedAt} (left out of the statistics)"
+                : r.Summary?.TestAccuracy is double a ? Percent(a) : r.Summary?.Status ?? "not run"));
         sections.Add(("Results", MarkdownTable(table) + "\n" + verdict + "\n\nPer run: " + string.Join("; ", perSeed) + ".",
             HtmlTable(table) + Paragraph(verdict) + Paragraph("Per run: " + string.Join("; ", perSeed) + ".")));
 

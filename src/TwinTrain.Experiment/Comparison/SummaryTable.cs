@@ -18,6 +18,8 @@ public static class SummaryTable
         }
         foreach (var failed in result.Runs.Where(r => r.Error is not null))
             text.AppendLine(F($"{failed.Framework,-10} seed {failed.Seed} failed: {failed.Error}"));
+        foreach (var diverged in result.Runs.Where(r => r.Summary?.Status == RunSummary.Diverged))
+            text.AppendLine(F($"{diverged.Framework,-10} seed {diverged.Seed} diverged at {diverged.Summary!.DivergedAt} (not in the statistics)."));
         if (result.AccuracyDifference is { } d && result.Config.Frameworks.Count == 2)
         {
             text.AppendLine(F($"{result.Config.Frameworks[0]} − {result.Config.Frameworks[1]}: {100 * d.Difference:+0.00;-0.00} points, 95% CI [{100 * d.Lower:+0.00;-0.00}, {100 * d.Upper:+0.00;-0.00}], Welch t = {d.T:F2}, df = {d.DegreesOfFreedom:F1}, p = {d.PValue:F3}: {(d.Significant ? "a significant difference" : "no significant difference")} at the 5% level."));

@@ -66,6 +66,9 @@ public abstract class TrainedModel : IDisposable
         return File.Exists(beside) ? Architecture.Resolve(beside).ForCifar10() : Architecture.Study;
     }
 
+    static InvalidDataException NotFinite(string path, string weight) =>
+        new($"{path}: the model's weights are not finite (NaN or infinity in '{weight}'); its training diverged, so it cannot be used.");
+
     internal sealed class KerasModel : TrainedModel
     {
         readonly Sequential _model;
@@ -80,6 +83,14 @@ public abstract class TrainedModel : IDisposable
                 throw new InvalidDataException($"{path}: the model takes {Keras.Layers.Layer.Format(_model.InputShape)} and gives {_model.OutputSize} outputs; a CIFAR-10 model takes (None, 32, 32, 3) and gives 10.");
             }
             Architecture = Architecture.FromRecorded(path, ModelConfig.ToNode(_model));
+            foreach (var (layer, weight) in _model.Layers.SelectMany(l => l.Weights.Select(w => (l, w))))
+            {
+                if (weight.Value.Any(v => !float.IsFinite(v)))
+                {
+                    _model.Dispose();
+                    throw NotFinite(path, $"{layer.Name}.{weight.Name}");
+                }
+            }
         }
 
         public override string Framework => "keras";
@@ -119,6 +130,22 @@ public abstract class TrainedModel : IDisposable
                 throw new InvalidDataException(pytorchFormat
                     ? $"{path}: cannot load the PyTorch state_dict ({e.Message}); for {architecture.Source} it must hold {keys}."
                     : $"{path}: cannot load the torch model ({e.Message}); the file is truncated or not {architecture.Source} saved by TwinTrain.", e);
+            }
+            CheckFinite();
+        }
+
+        /// <summary>Refuses weights with NaN or infinity: a model that diverged gives no meaningful predictions.</summary>
+        void CheckFinite()
+        {
+            foreach (var (name, tensor) in _model.state_dict())
+            {
+                if (!tensor.is_floating_point()) continue;
+                using var finite = tensor.isfinite().all();
+                if (!finite.item<bool>())
+                {
+                    _model.Dispose();
+                    throw NotFinite(Path, name);
+                }
             }
         }
 
