@@ -52,20 +52,28 @@ internal static class ModelFile
             };
         }
 
+        // A temporary file renamed into place once it is on disk: a crash leaves the old file or the new one, and a
+        // temporary file left by an earlier crash is simply overwritten.
         string temp = path + ".tmp";
-        using (var zip = ZipFile.Open(temp, ZipArchiveMode.Create))
+        using (var file = new FileStream(temp, FileMode.Create, FileAccess.ReadWrite))
         {
-            using (var writer = new StreamWriter(zip.CreateEntry("config.json").Open()))
-                writer.Write(config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-            using (var weights = zip.CreateEntry("weights.bin", CompressionLevel.NoCompression).Open())
-                foreach (var w in model.Weights) weights.Write(MemoryMarshal.AsBytes(w.Value.AsSpan()));
-            if (model.Optimizer is { } optimizer && optimizer.GetState().Count > 0)
-            {
-                using var state = zip.CreateEntry("optimizer.bin", CompressionLevel.NoCompression).Open();
-                foreach (var slot in optimizer.GetState()) state.Write(MemoryMarshal.AsBytes(slot.AsSpan()));
-            }
+            using (var zip = new ZipArchive(file, ZipArchiveMode.Create, leaveOpen: true)) WriteEntries(zip, model, config);
+            file.Flush(flushToDisk: true);
         }
         File.Move(temp, path, overwrite: true);
+    }
+
+    static void WriteEntries(ZipArchive zip, Sequential model, JsonObject config)
+    {
+        using (var writer = new StreamWriter(zip.CreateEntry("config.json").Open()))
+            writer.Write(config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        using (var weights = zip.CreateEntry("weights.bin", CompressionLevel.NoCompression).Open())
+            foreach (var w in model.Weights) weights.Write(MemoryMarshal.AsBytes(w.Value.AsSpan()));
+        if (model.Optimizer is { } optimizer && optimizer.GetState().Count > 0)
+        {
+            using var state = zip.CreateEntry("optimizer.bin", CompressionLevel.NoCompression).Open();
+            foreach (var slot in optimizer.GetState()) state.Write(MemoryMarshal.AsBytes(slot.AsSpan()));
+        }
     }
 
     public static Sequential Load(string path)

@@ -240,6 +240,20 @@ public class AllocationTests
 public class CheckpointTests
 {
     [Fact]
+    public void Should_save_over_a_temporary_file_left_by_a_crash()
+    {
+        using var folder = new TempFolder();
+        string path = Path.Combine(folder.Path, "model.zip");
+        // What a crash or a full disk in the middle of an earlier save leaves: a truncated temporary file.
+        File.WriteAllBytes(path + ".tmp", [0x50, 0x4B, 0x03]);
+        using var model = StudyModel.Create(seed: 4);
+        model.Save(path);
+        Assert.False(File.Exists(path + ".tmp"));
+        using var loaded = Sequential.Load(path);
+        Assert.Equal(model.GetWeights()[0], loaded.GetWeights()[0]);
+    }
+
+    [Fact]
     public void Should_continue_bitwise_identically_after_saving_and_loading_with_optimizer_state()
     {
         using var folder = new TempFolder();

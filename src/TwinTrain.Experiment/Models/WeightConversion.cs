@@ -55,10 +55,13 @@ public static class WeightConversion
 
     static string BesidePath(string path) => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, Architectures.Architecture.FileName);
 
+    /// <summary>Saves to a temporary name and renames it into place, so a crash never leaves a truncated file at <paramref name="path"/>.</summary>
     static void SaveTorch(nn.Module model, ModelFormat format, string path)
     {
-        if (format == ModelFormat.PyTorch) model.save_py(path);
-        else model.save(path);
+        string temp = path + ".tmp";
+        if (format == ModelFormat.PyTorch) model.save_py(temp);
+        else model.save(temp);
+        File.Move(temp, path, overwrite: true);
     }
 
     public static string Extension(ModelFormat format) => format switch
