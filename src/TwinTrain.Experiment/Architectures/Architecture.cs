@@ -36,7 +36,7 @@ public sealed class Architecture
         TrainableParameters = model.TrainableParameterCount;
         Summary = model.Summary();
         Digest = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(ModelConfig.ToJson(model, indented: false))));
-        IsStudy = Name == Default || StructureOf(config) == StructureOf(PresetConfig(Default));
+        IsStudy = Name == Default || StructureOf(model) == StudyStructure.Value;
         try
         {
             Torch = new TorchTranslation(model, IsStudy);
@@ -57,20 +57,15 @@ public sealed class Architecture
     public string Digest { get; }
 
     /// <summary>Writes the config into a run folder as <see cref="FileName"/> (atomically), so the folder says what it trained.</summary>
-    public void WriteTo(string folder)
-    {
-        string path = System.IO.Path.Combine(folder, FileName), temp = path + ".tmp";
-        File.WriteAllText(temp, Config.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
-        File.Move(temp, path, overwrite: true);
-    }
+    public void WriteTo(string folder) => Reporting.RunFiles.WriteAtomically(System.IO.Path.Combine(folder, FileName),
+        Config.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
 
     /// <summary>The architecture a run folder trained: its <see cref="FileName"/>, or (for folders from before model configs) the study's.</summary>
     public static Architecture OfRunFolder(string folder, string recordedName)
     {
         string path = System.IO.Path.Combine(folder, FileName);
         if (!File.Exists(path)) return Presets.Contains(recordedName) ? Resolve(recordedName) : Study;
-        var recorded = Resolve(path);
-        return FromRecorded(recordedName, recorded.Config);
+        return FromFile(recordedName, path);
     }
 
     /// <summary>The architecture a run recorded (its name and config), so a resumed run needs no other file.</summary>
@@ -107,13 +102,19 @@ public sealed class Architecture
         if (Presets.Contains(nameOrPath)) return new Architecture(nameOrPath, $"preset '{nameOrPath}'", PresetConfig(nameOrPath));
         if (!File.Exists(nameOrPath))
             throw new FileNotFoundException($"{nameOrPath}: no such model config file (or preset; presets: {string.Join(", ", Presets)}).", nameOrPath);
+        return FromFile(nameOrPath, nameOrPath);
+    }
+
+    /// <summary>The config in <paramref name="path"/>, under <paramref name="name"/>; a bad one is an error naming the file.</summary>
+    static Architecture FromFile(string name, string path)
+    {
         try
         {
-            return new Architecture(nameOrPath, nameOrPath, ParseFile(nameOrPath));
+            return new Architecture(name, path, ParseFile(path));
         }
         catch (ModelConfigException e)
         {
-            throw new InvalidDataException($"{nameOrPath}: {e.Message}");
+            throw new InvalidDataException($"{path}: {e.Message}");
         }
     }
 
@@ -152,10 +153,15 @@ public sealed class Architecture
         return JsonNode.Parse(stream)!;
     }
 
-    /// <summary>The layer classes and options without names: two configs of the same network compare equal.</summary>
-    static string StructureOf(JsonNode config)
+    static readonly Lazy<string> StudyStructure = new(() =>
     {
-        using var model = ModelConfig.FromNode(config);
+        using var study = ModelConfig.FromNode(PresetConfig(Default));
+        return StructureOf(study);
+    });
+
+    /// <summary>The layer classes and options without names: two configs of the same network compare equal.</summary>
+    static string StructureOf(Sequential model)
+    {
         return string.Join("|", model.Layers.Select(l =>
         {
             var options = l.GetConfig();

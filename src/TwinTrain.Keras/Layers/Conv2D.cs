@@ -201,12 +201,18 @@ public sealed class Conv2D : Layer
     unsafe float* FastInput(float* image, float* padded)
     {
         if (!_padded) return image;
-        int channels = _geometry.Channels, row = _geometry.Width * channels, paddedRow = _fast.Width * channels;
-        new Span<float>(padded, _fast.Height * paddedRow).Clear();
-        float* target = padded + _geometry.PadTop * paddedRow + _geometry.PadLeft * channels;
-        for (int y = 0; y < _geometry.Height; y++)
-            new ReadOnlySpan<float>(image + y * row, row).CopyTo(new Span<float>(target + y * paddedRow, row));
+        PadInto(image, _geometry.Height, _geometry.Width, _geometry.Channels, padded, _fast.Height, _fast.Width, _geometry.PadTop, _geometry.PadLeft);
         return padded;
+    }
+
+    /// <summary>A channels-last image copied into a larger zeroed one, its first row and column at (top, left).</summary>
+    static unsafe void PadInto(float* image, int height, int width, int channels, float* target, int targetHeight, int targetWidth, int top, int left)
+    {
+        int row = width * channels, targetRow = targetWidth * channels;
+        new Span<float>(target, targetHeight * targetRow).Clear();
+        float* first = target + top * targetRow + left * channels;
+        for (int y = 0; y < height; y++)
+            new ReadOnlySpan<float>(image + y * row, row).CopyTo(new Span<float>(first + y * targetRow, row));
     }
 
     /// <summary>The inverse of <see cref="FastInput"/> for gradients: the padded image's gradient without its border.</summary>
@@ -378,10 +384,7 @@ public sealed class Conv2D : Layer
         var t = _transposed;
         int tiles = Winograd.Tiles(t), channels = g.Channels;
         float* padded = work, v = work + AlignedBuffer.Lines(t.Height * t.Width * Filters + 8), m = v + 16 * tiles * Filters;
-        int top = g.KernelHeight - 1 - g.PadTop, left = g.KernelWidth - 1 - g.PadLeft, row = g.OutWidth * Filters, paddedRow = t.Width * Filters;
-        new Span<float>(padded, t.Height * paddedRow).Clear();
-        for (int y = 0; y < g.OutHeight; y++)
-            new ReadOnlySpan<float>(dy + y * row, row).CopyTo(new Span<float>(padded + (y + top) * paddedRow + left * Filters, row));
+        PadInto(dy, g.OutHeight, g.OutWidth, Filters, padded, t.Height, t.Width, g.KernelHeight - 1 - g.PadTop, g.KernelWidth - 1 - g.PadLeft);
         Winograd.TransformInput(t, padded, v);
         fixed (float* u = _kernelFlippedWinograd.Span, zero = _zeroChannels)
         {
