@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using TwinTrain.Data;
 using TwinTrain.Experiment.Architectures;
+using TwinTrain.Experiment.Checkpoints;
 using TwinTrain.Experiment.Frameworks;
 using TwinTrain.Experiment.Reporting;
 using TwinTrain.Keras.Utils;
@@ -32,7 +33,8 @@ public sealed record RunSummary(
     DateTime FinishedUtc,
     int[][]? ConfusionMatrix = null,
     ModelDescription? Model = null,
-    string? DivergedAt = null)
+    string? DivergedAt = null,
+    CheckpointRecord? Checkpoint = null)
 {
     /// <summary>"completed", "interrupted", "running", or "diverged" (the loss became NaN or infinite: a result, not a success).</summary>
     public const string Diverged = "diverged";
@@ -40,7 +42,8 @@ public sealed record RunSummary(
 
 /// <summary>
 /// Trains a framework epoch by epoch, evaluating on the test set after each, with a Keras-like progress bar.
-/// history.csv and run.json are rewritten after every epoch, so an interrupted or killed run keeps what it did.
+/// After every epoch a checkpoint folder is written whole and then committed by one atomic rewrite of run.json, so a
+/// run folder killed at any instant is at its last completed epoch or the one before, never a mix.
 /// </summary>
 public sealed class TrainingRun(TextWriter console, bool liveProgress)
 {
@@ -53,6 +56,8 @@ public sealed class TrainingRun(TextWriter console, bool liveProgress)
         string outFolder, CancellationToken stop, RunSummary? resume = null)
     {
         Directory.CreateDirectory(outFolder);
+        // Anything under checkpoint/ that run.json does not record is a leftover (an older run, or a crash mid-write).
+        CheckpointRecord.RemoveOthers(outFolder, resume?.Checkpoint);
         architecture.WriteTo(outFolder);
         var model = ModelDescription.Of(architecture, config);
         var started = resume?.StartedUtc ?? DateTime.UtcNow;
@@ -62,13 +67,15 @@ public sealed class TrainingRun(TextWriter console, bool liveProgress)
         long trainedImages = (long)history.Count * data.Train.Count;
         string? interruptedAt = null;
         string? weights = resume?.WeightsFile;
+        var checkpoint = resume?.Checkpoint;
 
         double previousWall = resume?.WallSeconds ?? 0;
         RunSummary Summary(string status) => new(
             framework.Name, status, interruptedAt, config, MachineInfo.Current, framework.Versions, dataSummary,
             framework.ParameterCount, history, history.LastOrDefault()?.ValLoss, history.LastOrDefault()?.ValAccuracy,
             trainingSeconds, previousWall + wall.Elapsed.TotalSeconds, trainingSeconds > 0 ? trainedImages / trainingSeconds : 0,
-            Math.Max(MachineInfo.PeakMemoryBytes(), resume?.PeakMemoryBytes ?? 0), weights, started, DateTime.UtcNow, Model: model);
+            Math.Max(MachineInfo.PeakMemoryBytes(), resume?.PeakMemoryBytes ?? 0), weights, started, DateTime.UtcNow, Model: model,
+            Checkpoint: checkpoint);
 
         string? divergedAt = null;
         // A NaN or infinite loss stops training after that step (as Keras's TerminateOnNaN), through this token.
@@ -116,9 +123,11 @@ public sealed class TrainingRun(TextWriter console, bool liveProgress)
             bar.Finish(steps, Values(train).Concat(Values(test, "val_")));
             history.Add(new EpochRecord(epoch + 1, train.Loss, train.Accuracy, test.Loss, test.Accuracy,
                 epochClock.Elapsed.TotalSeconds, train.Samples / trainSeconds));
-            weights = framework.SaveCheckpoint(outFolder);
+            checkpoint = CheckpointRecord.Write(outFolder, epoch + 1, architecture, framework.SaveCheckpoint);
+            weights = checkpoint.ModelPath;
+            RunFiles.WriteJson(Path.Combine(outFolder, RunFiles.Run), Summary("running")); // the commit point
+            CheckpointRecord.RemoveOthers(outFolder, checkpoint);
             RunFiles.WriteHistory(outFolder, history);
-            RunFiles.WriteJson(Path.Combine(outFolder, RunFiles.Run), Summary("running"));
             if (stop.IsCancellationRequested && epoch + 1 < config.Epochs)
             {
                 interruptedAt = $"after epoch {epoch + 1}";
@@ -126,12 +135,23 @@ public sealed class TrainingRun(TextWriter console, bool liveProgress)
             }
         }
 
-        RunFiles.WriteHistory(outFolder, history);
         var summary = divergedAt is not null ? Summary(RunSummary.Diverged) with { DivergedAt = divergedAt }
             : Summary(interruptedAt is null ? "completed" : "interrupted");
         if (summary.Status == "completed" && history.Count > 0) summary = summary with { ConfusionMatrix = Confusion(framework.PredictClasses(data.Test), data.Test.Labels) };
+        RunFiles.WriteHistory(outFolder, history); // current already, unless a crash came between a commit and its history
         RunFiles.WriteJson(Path.Combine(outFolder, RunFiles.Run), summary);
         return summary;
+    }
+
+    /// <summary>
+    /// The verified checkpoint folder a run continues from (null when it completed no epoch): the one run.json
+    /// records, whose files must all match their SHA-256 and whose epoch must be the history's last.
+    /// </summary>
+    public static string? CheckpointToResume(string runFolder, RunSummary previous)
+    {
+        if (previous.History.Count == 0) return null;
+        // Run folders from before checkpoint folders kept the files at the top.
+        return previous.Checkpoint?.VerifiedFolder(runFolder, previous.History.Count) ?? runFolder;
     }
 
     /// <summary>Rows are true classes, columns predicted classes.</summary>

@@ -10,4 +10,11 @@ public static class CliRunner
         int code = await CommandRunner.RunAsync(CliApp.CreateRoot(), args, output, error);
         return (code, output.ToString(), error.ToString());
     }
+
+    /// <summary>A run folder's model file: the one its run.json's last checkpoint records.</summary>
+    public static string ModelIn(string runFolder)
+    {
+        var run = TwinTrain.Experiment.Reporting.RunFiles.ReadRun(runFolder) ?? throw new InvalidOperationException($"{runFolder} has no run.json");
+        return Path.Combine(runFolder, run.WeightsFile ?? throw new InvalidOperationException($"{runFolder} has no model"));
+    }
 }

@@ -67,7 +67,8 @@ public class CliTests
         Assert.Contains("Epoch 2/2", output);
         Assert.Matches(@"10/10 ━{20} \d+s \d+ms/step - accuracy: [\d.]+ - loss: [\d.]+ - val_accuracy: [\d.]+ - val_loss: [\d.]+", output);
         Assert.Equal(3, File.ReadAllLines(Path.Combine(folder.Path, "history.csv")).Length);
-        Assert.True(new FileInfo(Path.Combine(folder.Path, weightsFile)).Length > 167_562 * 4);
+        Assert.True(new FileInfo(Path.Combine(folder.Path, "checkpoint", "epoch-0002", weightsFile)).Length > 167_562 * 4);
+        Assert.Equal(["epoch-0002"], Directory.GetFileSystemEntries(Path.Combine(folder.Path, "checkpoint")).Select(Path.GetFileName));
 
         using var run = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder.Path, "run.json")));
         Assert.Equal("completed", run.RootElement.GetProperty("status").GetString());

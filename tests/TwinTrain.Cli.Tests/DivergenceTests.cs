@@ -23,7 +23,7 @@ public class DivergenceTests
         Assert.Equal("diverged", summary.RootElement.GetProperty("status").GetString());
         Assert.StartsWith("epoch 1, step ", summary.RootElement.GetProperty("diverged_at").GetString());
         Assert.Equal(0, summary.RootElement.GetProperty("history").GetArrayLength());
-        Assert.False(File.Exists(Path.Combine(run, "keras-model.zip")), "the diverged weights are not saved");
+        Assert.False(Directory.Exists(Path.Combine(run, "checkpoint")), "the diverged weights are not saved");
         Assert.DoesNotContain("   at ", error);
     }
 
@@ -55,14 +55,14 @@ public class DivergenceTests
         string poisoned = Path.Combine(folder.Path, framework == "keras" ? "poisoned.zip" : "poisoned.pt");
         if (framework == "keras")
         {
-            using var model = Keras.Sequential.Load(Path.Combine(run, "keras-model.zip"));
+            using var model = Keras.Sequential.Load(ModelIn(run));
             model.Weights[0].Value[3] = float.NaN;
             model.Save(poisoned);
         }
         else
         {
             using var model = Experiment.Architectures.Architecture.Study.Torch.CreateModule();
-            model.load(Path.Combine(run, "weights.torchsharp.dat"));
+            model.load(ModelIn(run));
             using (TorchSharp.torch.no_grad()) model.state_dict()["fc1.bias"][0] = TorchSharp.torch.tensor(float.PositiveInfinity);
             TorchSharp.PyBridge.PyBridgeModuleExtensions.save_py(model, poisoned);
         }

@@ -14,7 +14,7 @@ public class ResumeTests
     static float[][] TorchWeights(string folder)
     {
         using var model = new TwinTrain.Torch.StudyCnn();
-        model.load(Path.Combine(folder, "weights.torchsharp.dat"));
+        model.load(ModelIn(folder));
         return model.parameters().Select(p => p.data<float>().ToArray()).ToArray();
     }
 
@@ -36,8 +36,8 @@ public class ResumeTests
 
         if (framework == "keras")
         {
-            using var a = TwinTrain.Keras.Sequential.Load(Path.Combine(straight, "keras-model.zip"));
-            using var b = TwinTrain.Keras.Sequential.Load(Path.Combine(resumed, "keras-model.zip"));
+            using var a = TwinTrain.Keras.Sequential.Load(ModelIn(straight));
+            using var b = TwinTrain.Keras.Sequential.Load(ModelIn(resumed));
             var (wa, wb) = (a.GetWeights(), b.GetWeights());
             for (int i = 0; i < wa.Length; i++) Assert.Equal(wa[i], wb[i]); // bitwise
         }
@@ -64,7 +64,7 @@ public class ResumeTests
         Assert.Equal(CommandRunner.Failure, code);
         Assert.Contains("not a run folder", error);
 
-        string model = Path.Combine(run, "keras-model.zip");
+        string model = ModelIn(run);
         File.WriteAllBytes(model, File.ReadAllBytes(model)[..3000]);
         (code, _, error) = await Run("train", "--resume", run, "--epochs", "2", "--cache-dir", SharedData.CacheFolder);
         Assert.Equal(CommandRunner.Failure, code);

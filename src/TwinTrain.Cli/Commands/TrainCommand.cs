@@ -30,6 +30,8 @@ public static class TrainCommand
             var config = training.Config(parse, architecture, parse.GetValue(seed));
             string outFolder = parse.GetValue(output)
                 ?? Path.Combine("runs", $"{name}-{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}");
+            if (File.Exists(Path.Combine(outFolder, RunFiles.Run)))
+                throw new ArgumentException($"{outFolder}: holds a run already; 'twintrain train --resume {outFolder}' continues it, or choose another --out.");
             var (data, dataSummary) = training.LoadData(parse, config, console);
             return Task.FromResult(Run(name, config, architecture, data, dataSummary, outFolder, console, cancel));
         });
@@ -43,7 +45,8 @@ public static class TrainCommand
             ?? throw new FileNotFoundException($"{folder}: not a run folder (no {RunFiles.Run}); nothing to resume.", Path.Combine(folder, RunFiles.Run));
         var config = previous.Config with { Epochs = training.ExplicitEpochs(parse) ?? previous.Config.Epochs };
         config.Validate();
-        if (previous.History.Count >= config.Epochs)
+        // A run killed after its last epoch's checkpoint but before it was marked completed only needs finishing.
+        if (previous.History.Count >= config.Epochs && previous.Status is "completed" or RunSummary.Diverged)
             throw new ArgumentException($"{folder}: the run already has {previous.History.Count} epoch(s); pass --epochs N (more than that) to train further.");
         var (data, dataSummary) = training.LoadData(parse, config, console, previous.Data.Source);
         if (data.Train.Count != previous.Data.TrainImages || data.Test.Count != previous.Data.TestImages)
@@ -51,7 +54,7 @@ public static class TrainCommand
 
         var architecture = Architecture.OfRunFolder(folder, config.Arch);
         using var model = FrameworkCatalog.Create(previous.Framework, config, data.Train, architecture);
-        if (previous.History.Count > 0) model.LoadCheckpoint(folder);
+        if (TrainingRun.CheckpointToResume(folder, previous) is { } checkpoint) model.LoadCheckpoint(checkpoint);
         console.WriteLine($"Resuming {previous.Framework} ({config.Arch}) in {folder} after epoch {previous.History.Count} of {config.Epochs}");
         var summary = new TrainingRun(console, liveProgress: !Console.IsOutputRedirected)
             .Execute(model, config, architecture, data, dataSummary, folder, cancel, previous.History.Count > 0 ? previous : null);

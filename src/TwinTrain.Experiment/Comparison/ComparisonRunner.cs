@@ -24,8 +24,9 @@ public sealed record ComparisonResult(
 
 /// <summary>
 /// Trains every (framework, seed) pair one after another under identical conditions: the same decoded data, sample
-/// order (seed), hyperparameters and threads. Each run goes to its own folder as it finishes; a rerun skips runs
-/// already completed with the same configuration (unless forced). A failing run is recorded and the others go on.
+/// order (seed), hyperparameters and threads. Each run goes to its own folder as it trains; a rerun skips runs
+/// already completed with the same configuration and continues interrupted ones from their last checkpoint (unless
+/// forced). A failing run is recorded and the others go on.
 /// </summary>
 public sealed class ComparisonRunner(TextWriter console, bool liveProgress)
 {
@@ -47,7 +48,8 @@ public sealed class ComparisonRunner(TextWriter console, bool liveProgress)
                 if (stop.IsCancellationRequested) { interrupted = true; break; }
                 string folder = Path.Combine(outFolder, "runs", $"{name}-seed{seed}");
                 var training = config.Training with { Seed = seed };
-                if (!config.Force && TryLoadCompleted(folder, training) is { } previous)
+                var previous = config.Force ? null : TryReadRun(folder, training);
+                if (previous is { Status: "completed" or RunSummary.Diverged })
                 {
                     console.WriteLine($"== {name}, seed {seed}: already done in {folder}; skipping (--force to redo)");
                     runs.Add(new ComparedRun(name, seed, folder, previous, null, Resumed: true));
@@ -55,12 +57,13 @@ public sealed class ComparisonRunner(TextWriter console, bool liveProgress)
                 }
                 if (!warmup.ContainsKey(name)) warmup[name] = WarmUp(name, training, architecture, data.Train);
 
-                console.WriteLine($"== {name}, seed {seed}");
                 try
                 {
                     MachineInfo.ResetPeakMemory();
                     using var framework = FrameworkCatalog.Create(name, training, data.Train, architecture);
-                    var summary = new TrainingRun(console, liveProgress).Execute(framework, training, architecture, data, dataSummary, folder, stop);
+                    var resume = previous is null ? null : ResumeFrom(folder, previous, framework);
+                    console.WriteLine(resume is null ? $"== {name}, seed {seed}" : $"== {name}, seed {seed}: resuming after epoch {resume.History.Count} in {folder}");
+                    var summary = new TrainingRun(console, liveProgress).Execute(framework, training, architecture, data, dataSummary, folder, stop, resume);
                     runs.Add(new ComparedRun(name, seed, folder, summary, null, Resumed: false));
                     // A diverged run is a result: the comparison goes on without it (statistics use completed runs only).
                     if (summary.Status == "interrupted") interrupted = true;
@@ -93,16 +96,35 @@ public sealed class ComparisonRunner(TextWriter console, bool liveProgress)
         return clock.Elapsed.TotalSeconds;
     }
 
-    static RunSummary? TryLoadCompleted(string folder, TrainingConfig training)
+    /// <summary>The run already in <paramref name="folder"/> with exactly this configuration, if any (a damaged run.json counts as none).</summary>
+    static RunSummary? TryReadRun(string folder, TrainingConfig training)
     {
         try
         {
-            var summary = RunFiles.ReadRun(folder);
-            return summary is { Status: "completed" or RunSummary.Diverged } && summary.Config == training ? summary : null;
+            return RunFiles.ReadRun(folder) is { } summary && summary.Config == training ? summary : null;
         }
         catch (InvalidDataException)
         {
             return null; // a damaged run.json: run it again
+        }
+    }
+
+    /// <summary>
+    /// Loads an interrupted run's last checkpoint into <paramref name="framework"/> so the run continues where it
+    /// stopped; null (train from the start) when it completed no epoch or its checkpoint does not verify.
+    /// </summary>
+    RunSummary? ResumeFrom(string folder, RunSummary previous, IFramework framework)
+    {
+        try
+        {
+            if (TrainingRun.CheckpointToResume(folder, previous) is not { } checkpoint) return null;
+            framework.LoadCheckpoint(checkpoint);
+            return previous;
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException)
+        {
+            console.WriteLine($"   cannot continue the interrupted run in {folder} ({e.Message}); training it from the start.");
+            return null;
         }
     }
 

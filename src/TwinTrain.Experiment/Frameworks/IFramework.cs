@@ -33,8 +33,8 @@ public interface IFramework : IDisposable
     int[] PredictClasses(ImageSet set);
 
     /// <summary>
-    /// Writes the weights and the optimizer's state into <paramref name="folder"/> (atomically, replacing any earlier
-    /// checkpoint) and returns the model file's name.
+    /// Writes the weights and the optimizer's state into <paramref name="folder"/> (a checkpoint folder being written,
+    /// renamed into place once complete) and returns the model file's name.
     /// </summary>
     string SaveCheckpoint(string folder);
 

@@ -87,11 +87,9 @@ public sealed class TorchFramework : IFramework
 
     public string SaveCheckpoint(string folder)
     {
-        string weights = Path.Combine(folder, WeightsFile), optimizer = Path.Combine(folder, OptimizerFile);
-        _model.save(weights + ".tmp");
-        _optimizer.save_state_dict(optimizer + ".tmp");
-        File.Move(weights + ".tmp", weights, overwrite: true);
-        File.Move(optimizer + ".tmp", optimizer, overwrite: true);
+        // The folder is a checkpoint being written (renamed into place once complete), so plain writes are safe here.
+        _model.save(Path.Combine(folder, WeightsFile));
+        _optimizer.save_state_dict(Path.Combine(folder, OptimizerFile));
         return WeightsFile;
     }
 

@@ -42,20 +42,31 @@ public abstract class TrainedModel : IDisposable
     /// </summary>
     public static TrainedModel Load(string path, string? architecture = null)
     {
-        if (Directory.Exists(path))
-        {
-            string keras = System.IO.Path.Combine(path, KerasFramework.ModelFile);
-            string torch = System.IO.Path.Combine(path, TorchFramework.WeightsFile);
-            if (File.Exists(keras)) return new KerasModel(keras);
-            if (File.Exists(torch)) return new TorchModel(torch, ArchitectureBeside(torch, architecture));
-            throw new FileNotFoundException($"{path}: no trained model here (expected {KerasFramework.ModelFile} or {TorchFramework.WeightsFile}, as 'twintrain train' writes).");
-        }
+        if (Directory.Exists(path)) return Load(ModelFileOf(path), architecture);
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such model file or run folder.", path);
+        // A file with a recorded SHA-256 (checkpoints' SHA256SUMS, converted files' NAME.sha256) must match it.
+        Checkpoints.Checksums.Verify(path);
         if (path.EndsWith(".zip", StringComparison.OrdinalIgnoreCase)) return new KerasModel(path);
         if (path.EndsWith(".dat", StringComparison.OrdinalIgnoreCase)) return new TorchModel(path, ArchitectureBeside(path, architecture));
         if (path.EndsWith(".pt", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".pth", StringComparison.OrdinalIgnoreCase))
             return new TorchModel(path, ArchitectureBeside(path, architecture), pytorchFormat: true);
         throw new InvalidDataException($"{path}: not a TwinTrain model (expected {KerasFramework.ModelFile}, {TorchFramework.WeightsFile} or a PyTorch .pt state_dict).");
+    }
+
+    /// <summary>A run folder's model: the checkpoint its run.json records (verified), or the files at its top (older runs, or a folder of model files).</summary>
+    static string ModelFileOf(string folder)
+    {
+        var run = Reporting.RunFiles.ReadRun(folder);
+        if (run?.Checkpoint is { } checkpoint)
+            return System.IO.Path.Combine(checkpoint.VerifiedFolder(folder, run.History.Count), checkpoint.ModelFile);
+        foreach (string name in new[] { KerasFramework.ModelFile, TorchFramework.WeightsFile })
+        {
+            string file = System.IO.Path.Combine(folder, name);
+            if (File.Exists(file)) return file;
+        }
+        throw new FileNotFoundException(run is null
+            ? $"{folder}: no trained model here (expected a run folder from 'twintrain train', or {KerasFramework.ModelFile} or {TorchFramework.WeightsFile})."
+            : $"{folder}: the run completed no epoch, so it has no model.");
     }
 
     /// <summary>A torch file's architecture: the one named, else model.json in its folder if there is one, else the study's.</summary>

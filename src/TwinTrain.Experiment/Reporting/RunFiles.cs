@@ -51,11 +51,6 @@ public static class RunFiles
 
     public static void WriteJson<T>(string path, T value) => WriteAtomically(path, JsonSerializer.Serialize(value, Json));
 
-    /// <summary>Writes to a temporary name and renames it into place, so readers see the old file or the new one.</summary>
-    public static void WriteAtomically(string path, string text)
-    {
-        string temp = path + ".tmp";
-        File.WriteAllText(temp, text);
-        File.Move(temp, path, overwrite: true);
-    }
+    /// <summary>Writes to a temporary name, flushed, and renames it into place, so readers see the old file or the new one.</summary>
+    public static void WriteAtomically(string path, string text) => Data.AtomicFile.WriteAllText(path, text);
 }
