@@ -8,6 +8,7 @@ public static class CliApp
 {
     public static RootCommand CreateRoot() => new("TwinTrain: train the same CNN on CIFAR-10 in two frameworks and compare them.")
     {
+        CommandRunner.Verbose,
         CompareCommand.Create(),
         TrainCommand.Create(),
         DownloadCommand.Create(),

@@ -5,13 +5,19 @@ using TwinTrain.Data;
 namespace TwinTrain.Cli;
 
 /// <summary>
-/// Runs a command line: parse errors and expected failures (bad data, missing files, network errors) become one clear
-/// message and exit code 2 instead of a stack trace. Ctrl+C asks the running command to stop and write its results;
-/// a second Ctrl+C ends the process at once.
+/// Runs a command line. Every failure becomes one line naming the command and the problem (the messages name their
+/// file) and exit code 2, never a stack trace; --verbose adds the trace. Ctrl+C asks the running command to stop and
+/// write its results; a second Ctrl+C ends the process at once.
+/// Exit codes: 0 success, 1 the command line cannot be parsed (usage), 2 bad input or failure, 130 interrupted.
 /// </summary>
 public static class CommandRunner
 {
+    public const int Usage = 1;
     public const int Failure = 2;
+    public const int Interrupted = 130;
+
+    /// <summary>Shows the stack trace of a failure as well as its one line.</summary>
+    public static readonly Option<bool> Verbose = new("--verbose") { Description = "On failure, show the stack trace too.", Recursive = true };
 
     public static async Task<int> RunAsync(RootCommand root, string[] args, TextWriter? output = null, TextWriter? error = null)
     {
@@ -39,15 +45,31 @@ public static class CommandRunner
             };
             return await parse.InvokeAsync(config, stop.Token);
         }
-        catch (Exception e) when (IsUserFacing(e))
+        catch (Exception e)
         {
-            error.WriteLine($"error: {e.Message}");
-            return Failure;
+            error.WriteLine(OneLine(parse, e));
+            if (parse.GetValue(Verbose)) error.WriteLine(e);
+            return e is OperationCanceledException ? Interrupted : Failure;
         }
         finally
         {
             Console.CancelKeyPress -= onCancel;
         }
+    }
+
+    /// <summary>
+    /// The failure as one line. Expected failures carry a message written for the user (naming the file); anything
+    /// else is a defect or an environment problem, named by command and exception type.
+    /// </summary>
+    static string OneLine(ParseResult parse, Exception e)
+    {
+        while (e is AggregateException { InnerExceptions.Count: 1 } or TypeInitializationException && e.InnerException is not null) e = e.InnerException!;
+        string message = e.Message.ReplaceLineEndings(" ").Trim();
+        if (IsUserFacing(e)) return $"error: {message}";
+        string command = parse.CommandResult.Command.Name;
+        return e is OutOfMemoryException
+            ? $"error: twintrain {command}: out of memory ({message}); the input is larger than this machine can hold."
+            : $"error: twintrain {command}: unexpected {e.GetType().Name}: {message} (--verbose shows where)";
     }
 
     static bool IsUserFacing(Exception e) => e is DataFormatException or FileNotFoundException or DirectoryNotFoundException

@@ -27,7 +27,7 @@ public static partial class CifarReader
             ["test"] = [],
         };
 
-        DatasetSource.Visit(path, IsWanted, entry =>
+        DatasetSource.Visit(path, MaxBytes, entry =>
         {
             string file = Path.GetFileName(entry.RelativePath);
             var batch = BatchName().Match(file);
@@ -62,8 +62,16 @@ public static partial class CifarReader
         return (new Cifar10(FromImages(images["train"], path, "train"), FromImages(images["test"], path, "test")), CifarForm.ImageFolder);
     }
 
-    static bool IsWanted(string relativePath) =>
-        BatchName().IsMatch(Path.GetFileName(relativePath)) || SplitAndClass(relativePath) is not null;
+    /// <summary>
+    /// How large a file of the release may be, or null for files not needed: a batch of 10,000 images is about 30 MB
+    /// (binary 30,730,000 bytes; pickled a little more), a 32x32 image a few KB (a PNG with metadata at most a few hundred).
+    /// </summary>
+    static long? MaxBytes(string relativePath) =>
+        BatchName().IsMatch(Path.GetFileName(relativePath)) ? MaxBatchBytes
+        : SplitAndClass(relativePath) is not null ? MaxImageBytes
+        : null;
+
+    public const long MaxBatchBytes = 64L << 20, MaxImageBytes = 1L << 20;
 
     /// <summary>For '.../train/cat/0001.jpg' gives ("train", "cat"); null for anything that is not such an image.</summary>
     static (string Split, string Class)? SplitAndClass(string relativePath)

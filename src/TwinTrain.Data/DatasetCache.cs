@@ -7,14 +7,14 @@ namespace TwinTrain.Data;
 
 /// <summary>
 /// Decoded CIFAR-10 kept on disk as raw uint8 so later runs load it in a fraction of a second.
-/// Layout: a 64-byte header (magic, version, counts, source fingerprint hash, payload XxHash3), then train labels,
-/// test labels, train pixels, test pixels. A cache whose source changed, or whose bytes do not match the checksum,
-/// is ignored and rebuilt.
+/// Layout: a 64-byte header (magic, version, counts, source fingerprint hash, XxHash3 of the header's first 32 bytes
+/// and the payload), then train labels, test labels, train pixels, test pixels. A cache whose source changed, whose
+/// bytes (counts included) do not match the checksum, or that cannot be read, is ignored and rebuilt.
 /// </summary>
 public sealed class DatasetCache(string folder)
 {
     static readonly byte[] Magic = "TTCIFAR\0"u8.ToArray();
-    const int Version = 1;
+    const int Version = 2;
     const int HeaderSize = 64;
 
     public string Folder { get; } = folder;
@@ -53,6 +53,7 @@ public sealed class DatasetCache(string folder)
             var trainPixels = new byte[(long)train * CifarClasses.PixelsPerImage];
             var testPixels = new byte[(long)test * CifarClasses.PixelsPerImage];
             var hash = new XxHash3();
+            hash.Append(header[..32]);
             foreach (var part in new[] { trainLabels, testLabels, trainPixels, testPixels })
             {
                 stream.ReadExactly(part);
@@ -62,7 +63,7 @@ public sealed class DatasetCache(string folder)
             if (trainLabels.Concat(testLabels).Any(l => l >= CifarClasses.Count)) return (null, $"{file} has bad labels");
             return (new Cifar10(new ImageSet(trainPixels, trainLabels), new ImageSet(testPixels, testLabels)), null);
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return (null, $"{file} could not be read ({e.Message})");
         }
@@ -74,21 +75,22 @@ public sealed class DatasetCache(string folder)
         Directory.CreateDirectory(Folder);
         string file = PathFor(source);
         string temp = $"{file}.{Environment.ProcessId}.tmp";
-        var hash = new XxHash3();
         byte[][] parts = [data.Train.Labels, data.Test.Labels, data.Train.Pixels, data.Test.Pixels];
-        foreach (var part in parts) hash.Append(part);
-
         var header = new byte[HeaderSize];
         Magic.CopyTo(header, 0);
         BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(8), Version);
         BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(12), data.Train.Count);
         BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(16), data.Test.Count);
         BinaryPrimitives.WriteUInt64LittleEndian(header.AsSpan(24), Fingerprint(source));
+        var hash = new XxHash3();
+        hash.Append(header.AsSpan(0, 32));
+        foreach (var part in parts) hash.Append(part);
         BinaryPrimitives.WriteUInt64LittleEndian(header.AsSpan(32), hash.GetCurrentHashAsUInt64());
         using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
         {
             stream.Write(header);
             foreach (var part in parts) stream.Write(part);
+            stream.Flush(flushToDisk: true);
         }
         File.Move(temp, file, overwrite: true);
     }

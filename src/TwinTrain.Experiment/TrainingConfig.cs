@@ -30,10 +30,13 @@ public sealed record TrainingConfig
     public static IReadOnlyList<string> Optimizers { get; } = ["adam", "sgd"];
     public static IReadOnlyList<string> Inits { get; } = ["native", "shared"];
 
+    /// <summary>The largest batch: 65,536 CIFAR-10 images are 800 MB of float input alone, more than the whole training set.</summary>
+    public const int MaxBatchSize = 65_536;
+
     public void Validate()
     {
         if (Epochs < 1) throw new ArgumentException("--epochs must be at least 1.");
-        if (BatchSize < 1) throw new ArgumentException("--batch-size must be at least 1.");
+        if (BatchSize is < 1 or > MaxBatchSize) throw new ArgumentException($"--batch-size must be from 1 to {MaxBatchSize:N0} (got {BatchSize:N0}).");
         if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) throw new ArgumentException("--lr must be a positive number.");
         if (LimitTrain is < 1) throw new ArgumentException("--limit-train must be at least 1.");
         if (LimitTest is < 1) throw new ArgumentException("--limit-test must be at least 1.");

@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using System.IO.Hashing;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -100,7 +101,14 @@ internal static class ModelFile
             if (weightsEntry.Length != expected) throw Bad(path, $"weights.bin holds {weightsEntry.Length} bytes; the architecture needs {expected} (truncated or another model)");
             using (var stream = weightsEntry.Open())
             {
-                foreach (var v in variables) stream.ReadExactly(MemoryMarshal.AsBytes(v.Value.AsSpan()));
+                var crc = new Crc32();
+                foreach (var v in variables)
+                {
+                    var bytes = MemoryMarshal.AsBytes(v.Value.AsSpan());
+                    stream.ReadExactly(bytes);
+                    crc.Append(bytes);
+                }
+                CheckCrc(weightsEntry, crc, path);
             }
             foreach (var layer in model.Layers) layer.OnWeightsChanged();
 
@@ -116,12 +124,15 @@ internal static class ModelFile
                     var entry = zip.GetEntry("optimizer.bin") ?? throw Bad(path, "config.json lists optimizer state but there is no optimizer.bin");
                     if (entry.Length != sizes.Sum(s => 4L * s)) throw Bad(path, $"optimizer.bin holds {entry.Length} bytes; the config says {sizes.Sum(s => 4L * s)} (truncated?)");
                     using var stream = entry.Open();
+                    var crc = new Crc32();
                     foreach (int size in sizes)
                     {
                         var slot = new float[size];
                         stream.ReadExactly(MemoryMarshal.AsBytes(slot.AsSpan()));
+                        crc.Append(MemoryMarshal.AsBytes(slot.AsSpan()));
                         state.Add(slot);
                     }
+                    CheckCrc(entry, crc, path);
                 }
                 model.Optimizer!.SetState(model.TrainableWeights, state, (long?)compile["optimizer_iterations"] ?? 0);
             }
@@ -137,6 +148,13 @@ internal static class ModelFile
                 ? e
                 : Bad(path, $"it is damaged or not a model file ({e.Message})");
         }
+    }
+
+    /// <summary>The zip reader does not check an entry's CRC-32: check it here, so damaged weights are an error, not a model.</summary>
+    static void CheckCrc(ZipArchiveEntry entry, Crc32 crc, string path)
+    {
+        if (crc.GetCurrentHashAsUInt32() != entry.Crc32)
+            throw Bad(path, $"{entry.FullName} is damaged (its CRC-32 does not match)");
     }
 
     static InvalidDataException Bad(string path, string why) => new($"{path}: cannot load the model: {why}.");

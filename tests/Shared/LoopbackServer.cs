@@ -2,7 +2,10 @@ using System.Net;
 
 namespace TwinTrain.Tests.Shared;
 
-/// <summary>Serves one file on 127.0.0.1 with optional Range support, or cuts the connection after N bytes.</summary>
+/// <summary>
+/// Serves one file on 127.0.0.1 with optional Range support, or cuts the connection after N bytes, or stops sending
+/// after N bytes (keeping the connection open), or answers every request with a redirect.
+/// </summary>
 public sealed class LoopbackServer : IDisposable
 {
     readonly HttpListener _listener = new();
@@ -11,11 +14,17 @@ public sealed class LoopbackServer : IDisposable
     readonly int? _cutAfter;
     readonly Task _loop;
 
-    public LoopbackServer(byte[] content, bool supportRanges, int? cutAfter = null)
+    readonly int? _stallAfter;
+    readonly string? _redirectTo;
+    readonly CancellationTokenSource _stop = new();
+
+    public LoopbackServer(byte[] content, bool supportRanges, int? cutAfter = null, int? stallAfter = null, string? redirectTo = null)
     {
         _content = content;
         _ranges = supportRanges;
         _cutAfter = cutAfter;
+        _stallAfter = stallAfter;
+        _redirectTo = redirectTo;
         int port = FreePort();
         Url = new Uri($"http://127.0.0.1:{port}/cifar-10-binary.tar.gz");
         _listener.Prefixes.Add($"http://127.0.0.1:{port}/");
@@ -44,6 +53,13 @@ public sealed class LoopbackServer : IDisposable
             try { context = await _listener.GetContextAsync(); }
             catch (Exception) { return; }
             var response = context.Response;
+            if (_redirectTo is not null)
+            {
+                response.StatusCode = 302;
+                response.RedirectLocation = _redirectTo;
+                response.Close();
+                continue;
+            }
             LastRange = context.Request.Headers["Range"];
             long start = 0;
             if (_ranges && LastRange is { } range && range.StartsWith("bytes="))
@@ -53,12 +69,20 @@ public sealed class LoopbackServer : IDisposable
                 response.Headers["Content-Range"] = $"bytes {start}-{_content.Length - 1}/{_content.Length}";
             }
             response.ContentLength64 = _content.Length - start;
-            int end = _cutAfter ?? _content.Length;
+            int end = _cutAfter ?? _stallAfter ?? _content.Length;
             try
             {
                 await response.OutputStream.WriteAsync(_content.AsMemory((int)start, end - (int)start));
                 BytesSent += end - start;
                 if (_cutAfter is not null) { response.Abort(); continue; }
+                if (_stallAfter is not null)
+                {
+                    await response.OutputStream.FlushAsync();
+                    try { await Task.Delay(Timeout.Infinite, _stop.Token); } // silent, the connection open, until disposed
+                    catch (OperationCanceledException) { }
+                    response.Abort();
+                    continue;
+                }
                 response.Close();
             }
             catch (Exception) { }
@@ -67,6 +91,7 @@ public sealed class LoopbackServer : IDisposable
 
     public void Dispose()
     {
+        _stop.Cancel();
         _listener.Stop();
         _listener.Close();
         try { _loop.Wait(TimeSpan.FromSeconds(5)); } catch (AggregateException) { }

@@ -85,6 +85,31 @@ public class DownloadTests
         Assert.Equal(archive, File.ReadAllBytes(path));
     }
 
+    [Fact]
+    public async Task Should_give_up_on_a_server_that_stops_sending_and_keep_the_part()
+    {
+        using var temp = new TempFolder();
+        byte[] archive = CifarFixtures.TarGz(CifarFixtures.BinaryRelease(3));
+        using var server = new LoopbackServer(archive, supportRanges: true, stallAfter: archive.Length / 2);
+        var downloader = new CifarDownloader(CifarDownloader.CreateClient()) { IdleTimeout = TimeSpan.FromSeconds(1) };
+        var error = await Assert.ThrowsAsync<IOException>(() => downloader.DownloadAsync(temp.Path, server.Url, Md5(archive)));
+        Assert.Contains("no data for 1 s, the server stopped sending", error.Message);
+        Assert.Equal(archive.Length / 2, new FileInfo(Path.Combine(temp.Path, CifarDownloader.FileName + ".part")).Length);
+    }
+
+    [Theory]
+    [InlineData("file:///etc/passwd")]
+    [InlineData("ftp://127.0.0.1/cifar.tar.gz")]
+    public async Task Should_not_follow_a_redirect_to_anything_but_http(string target)
+    {
+        using var temp = new TempFolder();
+        using var server = new LoopbackServer([], supportRanges: false, redirectTo: target);
+        var error = await Assert.ThrowsAsync<HttpRequestException>(() =>
+            new CifarDownloader(CifarDownloader.CreateClient()).DownloadAsync(temp.Path, server.Url, "00"));
+        Assert.Contains($"the server redirects to {target}, which is not an http or https address", error.Message);
+        Assert.Empty(Directory.GetFiles(temp.Path));
+    }
+
     static string Md5(byte[] bytes) => Convert.ToHexStringLower(MD5.HashData(bytes));
 
     sealed class SyncProgress(Action<DownloadProgress> report) : IProgress<DownloadProgress>

@@ -139,6 +139,22 @@ public class SequentialTrainingTests
     }
 
     [Fact]
+    public void Should_reject_a_model_file_whose_weights_fail_their_crc()
+    {
+        using var folder = new TempFolder();
+        using var model = Compiled();
+        string path = Path.Combine(folder.Path, "model.zip");
+        model.Save(path);
+        byte[] bytes = File.ReadAllBytes(path);
+        // Stored uncompressed, weights.bin and optimizer.bin are nearly all of the file: flip one bit in the middle.
+        bytes[bytes.Length / 2] ^= 0x04;
+        File.WriteAllBytes(path, bytes);
+        var error = Assert.Throws<InvalidDataException>(() => Sequential.Load(path));
+        Assert.Contains(path, error.Message);
+        Assert.Contains("is damaged (its CRC-32 does not match", error.Message);
+    }
+
+    [Fact]
     public void Should_reject_a_truncated_or_foreign_model_file_with_a_clear_message()
     {
         using var folder = new TempFolder();

@@ -34,7 +34,7 @@ public static class CompareCommand
             console.Write(SummaryTable.Format(result));
             console.WriteLine($"Wrote {Path.GetFullPath(folder)}: {ComparisonRunner.ResultsFile}, {Report.Markdown}, {Report.Html}, charts/ ({charts.Count} charts as PNG and SVG)");
             bool incomplete = result.Runs.Any(r => r.Error is not null || r.Summary?.Status == RunSummary.Diverged);
-            return Task.FromResult(result.Interrupted ? 130 : incomplete ? 1 : 0);
+            return Task.FromResult(result.Interrupted ? CommandRunner.Interrupted : incomplete ? CommandRunner.Failure : 0);
         });
         return command;
     }

@@ -32,7 +32,7 @@ public static class DownloadCommand
             string folder = parse.GetValue(dir) ?? CifarLoader.DefaultDataFolder();
             var output = parse.InvocationConfiguration.Output;
             var progress = new DownloadBar(output, !Console.IsOutputRedirected);
-            using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
+            using var http = CifarDownloader.CreateClient();
             output.WriteLine($"Downloading {parse.GetValue(url)} to {folder}");
             string path = await new CifarDownloader(http).DownloadAsync(folder, parse.GetValue(url)!, parse.GetValue(md5)!, progress, cancel);
             progress.Done();

@@ -25,6 +25,7 @@ public static class EvaluateCommand
         command.SetAction(parse =>
         {
             var output = parse.InvocationConfiguration.Output;
+            if (parse.GetValue(limit) is < 1 and var n) throw new ArgumentException($"--limit-test must be at least 1 (got {n}).");
             using var trained = model.Load(parse);
             var (cifar, _) = CifarLoader.Load(DataLocation.Resolve(parse.GetValue(data)));
             var test = cifar.Test.Subset(parse.GetValue(limit) ?? int.MaxValue);

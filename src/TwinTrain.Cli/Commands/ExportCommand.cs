@@ -18,16 +18,17 @@ public static class ExportCommand
         command.SetAction(parse =>
         {
             var console = parse.InvocationConfiguration.Output;
+            string path = parse.GetValue(output)!;
+            if (Directory.Exists(path)) throw new ArgumentException($"--out {path}: is a folder; give the ONNX file's name (e.g. {Path.Combine(path, "model.onnx")}).");
+            int checkImages = parse.GetValue(count);
+            if (checkImages < 1) throw new ArgumentException($"--check-images must be at least 1 (got {checkImages}).");
             using var trained = model.Load(parse);
             byte[] onnx = OnnxExport.Export(trained);
             using (var check = new OnnxModel(onnx, "the exported model")) { }
-            string path = parse.GetValue(output)!;
-            string temp = path + ".tmp";
-            File.WriteAllBytes(temp, onnx);
-            File.Move(temp, path, overwrite: true);
+            TwinTrain.Data.AtomicFile.WriteAllBytes(path, onnx);
             var (input, outputName) = OnnxExport.Signature(trained.Layout);
             console.WriteLine($"Wrote {path} ({onnx.Length:N0} bytes, opset {OnnxGraph.Opset}): input \"input\" ({string.Join(", ", input.Select(d => d < 0 ? "batch" : d.ToString()))}), output \"{outputName}\" (batch, 10); {trained.Framework} model {trained.Path}");
-            if (parse.GetValue(data) is { } source) Check(trained, onnx, source, parse.GetValue(count), console);
+            if (parse.GetValue(data) is { } source) Check(trained, onnx, source, checkImages, console);
             return 0;
         });
         return command;

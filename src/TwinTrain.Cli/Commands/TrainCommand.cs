@@ -3,6 +3,7 @@ using System.Globalization;
 using TwinTrain.Data;
 using TwinTrain.Experiment;
 using TwinTrain.Experiment.Architectures;
+using TwinTrain.Experiment.Checkpoints;
 using TwinTrain.Experiment.Frameworks;
 using TwinTrain.Experiment.Reporting;
 
@@ -30,6 +31,7 @@ public static class TrainCommand
             var config = training.Config(parse, architecture, parse.GetValue(seed));
             string outFolder = parse.GetValue(output)
                 ?? Path.Combine("runs", $"{name}-{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}");
+            using var held = FolderLock.Take(outFolder, "train");
             if (File.Exists(Path.Combine(outFolder, RunFiles.Run)))
                 throw new ArgumentException($"{outFolder}: holds a run already; 'twintrain train --resume {outFolder}' continues it, or choose another --out.");
             var (data, dataSummary) = training.LoadData(parse, config, console);
@@ -41,6 +43,8 @@ public static class TrainCommand
     /// <summary>Continues a run from its folder: its configuration, history and checkpoint (model and optimizer state).</summary>
     static int Resume(string folder, TrainingOptions training, ParseResult parse, TextWriter console, CancellationToken cancel)
     {
+        if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"{folder}: no such folder; nothing to resume.");
+        using var held = FolderLock.Take(folder, "train --resume");
         var previous = RunFiles.ReadRun(folder)
             ?? throw new FileNotFoundException($"{folder}: not a run folder (no {RunFiles.Run}); nothing to resume.", Path.Combine(folder, RunFiles.Run));
         var config = previous.Config with { Epochs = training.ExplicitEpochs(parse) ?? previous.Config.Epochs };
@@ -86,7 +90,7 @@ public static class TrainCommand
         {
             "completed" => 0,
             RunSummary.Diverged => CommandRunner.Failure,
-            _ => 130,
+            _ => CommandRunner.Interrupted,
         };
     }
 }

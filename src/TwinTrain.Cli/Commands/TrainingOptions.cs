@@ -56,6 +56,9 @@ public sealed class TrainingOptions
             Init = parse.GetValue(_init)!,
         };
         config.Validate();
+        if (config.Threads > Environment.ProcessorCount)
+            parse.InvocationConfiguration.Error.WriteLine($"warning: --threads {config.Threads} is more than this machine's {Environment.ProcessorCount} cores; " +
+                "both frameworks slow down when their threads outnumber the cores (libtorch badly), so timings will not be representative.");
         return config;
     }
 

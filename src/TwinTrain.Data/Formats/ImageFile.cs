@@ -8,8 +8,17 @@ public static class ImageFile
     public static bool HasImageExtension(string path) =>
         Path.GetExtension(path).ToLowerInvariant() is ".jpg" or ".jpeg" or ".png" or ".bmp";
 
-    public static (byte[] Rgb, int Width, int Height) Decode(byte[] bytes, string location)
+    public static (byte[] Rgb, int Width, int Height) Decode(byte[] bytes, string location, long maxPixels = long.MaxValue)
     {
+        // The decoder fills a cut-off JPEG or PNG with grey and says nothing: check the end marker first.
+        if (Truncation(bytes) is { } missing)
+            throw new DataFormatException($"{location}: the image is truncated (its {missing} is missing).");
+        if (maxPixels < long.MaxValue)
+        {
+            var info = ImageInfo.FromStream(new MemoryStream(bytes));
+            if (info is { } header && (long)header.Width * header.Height > maxPixels)
+                throw new DataFormatException($"{location}: the image is {header.Width}x{header.Height}, more than the {maxPixels:N0} pixels allowed; resize it first.");
+        }
         ImageResult image;
         try
         {
@@ -22,6 +31,16 @@ public static class ImageFile
         if (image?.Data is null || image.Data.Length != image.Width * image.Height * 3)
             throw new DataFormatException($"{location}: cannot decode the image; the file is corrupt or not a JPEG/PNG.");
         return (image.Data, image.Width, image.Height);
+    }
+
+    /// <summary>What a JPEG or PNG lacks at its end when it was cut short (null when whole, or another format).</summary>
+    static string? Truncation(byte[] bytes)
+    {
+        // Some writers pad after the end marker: look for it near the end rather than only in the last bytes.
+        var tail = bytes.AsSpan(Math.Max(0, bytes.Length - 64));
+        if (bytes is [0xFF, 0xD8, ..]) return tail.IndexOf([(byte)0xFF, (byte)0xD9]) >= 0 ? null : "JPEG end marker";
+        if (bytes is [0x89, (byte)'P', (byte)'N', (byte)'G', ..]) return tail.IndexOf("IEND"u8) >= 0 ? null : "PNG IEND chunk";
+        return null;
     }
 
     /// <summary>Decodes a CIFAR-10 image, which must be exactly 32x32 RGB (colour or grey, converted to RGB).</summary>

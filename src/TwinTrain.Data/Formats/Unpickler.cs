@@ -36,7 +36,19 @@ internal sealed class Unpickler
         _location = location;
     }
 
-    public static object? Load(byte[] data, string location) => new Unpickler(data, location).Run();
+    public static object? Load(byte[] data, string location)
+    {
+        var reader = new Unpickler(data, location);
+        try
+        {
+            return reader.Run();
+        }
+        catch (Exception e) when (e is FormatException or OverflowException or InvalidCastException or ArgumentException or KeyNotFoundException)
+        {
+            // A number that is not a number, a class name that is not text, a key that cannot be one: all are damage.
+            throw reader.Bad($"malformed pickle near byte {reader._pos}: {e.Message}");
+        }
+    }
 
     object? Run()
     {
@@ -73,7 +85,7 @@ internal sealed class Unpickler
                 case (byte)'M': Push((long)BinaryPrimitives.ReadUInt16LittleEndian(ReadBytes(2))); break; // BININT2
                 case 0x8a: Push(ReadLong(ReadByte())); break;                  // LONG1
                 case (byte)'I': Push(ParseIntLine(ReadLine())); break;         // INT (protocol 0)
-                case (byte)'L': Push(long.Parse(ReadLine().TrimEnd('L'))); break; // LONG (protocol 0)
+                case (byte)'L': Push(long.Parse(ReadLine().TrimEnd('L'), System.Globalization.CultureInfo.InvariantCulture)); break; // LONG (protocol 0)
                 case (byte)'G': Push(BinaryPrimitives.ReadDoubleBigEndian(ReadBytes(8))); break; // BINFLOAT
                 case (byte)'N': Push(null); break;                             // NONE
                 case 0x88: Push(true); break;                                  // NEWTRUE
@@ -136,7 +148,7 @@ internal sealed class Unpickler
         return line;
     }
 
-    static object ParseIntLine(string line) => line switch { "00" => false, "01" => true, _ => long.Parse(line) };
+    static object ParseIntLine(string line) => line switch { "00" => false, "01" => true, _ => long.Parse(line, System.Globalization.CultureInfo.InvariantCulture) };
 
     static long ReadLong(ReadOnlySpan<byte> bytes)
     {

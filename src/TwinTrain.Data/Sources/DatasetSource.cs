@@ -5,7 +5,10 @@ namespace TwinTrain.Data.Sources;
 
 /// <summary>
 /// The files of a dataset as a folder or a .tar.gz / .tgz / .tar archive. Archives are streamed entry by entry,
-/// never extracted to disk; entries with absolute or '..' paths make the whole archive rejected.
+/// never extracted to disk, and verified whole: the gzip CRC and length, the tar end-of-archive marker (an archive cut
+/// short is an error, even at an entry boundary), and entries with absolute or '..' paths make it rejected. Every file
+/// must be a regular file no larger than its kind allows, so a device, a FIFO, a symlink loop or a gzip bomb is an
+/// error instead of a hang or an out-of-memory crash.
 /// </summary>
 public static class DatasetSource
 {
@@ -15,39 +18,79 @@ public static class DatasetSource
         path.EndsWith(".tar", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>
-    /// Visits each regular file. <paramref name="wanted"/> sees a relative path and says whether its bytes are needed,
-    /// so uninteresting entries are skipped without being read.
+    /// Visits each regular file. <paramref name="maxBytes"/> sees a relative path and gives the largest size a file of
+    /// that kind may have, or null when its bytes are not needed, so uninteresting entries are skipped unread.
     /// </summary>
-    public static void Visit(string path, Func<string, bool> wanted, Action<SourceEntry> visit)
+    public static void Visit(string path, Func<string, long?> maxBytes, Action<SourceEntry> visit)
     {
-        if (Directory.Exists(path)) VisitFolder(path, wanted, visit);
+        if (Directory.Exists(path)) VisitFolder(path, maxBytes, visit);
         else if (File.Exists(path))
         {
             if (!IsArchive(path))
                 throw new DataFormatException($"{path}: not a folder or a .tar.gz/.tgz/.tar archive.");
-            VisitArchive(path, wanted, visit);
+            VisitArchive(path, maxBytes, visit);
         }
         else throw new FileNotFoundException($"{path}: no such file or folder.", path);
     }
 
-    static void VisitFolder(string root, Func<string, bool> wanted, Action<SourceEntry> visit)
+    static void VisitFolder(string root, Func<string, long?> maxBytes, Action<SourceEntry> visit)
     {
-        var files = Directory.GetFiles(root, "*", SearchOption.AllDirectories);
-        Array.Sort(files, StringComparer.Ordinal);
-        foreach (string file in files)
+        foreach (string file in FilesUnder(root))
         {
             string relative = Path.GetRelativePath(root, file).Replace('\\', '/');
-            if (!wanted(relative)) continue;
-            visit(new SourceEntry(relative, file, () => File.ReadAllBytes(file)));
+            if (maxBytes(relative) is not long limit) continue;
+            // FIFOs, devices and /proc files report no size: refused before being opened, so they cannot hang or flood.
+            var info = new FileInfo(file);
+            if (info.LinkTarget is not null) info = info.ResolveLinkTarget(returnFinalTarget: true) as FileInfo ?? info;
+            long length = info.Exists ? info.Length : 0;
+            if (length == 0) throw new DataFormatException($"{file}: empty, or not a regular file (a device, a FIFO?).");
+            CheckSize(file, length, limit);
+            visit(new SourceEntry(relative, file, () => ReadFile(file, limit)));
         }
     }
 
-    static void VisitArchive(string archive, Func<string, bool> wanted, Action<SourceEntry> visit)
+    /// <summary>Every file under <paramref name="root"/> in ordinal order, following folder symlinks once (a loop is an error).</summary>
+    static List<string> FilesUnder(string root)
+    {
+        var files = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        void Walk(string folder)
+        {
+            var info = new DirectoryInfo(folder);
+            string real = info.LinkTarget is null ? info.FullName : info.ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? info.FullName;
+            if (!seen.Add(Path.TrimEndingDirectorySeparator(Path.GetFullPath(real))))
+                throw new DataFormatException($"{folder}: a symbolic link loop (this folder was already read); refusing to read it again.");
+            files.AddRange(Directory.GetFiles(folder));
+            foreach (string child in Directory.GetDirectories(folder).Order(StringComparer.Ordinal)) Walk(child);
+        }
+        Walk(root);
+        files.Sort(StringComparer.Ordinal);
+        return files;
+    }
+
+    static byte[] ReadFile(string file, long limit)
+    {
+        using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+        if (stream.Length == 0) throw new DataFormatException($"{file}: empty, or not a regular file (a device, a FIFO?).");
+        if (stream.Length > limit) CheckSize(file, stream.Length, limit);
+        var bytes = new byte[stream.Length];
+        stream.ReadExactly(bytes);
+        return bytes;
+    }
+
+    static void CheckSize(string location, long length, long limit)
+    {
+        if (length > limit)
+            throw new DataFormatException($"{location}: {length:N0} bytes, more than a file of its kind can be ({limit:N0}); refusing to read it.");
+    }
+
+    static void VisitArchive(string archive, Func<string, long?> maxBytes, Action<SourceEntry> visit)
     {
         using var file = File.OpenRead(archive);
-        using Stream data = archive.EndsWith(".tar", StringComparison.OrdinalIgnoreCase)
+        using Stream unpacked = archive.EndsWith(".tar", StringComparison.OrdinalIgnoreCase)
             ? file
             : new GZipStream(file, CompressionMode.Decompress);
+        using var data = new TailStream(unpacked);
         using var reader = new TarReader(data);
         while (true)
         {
@@ -56,7 +99,7 @@ public static class DatasetSource
             {
                 entry = reader.GetNextEntry();
             }
-            catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException)
+            catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException or ArgumentException or OverflowException)
             {
                 throw new DataFormatException($"{archive}: the archive is truncated or corrupt ({e.Message}).", e);
             }
@@ -64,10 +107,37 @@ public static class DatasetSource
 
             string name = CheckSafe(archive, entry.Name);
             if (entry.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile)) continue;
-            if (!wanted(name)) continue;
+            if (maxBytes(name) is not long limit) continue;
+            CheckSize($"{archive}:{name}", entry.Length, limit);
 
             byte[] bytes = ReadEntry(archive, entry);
             visit(new SourceEntry(name, $"{archive}:{name}", () => bytes));
+        }
+        VerifyEnd(archive, data);
+    }
+
+    /// <summary>
+    /// The tar reader stops at the end-of-archive marker, or silently at the end of the bytes: only the marker (a block
+    /// of zeros) means the archive is whole. Reading on to the end then makes the gzip stream check its CRC and length.
+    /// </summary>
+    static void VerifyEnd(string archive, TailStream data)
+    {
+        try
+        {
+            bool marker = data.LastBlockIsZeros;
+            var rest = new byte[1 << 16];
+            int read;
+            while ((read = data.Read(rest)) > 0)
+            {
+                if (rest.AsSpan(0, read).ContainsAnyExcept((byte)0))
+                    throw new DataFormatException($"{archive}: data after the tar end-of-archive marker; the archive is corrupt.");
+            }
+            if (!marker)
+                throw new DataFormatException($"{archive}: the archive is truncated (it ends without the tar end-of-archive marker).");
+        }
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException)
+        {
+            throw new DataFormatException($"{archive}: the archive is corrupt ({e.Message}; the gzip checksum or length does not match).", e);
         }
     }
 
@@ -95,5 +165,45 @@ public static class DatasetSource
             throw new DataFormatException($"{archive}: entry '{name}' points outside the archive (absolute path or '..'); refusing to read it.");
         while (normalised.StartsWith("./", StringComparison.Ordinal)) normalised = normalised[2..];
         return normalised;
+    }
+
+    /// <summary>A read-only pass-through that remembers whether the last 512-byte tar block it gave out was all zeros.</summary>
+    sealed class TailStream(Stream inner) : Stream
+    {
+        readonly byte[] _tail = new byte[512];
+        long _position;
+
+        public bool LastBlockIsZeros => _position >= 512 && _position % 512 == 0 && !_tail.AsSpan().ContainsAnyExcept((byte)0);
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            int read = inner.Read(buffer);
+            var got = buffer[..read];
+            if (read >= 512) got[^512..].CopyTo(_tail);
+            else if (read > 0)
+            {
+                _tail.AsSpan(read).CopyTo(_tail);
+                got.CopyTo(_tail.AsSpan(512 - read));
+            }
+            _position += read;
+            return read;
+        }
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => _position; set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) inner.Dispose();
+            base.Dispose(disposing);
+        }
     }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using TwinTrain.Data;
 using TwinTrain.Experiment.Architectures;
+using TwinTrain.Experiment.Checkpoints;
 using TwinTrain.Experiment.Frameworks;
 using TwinTrain.Experiment.Reporting;
 
@@ -34,7 +35,7 @@ public sealed class ComparisonRunner(TextWriter console, bool liveProgress)
 
     public ComparisonResult Run(CompareConfig config, Architecture architecture, Cifar10 data, DataSummary dataSummary, string outFolder, CancellationToken stop)
     {
-        Directory.CreateDirectory(outFolder);
+        using var held = FolderLock.Take(outFolder, "compare");
         var warmup = new Dictionary<string, double>();
         var runs = new List<ComparedRun>();
         bool interrupted = false;
@@ -59,6 +60,7 @@ public sealed class ComparisonRunner(TextWriter console, bool liveProgress)
 
                 try
                 {
+                    using var runHeld = FolderLock.Take(folder, $"compare: {name}, seed {seed}");
                     MachineInfo.ResetPeakMemory();
                     using var framework = FrameworkCatalog.Create(name, training, data.Train, architecture);
                     var resume = previous is null ? null : ResumeFrom(folder, previous, framework);

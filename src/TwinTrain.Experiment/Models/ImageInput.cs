@@ -17,15 +17,22 @@ public static class ImageInput
         byte[] bytes;
         try
         {
+            // A FIFO or a device reports no size: refused before it is opened, so it can neither hang nor flood memory.
+            long length = new FileInfo(path).Length;
+            if (length == 0) throw new DataFormatException($"{path}: empty, or not a regular file (a device, a FIFO?).");
+            if (length > MaxFileBytes) throw new DataFormatException($"{path}: {length:N0} bytes, more than the {MaxFileBytes:N0} an image may have here.");
             bytes = File.ReadAllBytes(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new DataFormatException($"{path}: cannot read the file ({e.Message}).", e);
         }
-        var (rgb, width, height) = ImageFile.Decode(bytes, path);
+        var (rgb, width, height) = ImageFile.Decode(bytes, path, MaxPixels);
         return Resize(rgb, width, height, CifarClasses.Width, CifarClasses.Height);
     }
+
+    /// <summary>The largest image decoded for prediction: 50 megapixels (150 MB of RGB), far beyond any photo a user resizes to 32x32.</summary>
+    public const long MaxPixels = 50_000_000, MaxFileBytes = 256L << 20;
 
     public static byte[] Resize(byte[] rgb, int width, int height, int targetWidth, int targetHeight)
     {

@@ -20,6 +20,7 @@ public static class WeightConversion
     public static double Convert(TrainedModel model, ModelFormat format, string path)
     {
         var architecture = model.Architecture;
+        File.Delete(path + Checkpoints.Checksums.Extension); // an earlier file's sum must never describe the new one
         switch (model, format)
         {
             case (TrainedModel.KerasModel keras, ModelFormat.Keras):
@@ -45,6 +46,8 @@ public static class WeightConversion
         }
         // A torch file does not carry its architecture: keep the config beside it, as run folders do.
         if (format != ModelFormat.Keras && !architecture.IsStudy) architecture.WriteTo(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        // And its SHA-256 (NAME.sha256, as sha256sum writes it), which every later load checks.
+        Checkpoints.Checksums.WriteBeside(path);
 
         using var converted = TrainedModel.Load(path, architecture.IsStudy || format == ModelFormat.Keras ? null : BesidePath(path));
         var images = Benchmark.RandomImages(256, seed: 17);
@@ -55,13 +58,14 @@ public static class WeightConversion
 
     static string BesidePath(string path) => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, Architectures.Architecture.FileName);
 
-    /// <summary>Saves to a temporary name and renames it into place, so a crash never leaves a truncated file at <paramref name="path"/>.</summary>
+    /// <summary>Saves to a temporary name, flushed, and renames it into place, so a crash never leaves a truncated file at <paramref name="path"/>.</summary>
     static void SaveTorch(nn.Module model, ModelFormat format, string path)
     {
-        string temp = path + ".tmp";
+        string temp = Data.AtomicFile.TemporaryName(path);
         if (format == ModelFormat.PyTorch) model.save_py(temp);
         else model.save(temp);
-        File.Move(temp, path, overwrite: true);
+        Data.AtomicFile.SyncFile(temp);
+        Data.AtomicFile.Commit(temp, path);
     }
 
     public static string Extension(ModelFormat format) => format switch

@@ -20,6 +20,8 @@ public static class RunFiles
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        // A null where the type says there is none (a "config": null) is damage, not a value.
+        RespectNullableAnnotations = true,
     };
 
     public static void WriteHistory(string folder, IEnumerable<EpochRecord> epochs)
@@ -40,8 +42,12 @@ public static class RunFiles
         if (!File.Exists(path)) return null;
         try
         {
-            return JsonSerializer.Deserialize<RunSummary>(File.ReadAllText(path), Json)
+            var run = JsonSerializer.Deserialize<RunSummary>(File.ReadAllText(path), Json)
                 ?? throw new InvalidDataException($"{path} is empty.");
+            // A missing member is not caught by the serializer (only a null one): name the first that is absent.
+            string? missing = run.Framework is null ? "framework" : run.Status is null ? "status" : run.Config is null ? "config"
+                : run.Data is null ? "data" : run.History is null ? "history" : run.Machine is null ? "machine" : null;
+            return missing is null ? run : throw new InvalidDataException($"{path}: not a complete run (it has no '{missing}'); the file is damaged.");
         }
         catch (JsonException e)
         {

@@ -1,0 +1,49 @@
+using System.Globalization;
+
+namespace TwinTrain.Experiment.Checkpoints;
+
+/// <summary>
+/// One process per output folder: an exclusive lock on FOLDER/.lock (flock on Linux, which the kernel releases when
+/// the process dies however it dies), with the holder's PID and command in FOLDER/.lock-holder for the message a
+/// second process gets. Two runs on one folder would otherwise both train and overwrite each other's files.
+/// </summary>
+public sealed class FolderLock : IDisposable
+{
+    const string LockFile = ".lock", HolderFile = ".lock-holder";
+    readonly FileStream _lock;
+
+    FolderLock(FileStream held) => _lock = held;
+
+    /// <summary>Takes the folder (creating it) or throws at once naming the process that holds it.</summary>
+    public static FolderLock Take(string folder, string command)
+    {
+        Directory.CreateDirectory(folder);
+        string path = Path.Combine(folder, LockFile);
+        FileStream held;
+        try
+        {
+            held = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            throw new IOException($"{folder}: in use by another TwinTrain process ({Holder(folder)}); wait for it to finish or choose another --out.");
+        }
+        Data.AtomicFile.WriteAllText(Path.Combine(folder, HolderFile),
+            string.Create(CultureInfo.InvariantCulture, $"pid {Environment.ProcessId}, '{command}' since {DateTime.UtcNow:yyyy-MM-dd HH:mm:ss} UTC\n"));
+        return new FolderLock(held);
+    }
+
+    static string Holder(string folder)
+    {
+        try
+        {
+            return File.ReadAllText(Path.Combine(folder, HolderFile)).Trim();
+        }
+        catch (IOException)
+        {
+            return "its PID is not recorded";
+        }
+    }
+
+    public void Dispose() => _lock.Dispose();
+}
