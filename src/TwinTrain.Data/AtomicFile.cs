@@ -76,18 +76,20 @@ public static partial class AtomicFile
 /// <summary>
 /// A test hook for crash safety: with TWINTRAIN_FAULT=kill:N the process kills itself (SIGKILL, as an out-of-memory
 /// kill or a power cut would end it) just before its Nth file operation; with TWINTRAIN_FAULT=enospc:N that operation
-/// fails as on a full disk. Unset, it costs one comparison per file operation.
+/// fails as on a full disk. kill:N:TEXT counts only operations whose description contains TEXT (kill:2:rename run.json
+/// stops before the second commit of a run). TWINTRAIN_FAULT_LOG=FILE lists the operations counted. Unset, it costs
+/// one comparison per file operation.
 /// </summary>
 public static class FaultInjection
 {
     const string Variable = "TWINTRAIN_FAULT";
-    static readonly (string Kind, int At)? Plan = ParsePlan(Environment.GetEnvironmentVariable(Variable));
+    static readonly (string Kind, int At, string Filter)? Plan = ParsePlan(Environment.GetEnvironmentVariable(Variable));
     static int _operations;
 
     /// <summary>Called before each file operation that matters for crash safety.</summary>
     public static void Step(string operation)
     {
-        if (Plan is not { } plan) return;
+        if (Plan is not { } plan || !operation.Contains(plan.Filter, StringComparison.Ordinal)) return;
         int n = Interlocked.Increment(ref _operations);
         if (Environment.GetEnvironmentVariable("TWINTRAIN_FAULT_LOG") is { Length: > 0 } log)
             File.AppendAllText(log, $"{n}\t{operation}\n");
@@ -96,12 +98,12 @@ public static class FaultInjection
         throw new IOException($"No space left on device (injected before '{operation}')");
     }
 
-    static (string, int)? ParsePlan(string? value)
+    static (string, int, string)? ParsePlan(string? value)
     {
         if (string.IsNullOrEmpty(value)) return null;
-        var parts = value.Split(':');
-        return parts.Length == 2 && parts[0] is "kill" or "enospc" && int.TryParse(parts[1], out int at) && at > 0
-            ? (parts[0], at)
-            : throw new ArgumentException($"{Variable}={value}: expected kill:N or enospc:N (N from 1).");
+        var parts = value.Split(':', 3);
+        return parts.Length >= 2 && parts[0] is "kill" or "enospc" && int.TryParse(parts[1], out int at) && at > 0
+            ? (parts[0], at, parts.Length == 3 ? parts[2] : "")
+            : throw new ArgumentException($"{Variable}={value}: expected kill:N, enospc:N or KIND:N:TEXT (N from 1).");
     }
 }

@@ -92,7 +92,7 @@ public sealed class DatasetCache(string folder)
             foreach (var part in parts) stream.Write(part);
             stream.Flush(flushToDisk: true);
         }
-        File.Move(temp, file, overwrite: true);
+        AtomicFile.Commit(temp, file);
     }
 
     /// <summary>What identifies the source's current content cheaply: its path, sizes and modification times.</summary>

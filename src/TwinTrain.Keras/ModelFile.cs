@@ -61,7 +61,7 @@ internal static class ModelFile
             using (var zip = new ZipArchive(file, ZipArchiveMode.Create, leaveOpen: true)) WriteEntries(zip, model, config);
             file.Flush(flushToDisk: true);
         }
-        File.Move(temp, path, overwrite: true);
+        TwinTrain.Data.AtomicFile.Commit(temp, path);
     }
 
     static void WriteEntries(ZipArchive zip, Sequential model, JsonObject config)

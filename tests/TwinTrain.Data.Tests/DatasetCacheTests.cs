@@ -39,6 +39,25 @@ public class DatasetCacheTests
     }
 
     [Fact]
+    public void Should_rebuild_a_cache_whose_header_counts_were_changed()
+    {
+        using var temp = new TempFolder();
+        string source = CifarFixtures.WriteTarGz(temp["data.tar.gz"], CifarFixtures.BinaryRelease(4));
+        CifarLoader.Load(source, temp["cache"]);
+        string cacheFile = new DatasetCache(temp["cache"]).PathFor(source);
+        // 20 training and 4 test images become 16 and 8: the same total size, so only the checksum can tell.
+        var bytes = File.ReadAllBytes(cacheFile);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(12), 16);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(16), 8);
+        File.WriteAllBytes(cacheFile, bytes);
+
+        var (data, report) = CifarLoader.Load(source, temp["cache"]);
+        Assert.False(report.FromCache);
+        Assert.Contains("checksum", report.CacheNote);
+        Assert.Equal((20, 4), (data.Train.Count, data.Test.Count));
+    }
+
+    [Fact]
     public void Should_rebuild_a_truncated_cache_and_a_stale_one()
     {
         using var temp = new TempFolder();

@@ -77,7 +77,11 @@ public class TrainingRunTests
         Assert.True(root.GetProperty("machine").GetProperty("logical_cores").GetInt32() >= 1);
         Assert.Equal("1.0", root.GetProperty("versions").GetProperty("Scripted").GetString());
         Assert.True(root.GetProperty("peak_memory_bytes").GetInt64() > 0);
-        Assert.True(File.Exists(Path.Combine(folder.Path, "weights.txt")));
+        // The last epoch's checkpoint only, with the config and the files' SHA-256 (as sha256sum -c reads them).
+        string checkpoint = Path.Combine(folder.Path, "checkpoint", "epoch-0002");
+        Assert.Equal([checkpoint], Directory.GetDirectories(Path.Combine(folder.Path, "checkpoint")));
+        Assert.Equal(["SHA256SUMS", "model.json", "weights.txt"], Directory.GetFiles(checkpoint).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Contains($"{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData("w"u8))}  weights.txt\n", File.ReadAllText(Path.Combine(checkpoint, "SHA256SUMS")));
         // The scripted framework gets the first test image wrong: label 0 predicted as 1.
         Assert.Equal(1, summary.ConfusionMatrix![0][1]);
         Assert.Equal(2, summary.ConfusionMatrix.Sum(row => row.Sum()));
@@ -99,7 +103,8 @@ public class TrainingRunTests
         Assert.Equal(1, framework.Evaluations);
         Assert.Equal(2, File.ReadAllLines(Path.Combine(folder.Path, "history.csv")).Length);
         Assert.Contains("\"status\": \"interrupted\"", File.ReadAllText(Path.Combine(folder.Path, "run.json")));
-        Assert.True(File.Exists(Path.Combine(folder.Path, "weights.txt")));
+        Assert.True(File.Exists(Path.Combine(folder.Path, "checkpoint", "epoch-0001", "weights.txt")));
+        Assert.Equal("checkpoint/epoch-0001/weights.txt", summary.WeightsFile);
         Assert.Contains("Interrupted at epoch 2, step 2/5", console.ToString());
     }
 }

@@ -81,7 +81,7 @@ public sealed class CifarDownloader(HttpClient http)
             File.Delete(part);
             throw new InvalidDataException($"{part}: MD5 {actual} does not match the expected {expectedMd5}; the partial file was removed, run the command again.");
         }
-        File.Move(part, target, overwrite: true);
+        AtomicFile.Commit(part, target);
         return target;
     }
 

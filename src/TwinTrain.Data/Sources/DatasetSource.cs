@@ -39,12 +39,7 @@ public static class DatasetSource
         {
             string relative = Path.GetRelativePath(root, file).Replace('\\', '/');
             if (maxBytes(relative) is not long limit) continue;
-            // FIFOs, devices and /proc files report no size: refused before being opened, so they cannot hang or flood.
-            var info = new FileInfo(file);
-            if (info.LinkTarget is not null) info = info.ResolveLinkTarget(returnFinalTarget: true) as FileInfo ?? info;
-            long length = info.Exists ? info.Length : 0;
-            if (length == 0) throw new DataFormatException($"{file}: empty, or not a regular file (a device, a FIFO?).");
-            CheckSize(file, length, limit);
+            CheckSize(file, SizeOfRegularFile(file), limit);
             visit(new SourceEntry(relative, file, () => ReadFile(file, limit)));
         }
     }
@@ -68,7 +63,20 @@ public static class DatasetSource
         return files;
     }
 
-    static byte[] ReadFile(string file, long limit)
+    /// <summary>
+    /// The size of a regular file (through symlinks). FIFOs, devices and /proc files report none and are refused
+    /// before being opened, so they can neither hang a read nor flood memory.
+    /// </summary>
+    public static long SizeOfRegularFile(string file)
+    {
+        var info = new FileInfo(file);
+        if (info.LinkTarget is not null) info = info.ResolveLinkTarget(returnFinalTarget: true) as FileInfo ?? info;
+        long length = info.Exists ? info.Length : 0;
+        return length > 0 ? length : throw new DataFormatException($"{file}: empty, or not a regular file (a device, a FIFO?).");
+    }
+
+    /// <summary>Reads a whole regular file of at most <paramref name="limit"/> bytes.</summary>
+    public static byte[] ReadFile(string file, long limit)
     {
         using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
         if (stream.Length == 0) throw new DataFormatException($"{file}: empty, or not a regular file (a device, a FIFO?).");

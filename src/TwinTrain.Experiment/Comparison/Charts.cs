@@ -27,8 +27,15 @@ public static class Charts
         var written = new List<string>();
         void Save(Plot plot, string name, int width = Width, int height = Height)
         {
-            plot.SavePng(Path.Combine(folder, name + ".png"), width, height);
-            plot.SaveSvg(Path.Combine(folder, name + ".svg"), width, height);
+            // Each to a temporary name, flushed and renamed, so a report being rebuilt never shows half a chart.
+            string png = Path.Combine(folder, name + ".png"), svg = Path.Combine(folder, name + ".svg");
+            plot.SavePng(TwinTrain.Data.AtomicFile.TemporaryName(png), width, height);
+            plot.SaveSvg(TwinTrain.Data.AtomicFile.TemporaryName(svg), width, height);
+            foreach (string file in new[] { png, svg })
+            {
+                TwinTrain.Data.AtomicFile.SyncFile(TwinTrain.Data.AtomicFile.TemporaryName(file));
+                TwinTrain.Data.AtomicFile.Commit(TwinTrain.Data.AtomicFile.TemporaryName(file), file);
+            }
             written.Add(name);
         }
 

@@ -74,7 +74,7 @@ public sealed class ComparisonRunner(TextWriter console, bool liveProgress)
                 {
                     console.WriteLine($"   {name}, seed {seed} failed: {e.Message}");
                     Directory.CreateDirectory(folder);
-                    File.WriteAllText(Path.Combine(folder, "error.txt"), e.ToString());
+                    TwinTrain.Data.AtomicFile.WriteAllText(Path.Combine(folder, "error.txt"), e.ToString());
                     runs.Add(new ComparedRun(name, seed, folder, null, e.Message, Resumed: false));
                 }
                 RunFiles.WriteJson(Path.Combine(outFolder, ResultsFile), Result());

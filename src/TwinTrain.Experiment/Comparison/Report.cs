@@ -42,8 +42,8 @@ public static class Report
                 }
             }
         }
-        File.WriteAllText(Path.Combine(folder, Markdown), md.ToString());
-        File.WriteAllText(Path.Combine(folder, Html), HtmlPage(html.ToString()));
+        TwinTrain.Data.AtomicFile.WriteAllText(Path.Combine(folder, Markdown), md.ToString());
+        TwinTrain.Data.AtomicFile.WriteAllText(Path.Combine(folder, Html), HtmlPage(html.ToString()));
     }
 
     static List<(string Title, string Markdown, string Html)> Sections(ComparisonResult result, IReadOnlyList<Listing> listings)

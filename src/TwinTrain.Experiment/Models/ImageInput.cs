@@ -18,10 +18,9 @@ public static class ImageInput
         try
         {
             // A FIFO or a device reports no size: refused before it is opened, so it can neither hang nor flood memory.
-            long length = new FileInfo(path).Length;
-            if (length == 0) throw new DataFormatException($"{path}: empty, or not a regular file (a device, a FIFO?).");
+            long length = Data.Sources.DatasetSource.SizeOfRegularFile(path);
             if (length > MaxFileBytes) throw new DataFormatException($"{path}: {length:N0} bytes, more than the {MaxFileBytes:N0} an image may have here.");
-            bytes = File.ReadAllBytes(path);
+            bytes = Data.Sources.DatasetSource.ReadFile(path, MaxFileBytes);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
