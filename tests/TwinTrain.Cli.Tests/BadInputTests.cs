@@ -210,6 +210,22 @@ public class BadInputTests(TrainedRuns runs) : IClassFixture<TrainedRuns>
     }
 
     [Fact]
+    public async Task Should_keep_the_previous_output_when_the_disk_is_full()
+    {
+        using var folder = new TempFolder();
+        string output = folder["model.onnx"];
+        var (code, _, error) = await Run("export", "--model", runs["keras"], "--out", output);
+        Assert.True(code == 0, error);
+        byte[] before = File.ReadAllBytes(output);
+
+        // The kernel's own "disk full": the temporary file is /dev/full, where every write fails with ENOSPC.
+        File.CreateSymbolicLink(output + ".tmp", "/dev/full");
+        (code, _, error) = await Run("export", "--model", runs["torch"], "--out", output);
+        OneLine(code, error, "No space left on device");
+        Assert.Equal(before, File.ReadAllBytes(output));
+    }
+
+    [Fact]
     public async Task Should_continue_an_interrupted_comparison_run_from_its_last_checkpoint()
     {
         using var folder = new TempFolder();

@@ -50,7 +50,7 @@ public class CliTests
     {
         var (code, _, error) = await Run("train", "-f", "torch", "--data", SharedData.ArchivePath, "--batch-size", "0");
         Assert.Equal(CommandRunner.Failure, code);
-        Assert.Contains("--batch-size must be at least 1", error);
+        Assert.Contains("--batch-size must be from 1 to 65,536 (got 0)", error);
     }
 
     [Theory]

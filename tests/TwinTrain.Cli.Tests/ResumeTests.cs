@@ -69,6 +69,6 @@ public class ResumeTests
         (code, _, error) = await Run("train", "--resume", run, "--epochs", "2", "--cache-dir", SharedData.CacheFolder);
         Assert.Equal(CommandRunner.Failure, code);
         Assert.Contains("keras-model.zip", error);
-        Assert.Contains("cannot load the model", error);
+        Assert.Contains("the file is damaged: its SHA-256 is", error);
     }
 }

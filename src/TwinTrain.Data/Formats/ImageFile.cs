@@ -26,7 +26,8 @@ public static class ImageFile
         }
         catch (Exception e)
         {
-            throw new DataFormatException($"{location}: cannot decode the image ({e.Message}); the file is corrupt or not a JPEG/PNG.", e);
+            string why = string.IsNullOrWhiteSpace(e.Message) ? "the decoder gave no reason" : e.Message;
+            throw new DataFormatException($"{location}: cannot decode the image ({why}); the file is corrupt or not a JPEG/PNG.", e);
         }
         if (image?.Data is null || image.Data.Length != image.Width * image.Height * 3)
             throw new DataFormatException($"{location}: cannot decode the image; the file is corrupt or not a JPEG/PNG.");

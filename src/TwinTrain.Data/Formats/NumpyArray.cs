@@ -24,9 +24,9 @@ internal static class NumpyArray
     public static (long[] Values, long[] Shape, string Dtype) ReadIntegers(object? value, string location, string what)
     {
         var (shape, dtype, raw) = Unpack(value, location, what);
-        int size = dtype[1..] is var digits && int.TryParse(digits, out int n) ? n : 0;
+        int size = dtype.Length > 1 && int.TryParse(dtype[1..], out int n) ? n : 0;
         long count = shape.Aggregate(1L, (a, b) => a * b);
-        if ((dtype[0] != 'i' && dtype[0] != 'u') || size is not (1 or 2 or 4 or 8) || raw.Length != count * size)
+        if (size == 0 || (dtype[0] != 'i' && dtype[0] != 'u') || size is not (1 or 2 or 4 or 8) || raw.Length != count * size)
             throw new DataFormatException($"{location}: '{what}' is not an integer array (dtype '{dtype}', {raw.Length} bytes).");
         var values = new long[count];
         for (int i = 0; i < count; i++)
