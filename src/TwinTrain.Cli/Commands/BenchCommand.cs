@@ -23,6 +23,8 @@ public static class BenchCommand
         {
             int t = parse.GetValue(threads), b = parse.GetValue(batchSize), s = parse.GetValue(steps), r = parse.GetValue(rounds);
             if (t < 1 || b < 1 || s < 1 || r < 1) throw new ArgumentException("--threads, --batch-size, --steps and --rounds must be at least 1.");
+            if (b > TrainingConfig.MaxBatchSize) throw new ArgumentException($"--batch-size must be at most {TrainingConfig.MaxBatchSize:N0} (got {b:N0}).");
+            TrainingOptions.WarnIfOversubscribed(t, parse.InvocationConfiguration.Error);
             var output = parse.InvocationConfiguration.Output;
             string F(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 

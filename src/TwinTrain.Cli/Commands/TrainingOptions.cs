@@ -56,10 +56,16 @@ public sealed class TrainingOptions
             Init = parse.GetValue(_init)!,
         };
         config.Validate();
-        if (config.Threads > Environment.ProcessorCount)
-            parse.InvocationConfiguration.Error.WriteLine($"warning: --threads {config.Threads} is more than this machine's {Environment.ProcessorCount} cores; " +
-                "both frameworks slow down when their threads outnumber the cores (libtorch badly), so timings will not be representative.");
+        WarnIfOversubscribed(config.Threads, parse.InvocationConfiguration.Error);
         return config;
+    }
+
+    /// <summary>More threads than cores is legal but slows both frameworks (libtorch by up to 50x): say so once.</summary>
+    public static void WarnIfOversubscribed(int threads, TextWriter error)
+    {
+        if (threads > Environment.ProcessorCount)
+            error.WriteLine($"warning: --threads {threads} is more than this machine's {Environment.ProcessorCount} cores; " +
+                "both frameworks slow down when their threads outnumber the cores (libtorch badly), so timings will not be representative.");
     }
 
     /// <summary>--epochs if the user gave it, else null.</summary>
