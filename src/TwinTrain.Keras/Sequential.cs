@@ -108,7 +108,8 @@ public sealed class Sequential : IDisposable
         }
         Optimizer = optimizer;
         Loss = loss ?? new SparseCategoricalCrossentropy();
-        _metrics = metrics is null ? [] : ["accuracy"];
+        // Logged under the name given, as Keras does (keras/src/trainers/compile_utils.py, get_metric: metric_name = identifier).
+        _metrics = metrics is null ? [] : [.. metrics.Distinct()];
         // A softmax output with (non-logit) cross-entropy is computed in the fused log-softmax form.
         Layers[^1].DeferActivation = !Loss.FromLogits && Layers[^1] is Dense { Activation: Activation.Softmax } or Conv2D { Activation: Activation.Softmax }
             or ActivationLayer { Function: Activation.Softmax };
@@ -192,7 +193,7 @@ public sealed class Sequential : IDisposable
             if (validationData is not null)
             {
                 var validation = Evaluate(validationData, validationBatch);
-                SetMetrics(logs, "val_", validation["loss"], validation.GetValueOrDefault("accuracy"));
+                SetMetrics(logs, "val_", validation["loss"], _metrics.Length > 0 ? validation[_metrics[0]] : 0);
             }
             foreach (var callback in all) callback.OnEpochEnd(epoch, logs);
         }
@@ -203,7 +204,7 @@ public sealed class Sequential : IDisposable
     void SetMetrics(Dictionary<string, double> logs, string prefix, double loss, double accuracy)
     {
         logs[prefix + "loss"] = loss;
-        if (_metrics.Length > 0) logs[prefix + "accuracy"] = accuracy;
+        foreach (string metric in _metrics) logs[prefix + metric] = accuracy;
     }
 
     public Dictionary<string, double> Evaluate(float[] x, int[] y, int batchSize = 32) =>
@@ -228,7 +229,7 @@ public sealed class Sequential : IDisposable
             correct += hits;
         }
         var result = new Dictionary<string, double> { ["loss"] = lossSum / x.Count };
-        if (_metrics.Length > 0) result["accuracy"] = (double)correct / x.Count;
+        foreach (string metric in _metrics) result[metric] = (double)correct / x.Count;
         return result;
     }
 

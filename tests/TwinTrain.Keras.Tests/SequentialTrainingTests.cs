@@ -92,7 +92,7 @@ public class SequentialTrainingTests
 
         Assert.True(stopper.StoppedEpoch > 0 && stopper.StoppedEpoch < 29, $"stopped at {stopper.StoppedEpoch}");
         Assert.Equal(stopper.StoppedEpoch + 1, history.Epochs.Count);
-        Assert.Equal(stopper.StoppedEpoch - 2, stopper.BestEpoch);
+        Assert.Equal(stopper.StoppedEpoch - 1, stopper.BestEpoch); // patience 1: the first epoch without improvement stops
         Assert.Equal(checkpoint.WeightsAfter[stopper.BestEpoch][0], model.GetWeights()[0]);
     }
 
@@ -113,10 +113,10 @@ public class SequentialTrainingTests
         var history = model.Fit(x, y, epochs: 4, batchSize: 8, callbacks: [checkpoint, new CSVLogger(csv)], verbose: 0);
 
         int improvements = 1 + Enumerable.Range(1, 3).Count(e => history["loss"][e] < history["loss"].Take(e).Min());
-        Assert.Equal(improvements, checkpoint.SavedEpochs);
+        Assert.Equal(improvements, checkpoint.SavedCount);
         Assert.True(File.Exists(Path.Combine(folder.Path, "best.zip")));
         var lines = File.ReadAllLines(csv);
-        Assert.Equal("epoch,accuracy,loss", lines[0]);
+        Assert.Equal("epoch,accuracy,loss,val_accuracy,val_loss", lines[0]);
         Assert.Equal(5, lines.Length);
         Assert.StartsWith("3,", lines[4]);
     }

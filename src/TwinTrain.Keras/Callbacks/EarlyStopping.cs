@@ -1,46 +1,57 @@
 namespace TwinTrain.Keras.Callbacks;
 
 /// <summary>
-/// Stops training when <see cref="Monitor"/> has not improved by more than <see cref="MinDelta"/> for
-/// <see cref="Patience"/> epochs; optionally restores the weights of the best epoch. Metrics named *loss are
-/// minimised, others maximised (Keras's mode "auto").
+/// Stops training when the monitored value has stopped improving, as Keras 3's EarlyStopping
+/// (keras/src/callbacks/early_stopping.py): each epoch counts against the patience unless it improves on the best
+/// (and on the baseline, when given) by more than min_delta; training stops once the count reaches the patience
+/// (wait &gt;= patience, never after the first epoch). Epochs before start_from_epoch are not looked at. With
+/// restore_best_weights the best epoch's weights are put back at the end of training, stopped early or not.
 /// </summary>
-public sealed class EarlyStopping(string monitor = "val_loss", double minDelta = 0, int patience = 0, bool restoreBestWeights = false) : Callback
+public sealed class EarlyStopping(string monitor = "val_loss", double minDelta = 0, int patience = 0, string mode = "auto",
+    double? baseline = null, bool restoreBestWeights = false, int startFromEpoch = 0, int verbose = 0)
+    : MonitorCallback(monitor, mode, baseline: null, minDelta)
 {
-    double _best;
     int _wait;
     float[][]? _bestWeights;
 
-    public string Monitor { get; } = monitor;
-    public double MinDelta { get; } = Math.Abs(minDelta);
     public int Patience { get; } = patience;
+    public double? Baseline { get; } = baseline;
     public bool RestoreBestWeights { get; } = restoreBestWeights;
-    public int StoppedEpoch { get; private set; } = -1;
-    public int BestEpoch { get; private set; } = -1;
-    bool Minimise => Monitor.EndsWith("loss", StringComparison.Ordinal);
+    public int StartFromEpoch { get; } = startFromEpoch;
+
+    /// <summary>The epoch (from 0) after which training stopped; 0 when it did not stop early (as Keras's stopped_epoch).</summary>
+    public int StoppedEpoch { get; private set; }
+    public int BestEpoch { get; private set; }
 
     public override void OnTrainBegin()
     {
-        _best = Minimise ? double.PositiveInfinity : double.NegativeInfinity;
         _wait = 0;
+        StoppedEpoch = 0;
+        Best = null;
         _bestWeights = null;
-        StoppedEpoch = BestEpoch = -1;
+        BestEpoch = 0;
     }
 
     public override void OnEpochEnd(int epoch, IReadOnlyDictionary<string, double> logs)
     {
-        if (!logs.TryGetValue(Monitor, out double current))
-            throw new InvalidOperationException($"EarlyStopping monitors '{Monitor}', which is not among the logs ({string.Join(", ", logs.Keys)}).");
-        bool improved = Minimise ? current < _best - MinDelta : current > _best + MinDelta;
-        if (improved)
+        double? current = MonitorValue(logs, $"Early stopping conditioned on metric `{Monitor}` which is not available.");
+        if (current is not double value || epoch < StartFromEpoch) return;
+        if (RestoreBestWeights && _bestWeights is null)
         {
-            _best = current;
-            _wait = 0;
+            _bestWeights = Model.GetWeights();
+            BestEpoch = epoch;
+        }
+        _wait++;
+        if (IsImprovement(value, Best))
+        {
+            Best = value;
             BestEpoch = epoch;
             if (RestoreBestWeights) _bestWeights = Model.GetWeights();
+            // Only a value that beats the baseline too restarts the count.
+            if (Baseline is null || IsImprovement(value, Baseline)) _wait = 0;
             return;
         }
-        if (++_wait > Patience)
+        if (_wait >= Patience && epoch > 0)
         {
             StoppedEpoch = epoch;
             Model.StopTraining = true;
@@ -49,6 +60,11 @@ public sealed class EarlyStopping(string monitor = "val_loss", double minDelta =
 
     public override void OnTrainEnd(IReadOnlyDictionary<string, double> logs)
     {
-        if (RestoreBestWeights && StoppedEpoch >= 0 && _bestWeights is not null) Model.SetWeights(_bestWeights);
+        if (StoppedEpoch > 0 && verbose > 0) Console.WriteLine($"Epoch {StoppedEpoch + 1}: early stopping");
+        if (RestoreBestWeights && _bestWeights is not null)
+        {
+            if (verbose > 0) Console.WriteLine($"Restoring model weights from the end of the best epoch: {BestEpoch + 1}.");
+            Model.SetWeights(_bestWeights);
+        }
     }
 }
