@@ -158,8 +158,9 @@ public sealed class Sequential : IDisposable
         if (x.Count == 0) throw new ArgumentException("Fit needs at least one sample.");
         int steps = (x.Count + batchSize - 1) / batchSize;
         var history = new History();
-        var all = new List<Callback> { history };
-        all.AddRange(callbacks ?? []);
+        // Keras's order (keras/src/callbacks/callback_list.py, _add_default_callbacks): the user's callbacks, then History,
+        // then the progress bar.
+        var all = new List<Callback>(callbacks ?? []) { history };
         if (verbose > 0) all.Add(new ProgbarLogger(output ?? Console.Out, verbose, steps, epochs));
         foreach (var callback in all) callback.Model = this;
 
