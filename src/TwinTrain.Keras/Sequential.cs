@@ -9,6 +9,8 @@ using TwinTrain.Keras.Losses;
 using TwinTrain.Keras.Optimizers;
 using TwinTrain.Keras.Saving;
 
+using TwinTrain.Keras.Utils;
+
 namespace TwinTrain.Keras;
 
 /// <summary>
@@ -299,22 +301,32 @@ public sealed class Sequential : IDisposable
     public static Sequential Load(string path) => ModelFile.Load(path);
 
     /// <summary>A table like Keras's model.summary().</summary>
-    public string Summary()
+    /// <summary>
+    /// Keras 3's model.summary() as text: the layer table, then total, trainable and non-trainable parameters with their
+    /// sizes, and the optimizer's variables once it has state (Keras counts its iterations and learning rate too).
+    /// </summary>
+    /// <param name="lineLength">The table's width; by default Keras's, min(88, terminal columns - 4).</param>
+    public string Summary(int? lineLength = null)
     {
-        var text = new StringBuilder();
-        string rule = new('─', 65);
-        text.AppendLine($"Model: \"{Name}\"");
-        text.AppendLine(rule);
-        text.AppendLine($"{"Layer (type)",-30}{"Output Shape",-22}{"Param #",13}");
-        text.AppendLine(new string('━', 65));
-        foreach (var layer in Layers)
+        var n = CultureInfo.InvariantCulture;
+        var rows = Layers.Select(layer => ($"{layer.Name} ({LayerRegistry.ClassName(layer.GetType())})", Layer.Format(layer.OutputShape),
+            layer.ParameterCount.ToString("N0", n))).ToList();
+        var text = new StringBuilder($"Model: \"{Name}\"\n");
+        text.Append(SummaryTable.Render(rows, lineLength ?? SummaryTable.DefaultLineLength()));
+        long optimizerCount = 0;
+        double optimizerBytes = 0;
+        if (Optimizer is { } optimizer && (optimizer.Iterations > 0 || optimizer.GetState().Count > 0))
         {
-            text.AppendLine($"{$"{layer.Name} ({LayerRegistry.ClassName(layer.GetType())})",-30}{Layer.Format(layer.OutputShape),-22}{layer.ParameterCount.ToString("N0", CultureInfo.InvariantCulture),13}");
+            // Keras's optimizer.variables: iterations (int64), learning_rate (float32) and every slot (float32).
+            long slots = optimizer.GetState().Sum(s => (long)s.Length);
+            optimizerCount = 2 + slots;
+            optimizerBytes = 8 + 4 + 4.0 * slots;
         }
-        text.AppendLine(rule);
-        text.AppendLine($" Total params: {ParameterCount.ToString("N0", CultureInfo.InvariantCulture)}");
-        text.AppendLine($" Trainable params: {TrainableParameterCount.ToString("N0", CultureInfo.InvariantCulture)}");
-        text.AppendLine($" Non-trainable params: {NonTrainableParameterCount.ToString("N0", CultureInfo.InvariantCulture)}");
+        long total = ParameterCount + optimizerCount;
+        text.Append($" Total params: {total.ToString("N0", n)} ({SummaryTable.Memory(4.0 * ParameterCount + optimizerBytes)})\n");
+        text.Append($" Trainable params: {TrainableParameterCount.ToString("N0", n)} ({SummaryTable.Memory(4.0 * TrainableParameterCount)})\n");
+        text.Append($" Non-trainable params: {NonTrainableParameterCount.ToString("N0", n)} ({SummaryTable.Memory(4.0 * NonTrainableParameterCount)})\n");
+        if (optimizerCount > 0) text.Append($" Optimizer params: {optimizerCount.ToString("N0", n)} ({SummaryTable.Memory(optimizerBytes)})\n");
         return text.ToString();
     }
 

@@ -34,7 +34,7 @@ public sealed class Architecture
         OutputSize = model.OutputSize;
         Parameters = model.ParameterCount;
         TrainableParameters = model.TrainableParameterCount;
-        Summary = model.Summary();
+        Summary = model.Summary(lineLength: 76); // Keras's width on an 80-column terminal, the same on every machine
         Digest = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(ModelConfig.ToJson(model, indented: false))));
         IsStudy = Name == Default || StructureOf(model) == StudyStructure.Value;
         try
