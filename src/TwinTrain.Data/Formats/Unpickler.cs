@@ -9,6 +9,9 @@ internal sealed record PickleGlobal(string Module, string Name)
     public override string ToString() => $"{Module}.{Name}";
 }
 
+/// <summary>A persistent reference (BINPERSID), as torch.save writes for each tensor's storage.</summary>
+internal sealed record PicklePersistent(object? Id);
+
 /// <summary>The result of calling a global with arguments (REDUCE / NEWOBJ), plus any state set by BUILD.</summary>
 internal sealed class PickleCall(PickleGlobal callable, object?[] args)
 {
@@ -30,15 +33,19 @@ internal sealed class Unpickler
     readonly Stack<int> _marks = new();
     readonly Dictionary<long, object?> _memo = [];
 
-    Unpickler(byte[] data, string location)
+    readonly string _what;
+
+    Unpickler(byte[] data, string location, string what)
     {
         _data = data;
         _location = location;
+        _what = what;
     }
 
-    public static object? Load(byte[] data, string location)
+    /// <param name="what">What the file should be, for messages ("CIFAR-10 python batch", "PyTorch state_dict").</param>
+    public static object? Load(byte[] data, string location, string what = "CIFAR-10 python batch")
     {
-        var reader = new Unpickler(data, location);
+        var reader = new Unpickler(data, location, what);
         try
         {
             return reader.Run();
@@ -108,10 +115,20 @@ internal sealed class Unpickler
                         // Python 3 writes bytes under protocol 2 as _codecs.encode(text, 'latin1'): undo that here.
                         if (callable is { Module: "_codecs", Name: "encode" } && args is [string text, "latin1" or "latin-1"])
                             Push(Encoding.Latin1.GetBytes(text));
+                        // torch.save's state_dict is an OrderedDict: a plain dict here, filled by the SETITEMS that follow.
+                        else if (callable is { Module: "collections", Name: "OrderedDict" } && args.Length == 0)
+                            Push(new Dictionary<object, object?>());
                         else Push(new PickleCall(callable, args));
                         break;
                     }
-                case (byte)'b': { var state = Pop(); Peek<PickleCall>().State = state; break; } // BUILD
+                case (byte)'b':                                                // BUILD
+                    {
+                        var state = Pop();
+                        if (PeekAny() is PickleCall call) call.State = state;
+                        else if (PeekAny() is not Dictionary<object, object?>) throw Bad("BUILD on something that is not an object"); // an OrderedDict's _metadata: not needed
+                        break;
+                    }
+                case (byte)'Q': Push(new PicklePersistent(Pop())); break;     // BINPERSID
                 case (byte)'q': _memo[ReadByte()] = PeekAny(); break;          // BINPUT
                 case (byte)'r': _memo[ReadLength4()] = PeekAny(); break;      // LONG_BINPUT
                 case (byte)'p': _memo[long.Parse(ReadLine())] = PeekAny(); break; // PUT
@@ -124,7 +141,7 @@ internal sealed class Unpickler
         }
     }
 
-    DataFormatException Bad(string what) => new($"{_location}: not a readable CIFAR-10 python batch ({what}).");
+    DataFormatException Bad(string what) => new($"{_location}: not a readable {_what} ({what}).");
 
     byte ReadByte() => _pos < _data.Length ? _data[_pos++] : throw Bad("the file ends early; truncated?");
 

@@ -131,8 +131,13 @@ public abstract class TrainedModel : IDisposable
             _model = architecture.Torch.CreateModule();
             try
             {
-                if (pytorchFormat) TorchSharp.PyBridge.PyBridgeModuleExtensions.load_py(_model, path);
+                if (pytorchFormat) PyTorchStateDict.LoadInto(_model, path, architecture.Source);
                 else _model.load(path);
+            }
+            catch (Exception e) when (e is InvalidDataException or Data.DataFormatException)
+            {
+                _model.Dispose();
+                throw; // names the file and what does not fit
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
