@@ -47,6 +47,9 @@ public sealed record RunSummary(
 /// </summary>
 public sealed class TrainingRun(TextWriter console, bool liveProgress)
 {
+    /// <summary>Where to write this run's TensorBoard files (RUN/train, RUN/validation), and every how many steps the batch values; null for none.</summary>
+    public (string Folder, int UpdateFrequency)? TensorBoard { get; init; }
+
     /// <summary>
     /// Trains epochs [resumed epochs, config.Epochs). After each epoch the model and optimizer are checkpointed, so
     /// an interrupted run keeps the model as of its last whole epoch and can continue from it (<paramref name="resume"/>:
@@ -77,6 +80,7 @@ public sealed class TrainingRun(TextWriter console, bool liveProgress)
             Math.Max(MachineInfo.PeakMemoryBytes(), resume?.PeakMemoryBytes ?? 0), weights, started, DateTime.UtcNow, Model: model,
             Checkpoint: checkpoint);
 
+        using var board = TensorBoard is { } tb ? new TensorBoardRun(tb.Folder, tb.UpdateFrequency) : null;
         string? divergedAt = null;
         // A NaN or infinite loss stops training after that step (as Keras's TerminateOnNaN), through this token.
         using var diverging = CancellationTokenSource.CreateLinkedTokenSource(stop);
@@ -91,6 +95,7 @@ public sealed class TrainingRun(TextWriter console, bool liveProgress)
             {
                 steps = step;
                 bar.Update(step, Values(running));
+                board?.Step((long)current * framework.StepsPerEpoch + step, running.Loss, running.Accuracy);
                 if (divergedAt is null && !double.IsFinite(running.Loss))
                 {
                     divergedAt = $"epoch {current + 1}, step {step}/{framework.StepsPerEpoch}";
@@ -123,6 +128,7 @@ public sealed class TrainingRun(TextWriter console, bool liveProgress)
             bar.Finish(steps, Values(train).Concat(Values(test, "val_")));
             history.Add(new EpochRecord(epoch + 1, train.Loss, train.Accuracy, test.Loss, test.Accuracy,
                 epochClock.Elapsed.TotalSeconds, train.Samples / trainSeconds));
+            board?.Epoch(epoch, (long)(epoch + 1) * framework.StepsPerEpoch, config.LearningRate, history[^1]);
             checkpoint = CheckpointRecord.Write(outFolder, epoch + 1, architecture, framework.SaveCheckpoint);
             weights = checkpoint.ModelPath;
             RunFiles.WriteJson(Path.Combine(outFolder, RunFiles.Run), Summary("running")); // the commit point

@@ -27,7 +27,9 @@ public static class CompareCommand
             var (cifar, summary) = training.LoadData(parse, config.Training, console);
 
             string folder = parse.GetValue(output)!;
-            var result = new ComparisonRunner(console, !Console.IsOutputRedirected).Run(config, architecture, cifar, summary, folder, cancel);
+            var board = training.TensorBoard(parse, "");
+            var result = new ComparisonRunner(console, !Console.IsOutputRedirected) { TensorBoard = board }
+                .Run(config, architecture, cifar, summary, folder, cancel);
             var charts = Charts.Write(result, Path.Combine(folder, "charts"));
             Report.Write(result, folder, charts, Listings.Load());
             console.WriteLine();

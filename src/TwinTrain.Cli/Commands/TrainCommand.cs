@@ -35,7 +35,8 @@ public static class TrainCommand
             if (File.Exists(Path.Combine(outFolder, RunFiles.Run)))
                 throw new ArgumentException($"{outFolder}: holds a run already; 'twintrain train --resume {outFolder}' continues it, or choose another --out.");
             var (data, dataSummary) = training.LoadData(parse, config, console);
-            return Task.FromResult(Run(name, config, architecture, data, dataSummary, outFolder, console, cancel));
+            return Task.FromResult(Run(name, config, architecture, data, dataSummary, outFolder, console, cancel,
+                training.TensorBoard(parse, Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(outFolder))))));
         });
         return command;
     }
@@ -61,19 +62,21 @@ public static class TrainCommand
         if (TrainingRun.CheckpointToResume(folder, previous) is { } checkpoint) model.LoadCheckpoint(checkpoint);
         console.WriteLine($"Resuming {previous.Framework} ({config.Arch}) in {folder} after epoch {previous.History.Count} of {config.Epochs}");
         var summary = new TrainingRun(console, liveProgress: !Console.IsOutputRedirected)
-            .Execute(model, config, architecture, data, dataSummary, folder, cancel, previous.History.Count > 0 ? previous : null);
+        {
+            TensorBoard = training.TensorBoard(parse, Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder)))),
+        }.Execute(model, config, architecture, data, dataSummary, folder, cancel, previous.History.Count > 0 ? previous : null);
         return Report(summary, folder, console);
     }
 
     static int Run(string name, TrainingConfig config, Architecture architecture, Cifar10 data, DataSummary dataSummary, string outFolder,
-        TextWriter console, CancellationToken cancel)
+        TextWriter console, CancellationToken cancel, (string, int)? tensorBoard)
     {
         using var model = FrameworkCatalog.Create(name, config, data.Train, architecture);
         console.WriteLine($"Framework {name} ({string.Join(", ", model.Versions.Select(v => $"{v.Key} {v.Value}"))}), " +
             $"{config.Arch}: {architecture.Parameters:N0} parameters ({architecture.TrainableParameters:N0} trainable), {config.Threads} threads, batch {config.BatchSize}, " +
             $"{(config.Optimizer == "sgd" ? $"SGD momentum {config.Momentum}" : "Adam")} lr {config.LearningRate}, init {config.Init}");
 
-        var summary = new TrainingRun(console, liveProgress: !Console.IsOutputRedirected)
+        var summary = new TrainingRun(console, liveProgress: !Console.IsOutputRedirected) { TensorBoard = tensorBoard }
             .Execute(model, config, architecture, data, dataSummary, outFolder, cancel);
         return Report(summary, outFolder, console);
     }

@@ -21,6 +21,8 @@ public sealed class TrainingOptions
     readonly Option<string> _init = new("--init") { Description = "native (each framework's own initialisation, as in the study) or shared (the same weights in both).", DefaultValueFactory = _ => "native" };
     readonly Option<string?> _cacheDir = new("--cache-dir") { Description = $"Decoded-data cache folder (default: {CifarLoader.DefaultCacheFolder()})." };
     readonly Option<bool> _noCache = new("--no-cache") { Description = "Decode the data again and do not write a cache." };
+    readonly Option<string?> _tensorBoard = new("--tensorboard") { Description = "Write TensorBoard event files for every run into this folder (as Keras's TensorBoard callback: RUN/train, RUN/validation)." };
+    readonly Option<int> _tensorBoardFrequency = new("--tensorboard-update-freq") { Description = "Also write batch_loss and batch_accuracy every N training steps (0: per epoch only).", DefaultValueFactory = _ => 0 };
 
     public TrainingOptions()
     {
@@ -30,7 +32,7 @@ public sealed class TrainingOptions
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { _arch, _data, _epochs, _batchSize, _lr, _limitTrain, _limitTest, _threads, _optimizer, _momentum, _init, _cacheDir, _noCache })
+        foreach (var option in new Option[] { _arch, _data, _epochs, _batchSize, _lr, _limitTrain, _limitTest, _threads, _optimizer, _momentum, _init, _cacheDir, _noCache, _tensorBoard, _tensorBoardFrequency })
             command.Add(option);
     }
 
@@ -66,6 +68,15 @@ public sealed class TrainingOptions
         if (threads > Environment.ProcessorCount)
             error.WriteLine($"warning: --threads {threads} is more than this machine's {Environment.ProcessorCount} cores; " +
                 "both frameworks slow down when their threads outnumber the cores (libtorch badly), so timings will not be representative.");
+    }
+
+    /// <summary>The TensorBoard folder for the run named <paramref name="run"/> (--tensorboard DIR gives DIR/run), or null.</summary>
+    public (string Folder, int UpdateFrequency)? TensorBoard(ParseResult parse, string run)
+    {
+        if (parse.GetValue(_tensorBoard) is not { } folder) return null;
+        int frequency = parse.GetValue(_tensorBoardFrequency);
+        if (frequency < 0) throw new ArgumentException($"--tensorboard-update-freq must be 0 (per epoch) or more (got {frequency}).");
+        return (Path.Combine(folder, run), frequency);
     }
 
     /// <summary>--epochs if the user gave it, else null.</summary>

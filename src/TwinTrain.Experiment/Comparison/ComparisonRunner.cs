@@ -33,6 +33,9 @@ public sealed class ComparisonRunner(TextWriter console, bool liveProgress)
 {
     public const string ResultsFile = "results.json";
 
+    /// <summary>The TensorBoard folder (each run writes FOLDER/framework-seedN) and batch frequency; null for none.</summary>
+    public (string Folder, int UpdateFrequency)? TensorBoard { get; init; }
+
     public ComparisonResult Run(CompareConfig config, Architecture architecture, Cifar10 data, DataSummary dataSummary, string outFolder, CancellationToken stop)
     {
         using var held = FolderLock.Take(outFolder, "compare");
@@ -65,7 +68,10 @@ public sealed class ComparisonRunner(TextWriter console, bool liveProgress)
                     using var framework = FrameworkCatalog.Create(name, training, data.Train, architecture);
                     var resume = previous is null ? null : ResumeFrom(folder, previous, framework);
                     console.WriteLine(resume is null ? $"== {name}, seed {seed}" : $"== {name}, seed {seed}: resuming after epoch {resume.History.Count} in {folder}");
-                    var summary = new TrainingRun(console, liveProgress).Execute(framework, training, architecture, data, dataSummary, folder, stop, resume);
+                    var summary = new TrainingRun(console, liveProgress)
+                    {
+                        TensorBoard = TensorBoard is { } tb ? (Path.Combine(tb.Folder, $"{name}-seed{seed}"), tb.UpdateFrequency) : null,
+                    }.Execute(framework, training, architecture, data, dataSummary, folder, stop, resume);
                     runs.Add(new ComparedRun(name, seed, folder, summary, null, Resumed: false));
                     // A diverged run is a result: the comparison goes on without it (statistics use completed runs only).
                     if (summary.Status == "interrupted") interrupted = true;
