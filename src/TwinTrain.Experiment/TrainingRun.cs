@@ -50,6 +50,12 @@ public sealed class TrainingRun(TextWriter console, bool liveProgress)
     /// <summary>Where to write this run's TensorBoard files (RUN/train, RUN/validation), and every how many steps the batch values; null for none.</summary>
     public (string Folder, int UpdateFrequency)? TensorBoard { get; init; }
 
+    /// <summary>Added to each "Epoch i/n" line (a comparison's place and time left), given the epoch from 0.</summary>
+    public Func<int, string>? EpochNote { get; init; }
+
+    /// <summary>Told of each completed epoch (a comparison learns its speed from them).</summary>
+    public Action<EpochRecord>? EpochDone { get; init; }
+
     /// <summary>
     /// Trains epochs [resumed epochs, config.Epochs). After each epoch the model and optimizer are checkpointed, so
     /// an interrupted run keeps the model as of its last whole epoch and can continue from it (<paramref name="resume"/>:
@@ -86,7 +92,7 @@ public sealed class TrainingRun(TextWriter console, bool liveProgress)
         using var diverging = CancellationTokenSource.CreateLinkedTokenSource(stop);
         for (int epoch = history.Count; epoch < config.Epochs; epoch++)
         {
-            console.WriteLine($"Epoch {epoch + 1}/{config.Epochs}");
+            console.WriteLine($"Epoch {epoch + 1}/{config.Epochs}" + (EpochNote is { } note ? $" ({note(epoch)})" : ""));
             var bar = new Progbar(console, framework.StepsPerEpoch, liveProgress);
             var epochClock = Stopwatch.StartNew();
             int steps = 0;
@@ -129,6 +135,7 @@ public sealed class TrainingRun(TextWriter console, bool liveProgress)
             history.Add(new EpochRecord(epoch + 1, train.Loss, train.Accuracy, test.Loss, test.Accuracy,
                 epochClock.Elapsed.TotalSeconds, train.Samples / trainSeconds));
             board?.Epoch(epoch, (long)(epoch + 1) * framework.StepsPerEpoch, config.LearningRate, history[^1]);
+            EpochDone?.Invoke(history[^1]);
             checkpoint = CheckpointRecord.Write(outFolder, epoch + 1, architecture, framework.SaveCheckpoint);
             weights = checkpoint.ModelPath;
             RunFiles.WriteJson(Path.Combine(outFolder, RunFiles.Run), Summary("running")); // the commit point

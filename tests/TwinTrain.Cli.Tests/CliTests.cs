@@ -88,6 +88,10 @@ public class CliTests
         Assert.True(code == 0, error + output);
         Assert.Contains("keras − torch:", output);
         Assert.Contains("Welch t =", output);
+        // Where the comparison is: run i of n, elapsed, and (once an epoch is measured) the time left.
+        Assert.Matches(@"== keras, seed 0 \(run 1 of 4, 0:\d\d elapsed\)", output);
+        Assert.Matches(@"== torch, seed 1 \(run 4 of 4, \d+:\d\d elapsed, about \d+:\d\d left\)", output);
+        Assert.Matches(@"Epoch 1/1 \(run 3 of 4, \d+:\d\d elapsed, about \d+:\d\d left\)", output);
         foreach (string run in new[] { "keras-seed0", "keras-seed1", "torch-seed0", "torch-seed1" })
             Assert.True(File.Exists(Path.Combine(folder.Path, "runs", run, "history.csv")), run);
 

@@ -44,12 +44,15 @@ public sealed class ComparisonRunner(TextWriter console, bool liveProgress)
         bool interrupted = false;
         var model = ModelDescription.Of(architecture, config.Training);
         ComparisonResult Result() => Summarise(config, dataSummary, warmup, runs, interrupted) with { Model = model };
+        var order = config.Seeds.SelectMany(seed => config.Frameworks.Select(name => (seed, name))).ToList();
+        var progress = new ComparisonProgress(order.Count, config.Training.Epochs, config.Frameworks);
 
         foreach (int seed in config.Seeds)
         {
             foreach (string name in config.Frameworks)
             {
                 if (stop.IsCancellationRequested) { interrupted = true; break; }
+                progress.Remaining = [.. order.SkipWhile(r => r != (seed, name)).Skip(1).Select(r => r.name)];
                 string folder = Path.Combine(outFolder, "runs", $"{name}-seed{seed}");
                 var training = config.Training with { Seed = seed };
                 var previous = config.Force ? null : TryReadRun(folder, training);
@@ -57,6 +60,8 @@ public sealed class ComparisonRunner(TextWriter console, bool liveProgress)
                 {
                     console.WriteLine($"== {name}, seed {seed}: already done in {folder}; skipping (--force to redo)");
                     runs.Add(new ComparedRun(name, seed, folder, previous, null, Resumed: true));
+                    foreach (var epoch in previous.History) progress.EpochDone(name, epoch); // its epochs still tell the speed
+                    progress.RunEnded();
                     continue;
                 }
                 if (!warmup.ContainsKey(name)) warmup[name] = WarmUp(name, training, architecture, data.Train);
@@ -67,10 +72,13 @@ public sealed class ComparisonRunner(TextWriter console, bool liveProgress)
                     MachineInfo.ResetPeakMemory();
                     using var framework = FrameworkCatalog.Create(name, training, data.Train, architecture);
                     var resume = previous is null ? null : ResumeFrom(folder, previous, framework);
-                    console.WriteLine(resume is null ? $"== {name}, seed {seed}" : $"== {name}, seed {seed}: resuming after epoch {resume.History.Count} in {folder}");
+                    string where = progress.RunStarting(name);
+                    console.WriteLine(resume is null ? $"== {name}, seed {seed} ({where})" : $"== {name}, seed {seed}: resuming after epoch {resume.History.Count} in {folder} ({where})");
                     var summary = new TrainingRun(console, liveProgress)
                     {
                         TensorBoard = TensorBoard is { } tb ? (Path.Combine(tb.Folder, $"{name}-seed{seed}"), tb.UpdateFrequency) : null,
+                        EpochNote = epoch => progress.During(name, epoch),
+                        EpochDone = epoch => progress.EpochDone(name, epoch),
                     }.Execute(framework, training, architecture, data, dataSummary, folder, stop, resume);
                     runs.Add(new ComparedRun(name, seed, folder, summary, null, Resumed: false));
                     // A diverged run is a result: the comparison goes on without it (statistics use completed runs only).
@@ -83,6 +91,7 @@ public sealed class ComparisonRunner(TextWriter console, bool liveProgress)
                     TwinTrain.Data.AtomicFile.WriteAllText(Path.Combine(folder, "error.txt"), e.ToString());
                     runs.Add(new ComparedRun(name, seed, folder, null, e.Message, Resumed: false));
                 }
+                progress.RunEnded();
                 RunFiles.WriteJson(Path.Combine(outFolder, ResultsFile), Result());
                 if (interrupted) break;
             }
