@@ -9,8 +9,9 @@ namespace TwinTrain.Data.Formats;
 /// </summary>
 public sealed class StoredTensor
 {
-    internal StoredTensor(string name, string dtype, long[] shape, long[] stride, long offset, byte[] storage, string location)
+    internal StoredTensor(string name, string dtype, long[] shape, long[] stride, long offset, byte[] storage, string location, bool requiresGrad = false)
     {
+        RequiresGrad = requiresGrad;
         Name = name;
         DType = dtype;
         Shape = shape;
@@ -34,6 +35,8 @@ public sealed class StoredTensor
     public long[] Shape { get; }
     public long[] Stride { get; }
     public long Offset { get; }
+    /// <summary>Whether the tensor was saved with requires_grad (a state_dict's tensors are not).</summary>
+    public bool RequiresGrad { get; }
     public long Count => Shape.Aggregate(1L, (a, b) => a * b);
     public bool IsFloatingPoint => DType is "float32" or "float64" or "float16" or "bfloat16";
 
@@ -195,7 +198,7 @@ public sealed class TorchStateDict
         long[] dims = shape.Select(d => d as long? ?? throw Bad(path, name, "a shape that is not whole numbers")).ToArray();
         long[] steps = stride.Select(d => d as long? ?? throw Bad(path, name, "strides that are not whole numbers")).ToArray();
         if (dims.Length != steps.Length) throw Bad(path, name, "as many strides as dimensions");
-        return new StoredTensor(name, dtype, dims, steps, offset, storage, path);
+        return new StoredTensor(name, dtype, dims, steps, offset, storage, path, call.Args.Length > 4 && call.Args[4] is true);
     }
 
     static DataFormatException Bad(string path, string name, string what) => new($"{path}: tensor '{name}' has {what}.");

@@ -1,5 +1,4 @@
 using TorchSharp;
-using TorchSharp.PyBridge;
 using TwinTrain.Experiment.Frameworks;
 using static TorchSharp.torch;
 
@@ -62,10 +61,26 @@ public static class WeightConversion
     static void SaveTorch(nn.Module model, ModelFormat format, string path)
     {
         string temp = Data.AtomicFile.TemporaryName(path);
-        if (format == ModelFormat.PyTorch) model.save_py(temp);
+        if (format == ModelFormat.PyTorch) WritePyTorch(model, temp);
         else model.save(temp);
         Data.AtomicFile.SyncFile(temp);
         Data.AtomicFile.Commit(temp, path);
+    }
+
+    /// <summary>The module's state_dict as torch.save writes it (see <see cref="Data.Formats.TorchStateDictWriter"/>).</summary>
+    static void WritePyTorch(nn.Module model, string path)
+    {
+        var tensors = model.state_dict().Select(p =>
+        {
+            using var contiguous = p.Value.detach().contiguous();
+            byte[] bytes = p.Value.dtype == ScalarType.Int64
+                ? System.Runtime.InteropServices.MemoryMarshal.AsBytes(contiguous.data<long>().ToArray().AsSpan()).ToArray()
+                : System.Runtime.InteropServices.MemoryMarshal.AsBytes(contiguous.to_type(ScalarType.Float32).data<float>().ToArray().AsSpan()).ToArray();
+            return new Data.Formats.TorchStateDictWriter.Tensor(p.Key, p.Value.dtype == ScalarType.Int64 ? "int64" : "float32", p.Value.shape, bytes);
+        }).ToList();
+        using var file = new FileStream(path, FileMode.Create, FileAccess.Write);
+        Data.Formats.TorchStateDictWriter.Write(file, tensors);
+        file.Flush(flushToDisk: true);
     }
 
     public static string Extension(ModelFormat format) => format switch
