@@ -169,4 +169,59 @@ public class CliTests
         Assert.Equal(CommandRunner.Failure, badCode);
         Assert.Contains("does not match the expected c32a1d4ab5d03f1284b67883e8d87530", badError);
     }
+
+    /// <summary>A small release in the official binary layout: 10 real images per batch file.</summary>
+    static byte[] SmallBinaryRelease()
+    {
+        var images = SharedData.Cifar10.Test;
+        using var output = new MemoryStream();
+        using (var gzip = new System.IO.Compression.GZipStream(output, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+        using (var tar = new System.Formats.Tar.TarWriter(gzip, System.Formats.Tar.TarEntryFormat.Pax))
+        {
+            string[] names = ["data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch"];
+            for (int b = 0; b < names.Length; b++)
+            {
+                var batch = new MemoryStream();
+                for (int i = b * 10; i < b * 10 + 10; i++)
+                {
+                    batch.WriteByte(images.Labels[i]);
+                    var rgb = images.Image(i).ToArray();
+                    for (int channel = 0; channel < 3; channel++) for (int p = 0; p < 1024; p++) batch.WriteByte(rgb[p * 3 + channel]);
+                }
+                batch.Position = 0;
+                tar.WriteEntry(new System.Formats.Tar.PaxTarEntry(System.Formats.Tar.TarEntryType.RegularFile, $"cifar-10-batches-bin/{names[b]}.bin") { DataStream = batch });
+            }
+        }
+        return output.ToArray();
+    }
+
+    // keras.datasets.cifar10.load_data() and torchvision's download=True fetch a missing dataset on first use.
+    [Fact]
+    public async Task Should_download_the_release_when_it_is_missing_and_asked_to_then_train()
+    {
+        using var folder = new TempFolder();
+        byte[] archive = SmallBinaryRelease();
+        using var server = new LoopbackServer(archive, supportRanges: true);
+        string md5 = Convert.ToHexStringLower(MD5.HashData(archive));
+        string? before = Environment.GetEnvironmentVariable("TWINTRAIN_DATA");
+        Environment.SetEnvironmentVariable("TWINTRAIN_DATA", folder["datasets"]);
+        try
+        {
+            string[] train = ["train", "-f", "keras", "--epochs", "1", "--no-cache", "--threads", "1", "--out", folder["run"],
+                "--download-url", server.Url.ToString(), "--download-md5", md5];
+            var (code, _, error) = await Run(train);
+            Assert.Equal(CommandRunner.Failure, code); // not a terminal, no --download: say how
+            Assert.Contains("pass --download to fetch it now", error);
+
+            (code, string output, error) = await Run([.. train, "--download"]);
+            Assert.True(code == 0, error);
+            Assert.Contains("Verified and saved " + Path.Combine(folder["datasets"], "cifar-10-binary.tar.gz"), output);
+            Assert.Contains("50 training and 10 test images", output);
+            Assert.Contains("Epoch 1/1", output);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("TWINTRAIN_DATA", before);
+        }
+    }
 }

@@ -29,18 +29,24 @@ public static class DownloadCommand
         };
         command.SetAction(async (parse, cancel) =>
         {
-            string folder = parse.GetValue(dir) ?? CifarLoader.DefaultDataFolder();
             var output = parse.InvocationConfiguration.Output;
-            var progress = new DownloadBar(output, !Console.IsOutputRedirected);
-            using var http = CifarDownloader.CreateClient();
-            output.WriteLine($"Downloading {parse.GetValue(url)} to {folder}");
-            string path = await new CifarDownloader(http).DownloadAsync(folder, parse.GetValue(url)!, parse.GetValue(md5)!, progress, cancel);
-            progress.Done();
-            output.WriteLine($"Verified and saved {path}");
+            string path = await Fetch(parse.GetValue(dir) ?? CifarLoader.DefaultDataFolder(), parse.GetValue(url)!, parse.GetValue(md5)!, output, cancel);
             output.WriteLine($"Train with: twintrain train --data {path}");
             return 0;
         });
         return command;
+    }
+
+    /// <summary>Downloads (or resumes) and verifies the release into <paramref name="folder"/> with a progress bar; returns its path.</summary>
+    public static async Task<string> Fetch(string folder, Uri url, string md5, TextWriter output, CancellationToken cancel)
+    {
+        var progress = new DownloadBar(output, !Console.IsOutputRedirected);
+        using var http = CifarDownloader.CreateClient();
+        output.WriteLine($"Downloading {url} to {folder}");
+        string path = await new CifarDownloader(http).DownloadAsync(folder, url, md5, progress, cancel);
+        progress.Done();
+        output.WriteLine($"Verified and saved {path}");
+        return path;
     }
 
     /// <summary>Shows download progress; on a terminal in place, otherwise every 10%.</summary>

@@ -21,6 +21,9 @@ public sealed class TrainingOptions
     readonly Option<string> _init = new("--init") { Description = "native (each framework's own initialisation, as in the study) or shared (the same weights in both).", DefaultValueFactory = _ => "native" };
     readonly Option<string?> _cacheDir = new("--cache-dir") { Description = $"Decoded-data cache folder (default: {CifarLoader.DefaultCacheFolder()})." };
     readonly Option<bool> _noCache = new("--no-cache") { Description = "Decode the data again and do not write a cache." };
+    readonly Option<bool> _download = new("--download") { Description = "If no --data is given and CIFAR-10 is not where 'twintrain download' puts it, download it there first (a terminal asks)." };
+    readonly Option<string> _downloadUrl = new("--download-url") { Hidden = true, DefaultValueFactory = _ => TwinTrain.Data.Download.CifarDownloader.OfficialUrl };
+    readonly Option<string> _downloadMd5 = new("--download-md5") { Hidden = true, DefaultValueFactory = _ => TwinTrain.Data.Download.CifarDownloader.OfficialMd5 };
     readonly Option<string?> _tensorBoard = new("--tensorboard") { Description = "Write TensorBoard event files for every run into this folder (as Keras's TensorBoard callback: RUN/train, RUN/validation)." };
     readonly Option<int> _tensorBoardFrequency = new("--tensorboard-update-freq") { Description = "Also write batch_loss and batch_accuracy every N training steps (0: per epoch only).", DefaultValueFactory = _ => 0 };
 
@@ -32,7 +35,7 @@ public sealed class TrainingOptions
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { _arch, _data, _epochs, _batchSize, _lr, _limitTrain, _limitTest, _threads, _optimizer, _momentum, _init, _cacheDir, _noCache, _tensorBoard, _tensorBoardFrequency })
+        foreach (var option in new Option[] { _arch, _data, _epochs, _batchSize, _lr, _limitTrain, _limitTest, _threads, _optimizer, _momentum, _init, _cacheDir, _noCache, _download, _downloadUrl, _downloadMd5, _tensorBoard, _tensorBoardFrequency })
             command.Add(option);
     }
 
@@ -85,7 +88,10 @@ public sealed class TrainingOptions
     /// <summary>Loads CIFAR-10 (through the cache) and takes the limited subsets, telling the user what it did.</summary>
     public (Cifar10 Data, DataSummary Summary) LoadData(ParseResult parse, TrainingConfig config, TextWriter console, string? defaultSource = null)
     {
-        string source = DataLocation.Resolve(parse.GetValue(_data) ?? defaultSource);
+        string url = parse.GetValue(_downloadUrl)!;
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var address)) throw new ArgumentException($"--download-url: '{url}' is not an address.");
+        string source = DataLocation.ResolveOrDownload(parse.GetValue(_data) ?? defaultSource, parse.GetValue(_download),
+            address, parse.GetValue(_downloadMd5)!, console, CancellationToken.None);
         console.WriteLine($"Loading CIFAR-10 from {source}");
         var (full, report) = CifarLoader.Load(source, parse.GetValue(_cacheDir), !parse.GetValue(_noCache));
         var data = new Cifar10(full.Train.Subset(config.LimitTrain ?? int.MaxValue), full.Test.Subset(config.LimitTest ?? int.MaxValue));
