@@ -191,6 +191,7 @@ public sealed class Sequential : IDisposable
                 seen += count;
                 SetMetrics(logs, "", lossSum / seen, (double)correct / seen);
                 foreach (var callback in all) callback.OnTrainBatchEnd(step, logs);
+                if (StopTraining) break; // as Keras's fit loop: validation and on_epoch_end still follow
             }
             if (stop.IsCancellationRequested) break;
             if (validationData is not null)

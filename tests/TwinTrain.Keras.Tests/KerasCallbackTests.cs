@@ -242,4 +242,90 @@ public class KerasCallbackTests
         Assert.Contains("no value named 'val_loss'",
             Assert.Throws<KeyNotFoundException>(() => PythonFormat.Format("m-{val_loss:.2f}", new Dictionary<string, object> { ["loss"] = 0.5 })).Message);
     }
+
+    // reduce_lr_on_plateau.py, on_epoch_end: logs["learning_rate"] first; in cooldown the counter goes down and wait
+    // is 0; an improvement resets wait; otherwise, out of cooldown, wait += 1 and at `wait >= patience` the rate
+    // becomes max(old * factor, min_lr) if `old_lr > np.float32(min_lr)`, then cooldown starts. With factor 0.5,
+    // patience 1, cooldown 1, min_lr 2e-4, min_delta 0 and val_loss 1.0, 1.0, 1.0, 0.9, 0.95, 0.96: epoch 1 reduces
+    // (1e-3 → 5e-4), epoch 2 (cooldown just ended) reduces to 2.5e-4, epoch 3 improves, epoch 4 reduces to the
+    // floor 2e-4, epoch 5 cannot go lower.
+    [Fact]
+    public void Should_reduce_the_learning_rate_on_a_plateau_as_keras_does()
+    {
+        using var model = Model();
+        var reducer = new ReduceLROnPlateau(factor: 0.5, patience: 1, minDelta: 0, cooldown: 1, minLr: 2e-4) { Model = model };
+        reducer.OnTrainBegin();
+        double[] losses = [1.0, 1.0, 1.0, 0.9, 0.95, 0.96];
+        var logged = new List<double>();
+        var after = new List<float>();
+        for (int epoch = 0; epoch < losses.Length; epoch++)
+        {
+            var logs = new Dictionary<string, double> { ["val_loss"] = losses[epoch] };
+            reducer.OnEpochEnd(epoch, logs);
+            logged.Add(logs["learning_rate"]);
+            after.Add((float)model.Optimizer!.LearningRate);
+        }
+        float lr = 0.001f, half = (float)(lr * 0.5), quarter = (float)((double)half * 0.5), floor = 2e-4f;
+        Assert.Equal([lr, half, quarter, quarter, floor, floor], after);
+        Assert.Equal([lr, lr, half, quarter, quarter, floor], logged.Select(v => (float)v));
+    }
+
+    // learning_rate_scheduler.py: on_epoch_begin sets `schedule(epoch, lr)`; on_epoch_end logs "learning_rate".
+    [Fact]
+    public void Should_schedule_the_learning_rate_per_epoch_and_log_it()
+    {
+        using var model = Model();
+        var x = new float[8 * 4];
+        var y = new int[8];
+        var history = model.Fit(x, y, epochs: 4, batchSize: 4, verbose: 0,
+            callbacks: [new LearningRateScheduler((epoch, lr) => epoch < 2 ? lr : lr * 0.5)]);
+        float lr = 0.001f, half = (float)(lr * 0.5), quarter = (float)((double)half * 0.5);
+        Assert.Equal([lr, lr, half, quarter], history["learning_rate"].Select(v => (float)v));
+    }
+
+    // terminate_on_nan.py: at a NaN or Inf "loss" on batch end, stop_training (or a RuntimeError with raise_error);
+    // Keras's fit loop breaks out of the epoch after that batch and still ends the epoch.
+    [Fact]
+    public void Should_terminate_on_a_nan_loss_after_that_batch()
+    {
+        using var model = Model();
+        var x = Enumerable.Repeat(float.NaN, 16 * 4).ToArray();
+        var y = new int[16];
+        int batches = 0;
+        var counter = new LambdaCallback(onBatchEnd: (_, _) => batches++);
+        var stdout = Console.Out;
+        var captured = new StringWriter();
+        Console.SetOut(captured);
+        History history;
+        try
+        {
+            history = model.Fit(x, y, epochs: 3, batchSize: 4, verbose: 0, callbacks: [counter, new TerminateOnNaN()]);
+        }
+        finally
+        {
+            Console.SetOut(stdout);
+        }
+        Assert.Equal(1, batches);
+        Assert.Single(history.Epochs);
+        Assert.Contains("Batch 0: Invalid loss, terminating training", captured.ToString());
+
+        using var again = Model();
+        var error = Assert.Throws<InvalidOperationException>(() => again.Fit(x, y, epochs: 1, batchSize: 4, verbose: 0, callbacks: [new TerminateOnNaN(raiseError: true)]));
+        Assert.Equal("NaN or Inf loss encountered at batch 0. Loss value: nan. Terminating training immediately.", error.Message);
+    }
+
+    [Fact]
+    public void Should_call_each_lambda_at_its_hook()
+    {
+        using var model = Model();
+        var calls = new List<string>();
+        var callback = new LambdaCallback(
+            onEpochEnd: (e, logs) => calls.Add($"end {e} {logs.ContainsKey("loss")}"),
+            onEpochBegin: e => calls.Add($"begin {e}"),
+            onBatchEnd: (b, _) => calls.Add($"batch {b}"),
+            onTrainBegin: () => calls.Add("train"),
+            onTrainEnd: _ => calls.Add("done"));
+        model.Fit(new float[8 * 4], new int[8], epochs: 2, batchSize: 4, verbose: 0, callbacks: [callback]);
+        Assert.Equal(["train", "begin 0", "batch 0", "batch 1", "end 0 True", "begin 1", "batch 0", "batch 1", "end 1 True", "done"], calls);
+    }
 }
