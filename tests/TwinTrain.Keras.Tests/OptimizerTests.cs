@@ -73,6 +73,111 @@ public class OptimizerTests
         Assert.Equal(3, adam.Iterations);
         Assert.Throws<ArgumentOutOfRangeException>(() => new Adam(learningRate: 0));
         Assert.Throws<ArgumentOutOfRangeException>(() => new SGD(momentum: 1.5));
-        Assert.Throws<ArgumentException>(() => Optimizer.FromName("rmsprop"));
+        Assert.Throws<ArgumentException>(() => Optimizer.FromName("adagrad"));
+        Assert.IsType<RMSprop>(Optimizer.FromName("rmsprop"));
+        Assert.IsType<AdamW>(Optimizer.FromName("AdamW"));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Adam { ClipValue = 0 });
+        Assert.Throws<ArgumentOutOfRangeException>(() => new SGD { WeightDecay = -1 });
+    }
+
+    // keras/src/optimizers/adam.py, update_step with amsgrad: v_hat = maximum(v_hat, v), then v_hat in the denominator.
+    // base_optimizer.py: _clip_gradients (clipvalue: ops.clip(g, -v, v)) and then _apply_weight_decay
+    // (w - w * wd * lr) come before update_step.
+    [Theory]
+    [InlineData(false, null, null)]
+    [InlineData(true, null, null)]
+    [InlineData(false, 0.05, null)]
+    [InlineData(true, 0.05, 0.4)]
+    public void Should_apply_adam_with_amsgrad_weight_decay_and_clipvalue_in_keras_order(bool amsgrad, double? weightDecay, double? clipValue)
+    {
+        double lr = 0.01, b1 = 0.9, b2 = 0.999, eps = 1e-7;
+        var w = (double[])Start.Clone();
+        var m = new double[w.Length];
+        var v = new double[w.Length];
+        var vHat = new double[w.Length];
+        for (int t = 1; t <= GradientSteps.Length; t++)
+        {
+            double alpha = lr * Math.Sqrt(1 - Math.Pow(b2, t)) / (1 - Math.Pow(b1, t));
+            for (int i = 0; i < w.Length; i++)
+            {
+                double g = GradientSteps[t - 1][i];
+                if (clipValue is double c) g = Math.Clamp(g, -c, c);
+                if (weightDecay is double wd) w[i] -= w[i] * wd * lr;
+                m[i] = b1 * m[i] + (1 - b1) * g;
+                v[i] = b2 * v[i] + (1 - b2) * g * g;
+                vHat[i] = Math.Max(vHat[i], v[i]);
+                w[i] -= alpha * m[i] / (Math.Sqrt(amsgrad ? vHat[i] : v[i]) + eps);
+            }
+        }
+        var actual = Run(new Adam(lr, amsgrad: amsgrad) { WeightDecay = weightDecay, ClipValue = clipValue }, Start);
+        for (int i = 0; i < w.Length; i++) Assert.True(Math.Abs(w[i] - actual[i]) < 1e-6, $"weight {i}: formula {w[i]}, optimizer {actual[i]}");
+    }
+
+    // keras/src/optimizers/adamw.py: Adam with weight_decay=0.004 by default.
+    [Fact]
+    public void Should_apply_adamw_as_adam_with_decoupled_decay_of_0_004()
+    {
+        Assert.Equal(Run(new Adam(0.01) { WeightDecay = 0.004 }, Start), Run(new AdamW(0.01), Start));
+        Assert.NotEqual(Run(new Adam(0.01), Start), Run(new AdamW(0.01), Start));
+        Assert.Equal("adamw", new AdamW().Name);
+    }
+
+    // keras/src/optimizers/rmsprop.py, update_step: velocity = rho*velocity + (1-rho)*g^2; centered: average =
+    // rho*average + (1-rho)*g, denominator velocity - average^2 + epsilon (else velocity + epsilon); increment =
+    // lr*g/sqrt(denominator); momentum: m = momentum*m + increment, w -= m (else w -= increment).
+    [Theory]
+    [InlineData(0.0, false)]
+    [InlineData(0.9, false)]
+    [InlineData(0.0, true)]
+    [InlineData(0.5, true)]
+    public void Should_apply_rmsprop_in_keras_form(double momentum, bool centered)
+    {
+        double lr = 0.01, rho = 0.9, eps = 1e-7;
+        var w = (double[])Start.Clone();
+        var velocity = new double[w.Length];
+        var average = new double[w.Length];
+        var moment = new double[w.Length];
+        foreach (var step in GradientSteps)
+        {
+            for (int i = 0; i < w.Length; i++)
+            {
+                double g = step[i];
+                velocity[i] = rho * velocity[i] + (1 - rho) * g * g;
+                double denominator = velocity[i] + eps;
+                if (centered)
+                {
+                    average[i] = rho * average[i] + (1 - rho) * g;
+                    denominator = velocity[i] - average[i] * average[i] + eps;
+                }
+                double increment = lr * g / Math.Sqrt(denominator);
+                if (momentum > 0) { moment[i] = momentum * moment[i] + increment; w[i] -= moment[i]; }
+                else w[i] -= increment;
+            }
+        }
+        var actual = Run(new RMSprop(lr, rho, momentum, eps, centered), Start);
+        for (int i = 0; i < w.Length; i++) Assert.True(Math.Abs(w[i] - actual[i]) < 1e-5, $"weight {i}: formula {w[i]}, optimizer {actual[i]}");
+    }
+
+    [Fact]
+    public void Should_train_save_and_resume_with_the_new_optimizers_bitwise()
+    {
+        using var folder = new TwinTrain.Tests.Shared.TempFolder();
+        foreach (Func<Optimizer> make in new Func<Optimizer>[] { () => new RMSprop(0.001, momentum: 0.5, centered: true) { ClipValue = 0.5 }, () => new AdamW(amsgrad: true) })
+        {
+            var (x, y) = StudyModel.RandomBatch(16, seed: 3);
+            using var straight = StudyModel.Create(seed: 1);
+            straight.Compile(make(), metrics: ["accuracy"]);
+            straight.Fit(x, y, epochs: 2, batchSize: 8, verbose: 0, shuffle: false);
+
+            using var first = StudyModel.Create(seed: 1);
+            first.Compile(make(), metrics: ["accuracy"]);
+            first.Fit(x, y, epochs: 1, batchSize: 8, verbose: 0, shuffle: false);
+            string path = Path.Combine(folder.Path, "m.zip");
+            first.Save(path);
+            using var resumed = Sequential.Load(path);
+            Assert.Equal(first.Optimizer!.GetConfig().Select(c => $"{c.Key}={c.Value}"), resumed.Optimizer!.GetConfig().Select(c => $"{c.Key}={c.Value}"));
+            resumed.Fit(x, y, epochs: 2, initialEpoch: 1, batchSize: 8, verbose: 0, shuffle: false);
+            Assert.Equal(straight.GetWeights()[0], resumed.GetWeights()[0]);
+        }
     }
 }

@@ -5,13 +5,16 @@ namespace TwinTrain.Keras.Optimizers;
 /// <summary>
 /// Adam in Keras's form: m += (g − m)(1 − β1); v += (g² − v)(1 − β2);
 /// w −= α·m / (√v + ε) with α = lr·√(1 − β2ᵗ)/(1 − β1ᵗ). Epsilon is added to the uncorrected √v, so Keras's
-/// default ε = 1e-7 is not PyTorch's 1e-8 added to the corrected one.
+/// default ε = 1e-7 is not PyTorch's 1e-8 added to the corrected one. With amsgrad the denominator uses the largest
+/// v so far (v̂ = max(v̂, v)), as keras/src/optimizers/adam.py.
 /// </summary>
-public sealed class Adam(double learningRate = 0.001, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-7)
+public class Adam(double learningRate = 0.001, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-7, bool amsgrad = false)
     : Optimizer(learningRate)
 {
-    float[][] _m = [], _v = [];
+    float[][] _m = [], _v = [], _vHat = [];
     float _alpha;
+
+    public bool Amsgrad { get; } = amsgrad;
 
     public double Beta1 { get; } = beta1;
     public double Beta2 { get; } = beta2;
@@ -24,15 +27,29 @@ public sealed class Adam(double learningRate = 0.001, double beta1 = 0.9, double
         {
             _m = weights.Select(w => new float[w.Size]).ToArray();
             _v = weights.Select(w => new float[w.Size]).ToArray();
+            if (Amsgrad) _vHat = weights.Select(w => new float[w.Size]).ToArray();
         }
         long t = Iterations + 1;
         _alpha = (float)(LearningRate * Math.Sqrt(1 - Math.Pow(Beta2, t)) / (1 - Math.Pow(Beta1, t)));
     }
 
-    public override void Update(int index, int offset, Span<float> value, ReadOnlySpan<float> gradient)
+    protected override void UpdateStep(int index, int offset, Span<float> value, ReadOnlySpan<float> gradient)
     {
         Span<float> m = _m[index].AsSpan(offset, value.Length), v = _v[index].AsSpan(offset, value.Length);
         float b1 = (float)(1 - Beta1), b2 = (float)(1 - Beta2), eps = (float)Epsilon, alpha = _alpha;
+        if (Amsgrad)
+        {
+            Span<float> vHat = _vHat[index].AsSpan(offset, value.Length);
+            for (int k = 0; k < value.Length; k++)
+            {
+                float g = gradient[k];
+                m[k] += (g - m[k]) * b1;
+                v[k] += (g * g - v[k]) * b2;
+                vHat[k] = MathF.Max(vHat[k], v[k]);
+                value[k] -= m[k] * alpha / (MathF.Sqrt(vHat[k]) + eps);
+            }
+            return;
+        }
         int i = 0;
         if (Vector256.IsHardwareAccelerated && Engine.Gemm.UseSimd)
         {
@@ -67,8 +84,9 @@ public sealed class Adam(double learningRate = 0.001, double beta1 = 0.9, double
         config["beta_1"] = Beta1;
         config["beta_2"] = Beta2;
         config["epsilon"] = Epsilon;
+        config["amsgrad"] = Amsgrad;
         return config;
     }
 
-    public override IReadOnlyList<float[]> GetState() => [.. _m, .. _v];
+    public override IReadOnlyList<float[]> GetState() => [.. _m, .. _v, .. _vHat];
 }

@@ -11,6 +11,25 @@ public abstract class Optimizer
 
     public double LearningRate { get; set; }
 
+    /// <summary>
+    /// Keras's decoupled weight decay, applied to each weight before its update as w − w·wd·lr (in float32, as
+    /// keras/src/optimizers/base_optimizer.py's _apply_weight_decay); null for none. AdamW sets 0.004.
+    /// </summary>
+    public double? WeightDecay
+    {
+        get => _weightDecay;
+        init => _weightDecay = value is null or >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(WeightDecay), "weight_decay must be 0 or more.");
+    }
+
+    /// <summary>Each gradient element clipped to [−clipvalue, clipvalue] before the update (Keras's clipvalue); null for none.</summary>
+    public double? ClipValue
+    {
+        get => _clipValue;
+        init => _clipValue = value is null or > 0 ? value : throw new ArgumentOutOfRangeException(nameof(ClipValue), "clipvalue must be positive.");
+    }
+
+    double? _weightDecay, _clipValue;
+
     /// <summary>Number of updates applied so far (Keras's optimizer.iterations).</summary>
     public long Iterations { get; protected set; }
 
@@ -30,15 +49,49 @@ public abstract class Optimizer
     /// </summary>
     public void BeginStep(IReadOnlyList<Variable> weights) => EnsureState(weights);
 
-    /// <summary>Updates elements [offset, offset + value.Length) of weight <paramref name="index"/>.</summary>
-    public abstract void Update(int index, int offset, Span<float> value, ReadOnlySpan<float> gradient);
+    /// <summary>
+    /// Updates elements [offset, offset + value.Length) of weight <paramref name="index"/>: clips the gradient and
+    /// decays the weight where asked (both elementwise, so any slicing gives the same result), then the optimizer's step.
+    /// </summary>
+    public void Update(int index, int offset, Span<float> value, ReadOnlySpan<float> gradient)
+    {
+        if (_weightDecay is double decay && decay > 0)
+        {
+            // variable.assign(variable - variable * wd * lr), each operand float32.
+            float wd = (float)decay, lr = (float)LearningRate;
+            for (int i = 0; i < value.Length; i++) value[i] -= value[i] * wd * lr;
+        }
+        if (_clipValue is not double clip)
+        {
+            UpdateStep(index, offset, value, gradient);
+            return;
+        }
+        // ops.clip(g, -v, v) into a stack buffer, chunk by chunk: no allocation per step.
+        Span<float> clipped = stackalloc float[256];
+        float limit = (float)clip;
+        for (int start = 0; start < value.Length; start += clipped.Length)
+        {
+            int n = Math.Min(clipped.Length, value.Length - start);
+            for (int i = 0; i < n; i++) clipped[i] = Math.Clamp(gradient[start + i], -limit, limit);
+            UpdateStep(index, offset + start, value.Slice(start, n), clipped[..n]);
+        }
+    }
+
+    /// <summary>The optimizer's own update of elements [offset, offset + value.Length) of weight <paramref name="index"/>.</summary>
+    protected abstract void UpdateStep(int index, int offset, Span<float> value, ReadOnlySpan<float> gradient);
 
     public void EndStep() => Iterations++;
 
     /// <summary>Creates the state on first use and computes what is per step (such as Adam's bias correction).</summary>
     protected abstract void EnsureState(IReadOnlyList<Variable> weights);
 
-    public virtual Dictionary<string, object?> GetConfig() => new() { ["name"] = Name, ["learning_rate"] = LearningRate };
+    public virtual Dictionary<string, object?> GetConfig() => new()
+    {
+        ["name"] = Name,
+        ["learning_rate"] = LearningRate,
+        ["weight_decay"] = WeightDecay,
+        ["clipvalue"] = ClipValue,
+    };
 
     /// <summary>Optimizer state (for checkpoints): one array per slot per weight, in a fixed order; empty before the first step.</summary>
     public abstract IReadOnlyList<float[]> GetState();
@@ -58,7 +111,9 @@ public abstract class Optimizer
     public static Optimizer FromName(string name) => name.ToLowerInvariant() switch
     {
         "adam" => new Adam(),
+        "adamw" => new AdamW(),
+        "rmsprop" => new RMSprop(),
         "sgd" => new SGD(),
-        _ => throw new ArgumentException($"Unknown optimizer '{name}'; expected 'adam' or 'sgd'."),
+        _ => throw new ArgumentException($"Unknown optimizer '{name}'; expected 'adam', 'adamw', 'rmsprop' or 'sgd'."),
     };
 }

@@ -17,7 +17,7 @@ public sealed class SGD(double learningRate = 0.01, double momentum = 0, bool ne
         if (Momentum > 0 && _velocity.Length != weights.Count) _velocity = weights.Select(w => new float[w.Size]).ToArray();
     }
 
-    public override void Update(int index, int offset, Span<float> value, ReadOnlySpan<float> gradient)
+    protected override void UpdateStep(int index, int offset, Span<float> value, ReadOnlySpan<float> gradient)
     {
         float lr = (float)LearningRate, momentum = (float)Momentum;
         if (Momentum == 0)
