@@ -297,9 +297,32 @@ public sealed class Sequential : IDisposable
     }
 
     /// <summary>Saves the architecture, compile settings and weights to one file (a zip: config.json + weights.bin).</summary>
-    public void Save(string path) => ModelFile.Save(this, path);
+    /// <summary>
+    /// Saves the model: as Keras 3's own `.keras` file when the path ends in .keras (config, weights in HDF5, optimizer
+    /// state), else in TwinTrain's older zip format.
+    /// </summary>
+    public void Save(string path)
+    {
+        if (Saving.KerasFile.IsKerasFile(path)) Saving.KerasFile.Save(this, path);
+        else ModelFile.Save(this, path);
+    }
 
-    public static Sequential Load(string path) => ModelFile.Load(path);
+    /// <summary>Loads a `.keras` file (Keras 3's, or one this framework wrote) or a model in TwinTrain's older zip format.</summary>
+    public static Sequential Load(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such model file.", path);
+        bool keras;
+        try
+        {
+            using var zip = System.IO.Compression.ZipFile.OpenRead(path);
+            keras = zip.GetEntry("model.weights.h5") is not null || zip.GetEntry("model.weights.npz") is not null;
+        }
+        catch (InvalidDataException)
+        {
+            keras = false; // not a zip: the older reader says so, naming the file
+        }
+        return keras ? Saving.KerasFile.Load(path) : ModelFile.Load(path);
+    }
 
     /// <summary>A table like Keras's model.summary().</summary>
     /// <summary>

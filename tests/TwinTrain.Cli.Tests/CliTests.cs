@@ -55,7 +55,7 @@ public class CliTests
 
     [Theory]
     [InlineData("torch", "weights.torchsharp.dat", "libtorch")]
-    [InlineData("keras", "keras-model.zip", "engine")]
+    [InlineData("keras", "model.keras", "engine")]
     public async Task Should_train_on_real_data_and_write_the_run_files(string framework, string weightsFile, string versionKey)
     {
         using var folder = new TempFolder();

@@ -19,18 +19,7 @@ public class SequentialTests
 
     static string Expected(string name) => File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Expected", name));
 
-    /// <summary>The study's CNN with Keras's default layer names, from its config.</summary>
-    static Sequential NamedStudyModel() => Sequential.FromConfig("""
-        {"class_name": "Sequential", "config": {"name": "sequential", "layers": [
-          {"class_name": "InputLayer", "config": {"batch_shape": [null, 32, 32, 3]}},
-          {"class_name": "Conv2D", "config": {"name": "conv2d", "filters": 32, "kernel_size": [3, 3], "activation": "relu"}},
-          {"class_name": "MaxPooling2D", "config": {"name": "max_pooling2d"}},
-          {"class_name": "Conv2D", "config": {"name": "conv2d_1", "filters": 64, "kernel_size": [3, 3], "activation": "relu"}},
-          {"class_name": "MaxPooling2D", "config": {"name": "max_pooling2d_1"}},
-          {"class_name": "Flatten", "config": {"name": "flatten"}},
-          {"class_name": "Dense", "config": {"name": "dense", "units": 64, "activation": "relu"}},
-          {"class_name": "Dense", "config": {"name": "dense_1", "units": 10, "activation": "softmax"}}]}}
-        """);
+    static Sequential NamedStudyModel() => Tests.StudyModel.Named();
 
     // Expected/*.txt are rich 13.3.1's rendering of the table keras/src/utils/summary_utils.py builds (print_summary:
     // positions [0.45, 0.80, 1.0], Table(width=line_length, show_lines=True), Console(color_system=None) capture, the

@@ -16,6 +16,19 @@ internal static class StudyModel
         new Dense(64, activation: "relu"),
         new Dense(10, activation: "softmax"));
 
+    /// <summary>The study's CNN with Keras's default layer names, from its config.</summary>
+    public static Sequential Named() => Sequential.FromConfig("""
+        {"class_name": "Sequential", "config": {"name": "sequential", "layers": [
+          {"class_name": "InputLayer", "config": {"batch_shape": [null, 32, 32, 3]}},
+          {"class_name": "Conv2D", "config": {"name": "conv2d", "filters": 32, "kernel_size": [3, 3], "activation": "relu"}},
+          {"class_name": "MaxPooling2D", "config": {"name": "max_pooling2d"}},
+          {"class_name": "Conv2D", "config": {"name": "conv2d_1", "filters": 64, "kernel_size": [3, 3], "activation": "relu"}},
+          {"class_name": "MaxPooling2D", "config": {"name": "max_pooling2d_1"}},
+          {"class_name": "Flatten", "config": {"name": "flatten"}},
+          {"class_name": "Dense", "config": {"name": "dense", "units": 64, "activation": "relu"}},
+          {"class_name": "Dense", "config": {"name": "dense_1", "units": 10, "activation": "softmax"}}]}}
+        """);
+
     /// <summary>Pixels scaled to [0, 1] in NHWC order, and labels as ints.</summary>
     public static (float[] X, int[] Y) Arrays(ImageSet set)
     {

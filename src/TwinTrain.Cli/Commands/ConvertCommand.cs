@@ -10,8 +10,8 @@ public static class ConvertCommand
     public static Command Create()
     {
         var model = new ModelOptions();
-        var to = new Option<ModelFormat>("--to") { Description = "keras (keras-model.zip), torch (TorchSharp .dat) or pytorch (a state_dict .pt that torch.load reads).", Required = true };
-        var output = new Option<string>("--out", "-o") { Description = "The file to write (.zip, .dat or .pt to match --to).", Required = true };
+        var to = new Option<ModelFormat>("--to") { Description = "keras (a Keras 3 .keras file), torch (TorchSharp .dat) or pytorch (a state_dict .pt that torch.load reads).", Required = true };
+        var output = new Option<string>("--out", "-o") { Description = "The file to write (.keras, .dat or .pt to match --to).", Required = true };
         var command = new Command("convert", "Convert a trained model between the frameworks' layouts and file formats.") { to, output };
         model.AddTo(command);
         command.SetAction(parse =>
@@ -19,7 +19,8 @@ public static class ConvertCommand
             var format = parse.GetValue(to);
             string path = parse.GetValue(output)!;
             string extension = WeightConversion.Extension(format);
-            if (!path.EndsWith(extension, StringComparison.OrdinalIgnoreCase))
+            bool legacyZip = format == ModelFormat.Keras && path.EndsWith(".zip", StringComparison.OrdinalIgnoreCase);
+            if (!path.EndsWith(extension, StringComparison.OrdinalIgnoreCase) && !legacyZip)
                 throw new ArgumentException($"--out {path}: a {format.ToString().ToLowerInvariant()} model file ends in {extension}.");
             using var source = model.Load(parse);
             double difference = WeightConversion.Convert(source, format, path);

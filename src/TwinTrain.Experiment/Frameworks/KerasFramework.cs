@@ -13,7 +13,8 @@ namespace TwinTrain.Experiment.Frameworks;
 /// </summary>
 public sealed class KerasFramework : IFramework
 {
-    public const string ModelFile = "keras-model.zip";
+    /// <summary>Keras 3's own format: a Keras user opens it with keras.saving.load_model.</summary>
+    public const string ModelFile = "model.keras";
 
     readonly Sequential _model;
     readonly ImageSetDataset _train;
@@ -82,9 +83,11 @@ public sealed class KerasFramework : IFramework
 
     public void LoadCheckpoint(string folder)
     {
-        using var saved = Sequential.Load(Path.Combine(folder, ModelFile));
+        string path = Path.Combine(folder, ModelFile);
+        if (!File.Exists(path) && File.Exists(Path.Combine(folder, "keras-model.zip"))) path = Path.Combine(folder, "keras-model.zip"); // before .keras
+        using var saved = Sequential.Load(path);
         if (saved.Optimizer?.Name != _model.Optimizer!.Name)
-            throw new InvalidDataException($"{Path.Combine(folder, ModelFile)}: the checkpoint was trained with {saved.Optimizer?.Name ?? "no optimizer"}, this run uses {_model.Optimizer.Name}.");
+            throw new InvalidDataException($"{path}: the checkpoint was trained with {saved.Optimizer?.Name ?? "no optimizer"}, this run uses {_model.Optimizer.Name}.");
         _model.SetWeights(saved.GetWeights());
         _model.Optimizer.SetState(_model.TrainableWeights, saved.Optimizer.GetState(), saved.Optimizer.Iterations);
     }

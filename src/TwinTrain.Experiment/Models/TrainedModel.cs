@@ -35,7 +35,7 @@ public abstract class TrainedModel : IDisposable
 
     /// <summary>
     /// Loads <paramref name="path"/>: a run folder (from train or compare) or the model file in it
-    /// (keras-model.zip or weights.torchsharp.dat), or a PyTorch state_dict (.pt/.pth, as
+    /// (model.keras, an older keras-model.zip, or weights.torchsharp.dat), or a PyTorch state_dict (.pt/.pth, as
     /// torch.save(model.state_dict()) writes). A torch file's architecture is <paramref name="architecture"/> when
     /// given, else the model.json beside it (run folders have one), else the study's CNN. Anything else gets a message
     /// naming the file and the problem.
@@ -46,7 +46,7 @@ public abstract class TrainedModel : IDisposable
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such model file or run folder.", path);
         // A file with a recorded SHA-256 (checkpoints' SHA256SUMS, converted files' NAME.sha256) must match it.
         Checkpoints.Checksums.Verify(path);
-        if (path.EndsWith(".zip", StringComparison.OrdinalIgnoreCase)) return new KerasModel(path);
+        if (path.EndsWith(".keras", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".zip", StringComparison.OrdinalIgnoreCase)) return new KerasModel(path);
         if (path.EndsWith(".dat", StringComparison.OrdinalIgnoreCase)) return new TorchModel(path, ArchitectureBeside(path, architecture));
         if (path.EndsWith(".pt", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".pth", StringComparison.OrdinalIgnoreCase))
             return new TorchModel(path, ArchitectureBeside(path, architecture), pytorchFormat: true);
@@ -59,7 +59,7 @@ public abstract class TrainedModel : IDisposable
         var run = Reporting.RunFiles.ReadRun(folder);
         if (run?.Checkpoint is { } checkpoint)
             return System.IO.Path.Combine(checkpoint.VerifiedFolder(folder, run.History.Count), checkpoint.ModelFile);
-        foreach (string name in new[] { KerasFramework.ModelFile, TorchFramework.WeightsFile })
+        foreach (string name in new[] { KerasFramework.ModelFile, "keras-model.zip", TorchFramework.WeightsFile })
         {
             string file = System.IO.Path.Combine(folder, name);
             if (File.Exists(file)) return file;

@@ -85,7 +85,7 @@ public static class WeightConversion
 
     public static string Extension(ModelFormat format) => format switch
     {
-        ModelFormat.Keras => ".zip",
+        ModelFormat.Keras => ".keras",
         ModelFormat.Torch => ".dat",
         _ => ".pt",
     };

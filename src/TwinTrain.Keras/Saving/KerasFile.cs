@@ -1,0 +1,238 @@
+using System.IO.Compression;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using PureHDF;
+using TwinTrain.Keras.Layers;
+using TwinTrain.Keras.Losses;
+using TwinTrain.Keras.Optimizers;
+
+namespace TwinTrain.Keras.Saving;
+
+/// <summary>
+/// Keras 3's own model format, `.keras` (keras/src/saving/saving_lib.py): a zip holding config.json (the model config
+/// with its compile_config), metadata.json and model.weights.h5, where each layer's variables are the datasets
+/// layers/&lt;layer name&gt;/vars/0, 1, ... (trainable ones first, in the layer's order) and the optimizer's are
+/// optimizer/vars/0, 1, ... (iterations, learning_rate, then its slots in Keras's order). The HDF5 file is written and
+/// read with PureHDF. Every weight's shape is checked against the model built from the config.
+/// </summary>
+internal static class KerasFile
+{
+    /// <summary>The Keras version whose source the format follows (keras/src/version.py).</summary>
+    const string KerasVersion = "3.16.0";
+    const string Config = "config.json", Metadata = "metadata.json", Weights = "model.weights.h5";
+
+    public static bool IsKerasFile(string path) => path.EndsWith(".keras", StringComparison.OrdinalIgnoreCase);
+
+    public static void Save(Sequential model, string path)
+    {
+        var config = ModelConfig.ToNode(model);
+        if (model.Optimizer is { } optimizer) config["compile_config"] = CompileConfig(model, optimizer);
+        var metadata = new JsonObject { ["keras_version"] = KerasVersion, ["date_saved"] = DateTime.Now.ToString("yyyy-MM-dd@HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture) };
+
+        var h5 = new H5File { ["vars"] = new H5Group() };
+        var layers = new H5Group();
+        foreach (var layer in model.Layers)
+        {
+            var vars = new H5Group { Attributes = new() { ["name"] = layer.Name } };
+            var ordered = KerasOrder(layer);
+            for (int i = 0; i < ordered.Count; i++)
+                vars[i.ToString(System.Globalization.CultureInfo.InvariantCulture)] = new H5Dataset(ordered[i].Value, fileDims: [.. ordered[i].Shape.Select(d => (ulong)d)]);
+            layers[layer.Name] = new H5Group { ["vars"] = vars };
+        }
+        h5["layers"] = layers;
+        if (model.Optimizer is { } opt && (opt.Iterations > 0 || opt.GetState().Count > 0))
+        {
+            var vars = new H5Group { ["0"] = opt.Iterations, ["1"] = (float)opt.LearningRate };
+            var state = opt.GetState();
+            var order = SlotOrder(opt, model.TrainableWeights.Count, state.Count);
+            for (int i = 0; i < order.Length; i++) vars[(i + 2).ToString(System.Globalization.CultureInfo.InvariantCulture)] = state[order[i]];
+            h5["optimizer"] = new H5Group { ["vars"] = vars };
+        }
+        var weights = new MemoryStream();
+        h5.Write(weights);
+
+        string temp = path + ".tmp";
+        using (var file = new FileStream(temp, FileMode.Create, FileAccess.ReadWrite))
+        {
+            using (var zip = new ZipArchive(file, ZipArchiveMode.Create, leaveOpen: true))
+            {
+                WriteEntry(zip, Metadata, JsonSerializer.SerializeToUtf8Bytes(metadata));
+                WriteEntry(zip, Config, JsonSerializer.SerializeToUtf8Bytes(config));
+                WriteEntry(zip, Weights, weights.ToArray());
+            }
+            file.Flush(flushToDisk: true);
+        }
+        TwinTrain.Data.AtomicFile.Commit(temp, path);
+    }
+
+    static void WriteEntry(ZipArchive zip, string name, byte[] bytes)
+    {
+        using var stream = zip.CreateEntry(name, CompressionLevel.NoCompression).Open();
+        stream.Write(bytes);
+    }
+
+    /// <summary>A layer's variables as Keras saves them: trainable ones, then the others (BatchNormalization: gamma, beta, moving_mean, moving_variance).</summary>
+    static List<Variable> KerasOrder(Layer layer) => [.. layer.Weights.Where(w => w.Trainable), .. layer.Weights.Where(w => !w.Trainable)];
+
+    /// <summary>
+    /// For each of Keras's optimizer slots in order, the index into <see cref="Optimizer.GetState"/>. Keras creates
+    /// Adam's momentum and velocity interleaved per weight (base_optimizer.py, add_optimizer_variables), then
+    /// amsgrad's velocity_hat; this framework keeps them in blocks.
+    /// </summary>
+    static int[] SlotOrder(Optimizer optimizer, int weights, int slots)
+    {
+        var order = Enumerable.Range(0, slots).ToArray();
+        if (optimizer is Adam && weights > 0 && slots >= 2 * weights)
+            for (int i = 0; i < 2 * weights; i++) order[i] = i % 2 == 0 ? i / 2 : weights + i / 2;
+        return order;
+    }
+
+    static JsonObject CompileConfig(Sequential model, Optimizer optimizer)
+    {
+        var settings = new JsonObject();
+        foreach (var (key, value) in optimizer.GetConfig()) settings[key] = JsonSerializer.SerializeToNode(value);
+        // What every Keras optimizer's get_config has besides, at the values this framework runs with.
+        foreach (var (key, value) in new (string, JsonNode?)[] { ("clipnorm", null), ("global_clipnorm", null), ("use_ema", false), ("ema_momentum", 0.99),
+            ("ema_overwrite_frequency", null), ("loss_scale_factor", null), ("gradient_accumulation_steps", null) })
+            settings[key] ??= value;
+        return new JsonObject
+        {
+            ["optimizer"] = new JsonObject
+            {
+                ["module"] = "keras.optimizers",
+                ["class_name"] = optimizer.Name switch { "adam" => "Adam", "adamw" => "AdamW", "rmsprop" => "RMSprop", _ => "SGD" },
+                ["config"] = settings,
+                ["registered_name"] = null,
+            },
+            ["loss"] = new JsonObject
+            {
+                ["module"] = "keras.losses",
+                ["class_name"] = "SparseCategoricalCrossentropy",
+                ["config"] = new JsonObject { ["name"] = "sparse_categorical_crossentropy", ["reduction"] = "sum_over_batch_size", ["from_logits"] = model.Loss!.FromLogits, ["ignore_class"] = null },
+                ["registered_name"] = null,
+            },
+            ["loss_weights"] = null,
+            ["metrics"] = new JsonArray([.. model.Metrics.Select(m => (JsonNode)m)]),
+            ["weighted_metrics"] = null,
+            ["run_eagerly"] = false,
+            ["steps_per_execution"] = 1,
+            ["jit_compile"] = false,
+        };
+    }
+
+    public static Sequential Load(string path)
+    {
+        using var zip = ZipFile.OpenRead(path);
+        var configEntry = zip.GetEntry(Config) ?? throw Bad(path, $"it has no {Config}");
+        var weightsEntry = zip.GetEntry(Weights) ?? throw Bad(path, $"it has no {Weights} (only the .h5 weights format is read, not .npz)");
+        JsonNode config;
+        using (var reader = new StreamReader(configEntry.Open())) config = JsonNode.Parse(reader.ReadToEnd()) ?? throw Bad(path, $"{Config} is empty");
+        var compile = config["compile_config"];
+        // The config reader is strict about what it knows; compile_config is read here, after the layers.
+        var modelConfig = config.DeepClone().AsObject();
+        modelConfig.Remove("compile_config");
+        Sequential model;
+        try
+        {
+            model = ModelConfig.FromNode(modelConfig);
+        }
+        catch (ModelConfigException e)
+        {
+            throw Bad(path, $"its architecture cannot be built: {e.Message.TrimEnd('.')}");
+        }
+
+        var h5Bytes = new MemoryStream();
+        using (var stream = weightsEntry.Open()) stream.CopyTo(h5Bytes);
+        h5Bytes.Position = 0;
+        try
+        {
+            using var h5 = H5File.Open(h5Bytes);
+            foreach (var layer in model.Layers)
+            {
+                var ordered = KerasOrder(layer);
+                string group = $"layers/{layer.Name}/vars";
+                if (ordered.Count == 0) continue;
+                if (!h5.LinkExists(group)) throw Bad(path, $"layer '{layer.Name}' ({LayerRegistry.ClassName(layer.GetType())}) has no weights in {Weights} (no '{group}')");
+                var vars = h5.Group(group);
+                int found = vars.Children().Count();
+                if (found != ordered.Count) throw Bad(path, $"layer '{layer.Name}' has {found} weight(s) in {Weights}; the layer has {ordered.Count}");
+                for (int i = 0; i < ordered.Count; i++)
+                {
+                    var dataset = vars.Dataset(i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                    var dims = dataset.Space.Dimensions.Select(d => (int)d).ToArray();
+                    if (!dims.SequenceEqual(ordered[i].Shape))
+                        throw Bad(path, $"layer '{layer.Name}' weight {i} ('{ordered[i].Name}') has shape ({string.Join(", ", dims)}) in {Weights}; the layer needs ({string.Join(", ", ordered[i].Shape)})");
+                    dataset.Read<float[]>().CopyTo(ordered[i].Value, 0);
+                }
+            }
+            foreach (var layer in model.Layers) layer.OnWeightsChanged();
+
+            if (compile is not null)
+            {
+                var (optimizer, loss, metrics) = ReadCompileConfig(compile, path);
+                model.Compile(optimizer, loss, metrics);
+                if (h5.LinkExists("optimizer/vars"))
+                {
+                    var vars = h5.Group("optimizer/vars");
+                    int count = vars.Children().Count();
+                    long iterations = count > 0 ? vars.Dataset("0").Read<long>() : 0;
+                    var slots = Enumerable.Range(2, Math.Max(0, count - 2)).Select(i => vars.Dataset(i.ToString(System.Globalization.CultureInfo.InvariantCulture)).Read<float[]>()).ToList();
+                    var order = SlotOrder(optimizer, model.TrainableWeights.Count, slots.Count);
+                    var state = new float[slots.Count][];
+                    for (int i = 0; i < order.Length; i++) state[order[i]] = slots[i];
+                    try
+                    {
+                        optimizer.SetState(model.TrainableWeights, state, iterations);
+                    }
+                    catch (InvalidDataException e)
+                    {
+                        throw Bad(path, $"the optimizer's variables in {Weights} do not fit ({e.Message.TrimEnd('.')})");
+                    }
+                }
+            }
+            return model;
+        }
+        catch (Exception e) when (e is not InvalidDataException && e is not OutOfMemoryException)
+        {
+            model.Dispose();
+            throw Bad(path, $"{Weights} cannot be read ({e.Message.TrimEnd('.')}); it is truncated or not an HDF5 file");
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    static (Optimizer, SparseCategoricalCrossentropy, string[]?) ReadCompileConfig(JsonNode compile, string path)
+    {
+        var optimizer = compile["optimizer"];
+        string? className = optimizer is JsonValue ? (string?)optimizer : (string?)optimizer?["class_name"];
+        var c = optimizer is JsonObject ? optimizer["config"] : null;
+        double Number(string key, double fallback) => c?[key] is JsonNode n ? (double)n : fallback;
+        double? Optional(string key) => c?[key] is JsonNode n ? (double)n : null;
+        bool Flag(string key) => c?[key] is JsonNode n && (bool)n;
+        foreach (string unsupported in new[] { "clipnorm", "global_clipnorm", "ema_overwrite_frequency", "loss_scale_factor", "gradient_accumulation_steps" })
+            if (c?[unsupported] is JsonNode n && n.GetValueKind() != JsonValueKind.Null)
+                throw Bad(path, $"the optimizer's '{unsupported}' ({n.ToJsonString()}) is not supported here");
+        if (Flag("use_ema")) throw Bad(path, "the optimizer's 'use_ema' is not supported here");
+        double lr = Number("learning_rate", 0.001);
+        Optimizer built = className?.ToLowerInvariant() switch
+        {
+            "adam" => new Adam(lr, Number("beta_1", 0.9), Number("beta_2", 0.999), Number("epsilon", 1e-7), Flag("amsgrad")) { WeightDecay = Optional("weight_decay"), ClipValue = Optional("clipvalue") },
+            "adamw" => new AdamW(lr, Optional("weight_decay") ?? 0.004, Number("beta_1", 0.9), Number("beta_2", 0.999), Number("epsilon", 1e-7), Flag("amsgrad")) { ClipValue = Optional("clipvalue") },
+            "rmsprop" => new RMSprop(lr, Number("rho", 0.9), Number("momentum", 0), Number("epsilon", 1e-7), Flag("centered")) { WeightDecay = Optional("weight_decay"), ClipValue = Optional("clipvalue") },
+            "sgd" => new SGD(Number("learning_rate", 0.01), Number("momentum", 0), Flag("nesterov")) { WeightDecay = Optional("weight_decay"), ClipValue = Optional("clipvalue") },
+            var other => throw Bad(path, $"the optimizer '{other}' is not supported here (Adam, AdamW, RMSprop, SGD)"),
+        };
+        var loss = compile["loss"];
+        string? lossName = loss is JsonValue ? (string?)loss : (string?)loss?["class_name"];
+        if (lossName is not ("sparse_categorical_crossentropy" or "SparseCategoricalCrossentropy"))
+            throw Bad(path, $"the loss '{lossName}' is not supported here (sparse_categorical_crossentropy)");
+        bool fromLogits = loss is JsonObject ? loss["config"]?["from_logits"] is JsonNode f && (bool)f : false;
+        var metrics = compile["metrics"] is JsonArray list ? list.Select(m => (string?)m ?? throw Bad(path, "a metric is not a name")).ToArray() : null;
+        return (built, new SparseCategoricalCrossentropy(fromLogits), metrics);
+    }
+
+    static InvalidDataException Bad(string path, string why) => new($"{path}: cannot load the model: {why}.");
+}

@@ -1,0 +1,154 @@
+using System.IO.Compression;
+using System.Text.Json.Nodes;
+using PureHDF;
+using TwinTrain.Keras.Optimizers;
+using TwinTrain.Tests.Shared;
+
+namespace TwinTrain.Keras.Tests;
+
+/// <summary>
+/// `.keras` files in Keras 3's layout (keras/src/saving/saving_lib.py: config.json, metadata.json, model.weights.h5
+/// with layers/NAME/vars/I and optimizer/vars/I, written by H5IOStore): TwinTrain's files are read back at the HDF5
+/// level, and a file built here in Keras's layout, independently of TwinTrain's writer, is read.
+/// </summary>
+public class KerasFileTests
+{
+    static Sequential Trained()
+    {
+        var model = StudyModel.Named();
+        model.Compile(new Adam(0.001), metrics: ["accuracy"]);
+        var (x, y) = StudyModel.RandomBatch(16, seed: 2);
+        model.Fit(x, y, epochs: 1, batchSize: 8, verbose: 0, shuffle: false);
+        return model;
+    }
+
+    [Fact]
+    public void Should_write_keras_3s_layout_and_read_it_back_to_the_same_model_and_optimizer()
+    {
+        using var folder = new TempFolder();
+        string path = folder["model.keras"];
+        using var model = Trained();
+        model.Save(path);
+
+        using (var zip = ZipFile.OpenRead(path))
+        {
+            Assert.Equal(["config.json", "metadata.json", "model.weights.h5"], zip.Entries.Select(e => e.FullName).Order());
+            var config = JsonNode.Parse(new StreamReader(zip.GetEntry("config.json")!.Open()).ReadToEnd())!;
+            Assert.Equal("Sequential", (string?)config["class_name"]);
+            Assert.Equal("Adam", (string?)config["compile_config"]!["optimizer"]!["class_name"]);
+            Assert.Equal("accuracy", (string?)config["compile_config"]!["metrics"]![0]);
+            var h5Bytes = new MemoryStream();
+            zip.GetEntry("model.weights.h5")!.Open().CopyTo(h5Bytes);
+            h5Bytes.Position = 0;
+            using var h5 = H5File.Open(h5Bytes);
+            Assert.Equal([3UL, 3, 3, 32], h5.Dataset("layers/conv2d/vars/0").Space.Dimensions);
+            Assert.Equal([32UL], h5.Dataset("layers/conv2d/vars/1").Space.Dimensions);
+            Assert.Equal([2304UL, 64], h5.Dataset("layers/dense/vars/0").Space.Dimensions);
+            Assert.Equal(model.Layers[0].Weights[0].Value, h5.Dataset("layers/conv2d/vars/0").Read<float[]>());
+            // iterations, learning_rate, then Adam's momentum and velocity interleaved per weight: 2 + 2 x 8.
+            var optimizer = h5.Group("optimizer/vars");
+            Assert.Equal(18, optimizer.Children().Count());
+            Assert.Equal(2L, optimizer.Dataset("0").Read<long>());
+            Assert.Equal(0.001f, optimizer.Dataset("1").Read<float>());
+            Assert.Equal(model.Optimizer!.GetState()[0], optimizer.Dataset("2").Read<float[]>()); // momentum of conv2d's kernel
+            Assert.Equal(model.Optimizer!.GetState()[8], optimizer.Dataset("3").Read<float[]>()); // its velocity
+        }
+
+        // Loaded, it predicts the same and continues training bitwise as the original does.
+        using var loaded = Sequential.Load(path);
+        var (x, y) = StudyModel.RandomBatch(16, seed: 2);
+        Assert.Equal(model.Predict(x), loaded.Predict(x));
+        model.Fit(x, y, epochs: 2, initialEpoch: 1, batchSize: 8, verbose: 0, shuffle: false);
+        loaded.Fit(x, y, epochs: 2, initialEpoch: 1, batchSize: 8, verbose: 0, shuffle: false);
+        Assert.Equal(model.GetWeights()[4], loaded.GetWeights()[4]);
+    }
+
+    /// <summary>A `.keras` file as Keras 3 writes one, built here with PureHDF and the config text.</summary>
+    static void WriteKerasFixture(string path, string layers, H5Group weights)
+    {
+        string config = $$$"""
+            {"module": "keras", "class_name": "Sequential", "config": {"name": "sequential", "trainable": true,
+              "dtype": {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": null},
+              "layers": [{"module": "keras.layers", "class_name": "InputLayer", "config": {"batch_shape": [null, 4], "dtype": "float32", "sparse": false, "name": "input_layer"}, "registered_name": null},
+                {{{layers}}}]},
+             "registered_name": null, "build_config": {"input_shape": [null, 4]},
+             "compile_config": {"optimizer": "rmsprop", "loss": "sparse_categorical_crossentropy", "loss_weights": null, "metrics": ["acc"],
+               "weighted_metrics": null, "run_eagerly": false, "steps_per_execution": 1, "jit_compile": false}}
+            """;
+        var h5 = new MemoryStream();
+        new H5File { ["layers"] = weights, ["vars"] = new H5Group() }.Write(h5);
+        using var zip = ZipFile.Open(path, ZipArchiveMode.Create);
+        foreach (var (name, bytes) in new[] { ("metadata.json", """{"keras_version": "3.16.0", "date_saved": "2026-12-01@12:00:00"}"""u8.ToArray()),
+            ("config.json", System.Text.Encoding.UTF8.GetBytes(config)), ("model.weights.h5", h5.ToArray()) })
+        {
+            using var entry = zip.CreateEntry(name).Open();
+            entry.Write(bytes);
+        }
+    }
+
+    const string DenseLayers = """
+        {"module": "keras.layers", "class_name": "Dense", "config": {"name": "dense", "trainable": true, "dtype": "float32", "units": 3, "activation": "relu", "use_bias": true,
+          "kernel_initializer": {"module": "keras.initializers", "class_name": "GlorotUniform", "config": {"seed": null}, "registered_name": null},
+          "bias_initializer": {"module": "keras.initializers", "class_name": "Zeros", "config": {}, "registered_name": null},
+          "kernel_regularizer": null, "bias_regularizer": null, "kernel_constraint": null, "bias_constraint": null}, "registered_name": null, "build_config": {"input_shape": [null, 4]}},
+        {"module": "keras.layers", "class_name": "Dense", "config": {"name": "dense_1", "units": 2, "activation": "softmax"}, "registered_name": null}
+        """;
+
+    static H5Group DenseWeights(float[]? firstKernel = null, ulong[]? firstDims = null, bool withSecond = true)
+    {
+        var layers = new H5Group
+        {
+            ["dense"] = new H5Group { ["vars"] = new H5Group
+            {
+                ["0"] = new H5Dataset(firstKernel ?? Enumerable.Range(0, 12).Select(i => i / 10f).ToArray(), fileDims: firstDims ?? [4, 3]),
+                ["1"] = new float[] { 0.5f, -0.5f, 0.25f },
+            } },
+        };
+        if (withSecond) layers["dense_1"] = new H5Group { ["vars"] = new H5Group { ["0"] = new H5Dataset(Enumerable.Range(0, 6).Select(i => -i / 10f).ToArray(), fileDims: [3, 2]), ["1"] = new float[] { 1f, 2f } } };
+        return layers;
+    }
+
+    [Fact]
+    public void Should_read_a_keras_3_file_built_in_kerass_layout()
+    {
+        using var folder = new TempFolder();
+        WriteKerasFixture(folder["fixture.keras"], DenseLayers, DenseWeights());
+        using var model = Sequential.Load(folder["fixture.keras"]);
+        Assert.Equal(Enumerable.Range(0, 12).Select(i => i / 10f), model.Layers[0].Weights[0].Value);
+        Assert.Equal([1f, 2f], model.Layers[1].Weights[1].Value);
+        Assert.Equal("rmsprop", model.Optimizer!.Name);
+        Assert.Equal(["acc"], model.Metrics);
+        // y = softmax(relu(x·W1 + b1)·W2 + b2) for x = (1, 0, 0, 0): relu(0, 0.1, 0.2 + (0.5, -0.5, 0.25)) = (0.5, 0, 0.45).
+        var p = model.Predict([1, 0, 0, 0]);
+        double z0 = 0.5 * 0 + 0 * -0.2 + 0.45 * -0.4 + 1, z1 = 0.5 * -0.1 + 0 * -0.3 + 0.45 * -0.5 + 2;
+        Assert.Equal(Math.Exp(z0) / (Math.Exp(z0) + Math.Exp(z1)), p[0], 5);
+    }
+
+    [Fact]
+    public void Should_refuse_an_unsupported_layer_a_missing_weight_a_wrong_shape_and_a_damaged_file_naming_each()
+    {
+        using var folder = new TempFolder();
+        WriteKerasFixture(folder["lstm.keras"], """{"class_name": "LSTM", "config": {"name": "lstm", "units": 3}}""", new H5Group());
+        Assert.Contains("layer 1 'lstm' (LSTM)", Assert.Throws<InvalidDataException>(() => Sequential.Load(folder["lstm.keras"])).Message);
+
+        WriteKerasFixture(folder["missing.keras"], DenseLayers, DenseWeights(withSecond: false));
+        Assert.Contains("layer 'dense_1' (Dense) has no weights in model.weights.h5", Assert.Throws<InvalidDataException>(() => Sequential.Load(folder["missing.keras"])).Message);
+
+        WriteKerasFixture(folder["shape.keras"], DenseLayers, DenseWeights(firstDims: [3, 4]));
+        Assert.Contains("layer 'dense' weight 0 ('kernel') has shape (3, 4) in model.weights.h5; the layer needs (4, 3)",
+            Assert.Throws<InvalidDataException>(() => Sequential.Load(folder["shape.keras"])).Message);
+
+        // A truncated HDF5 file inside the zip.
+        WriteKerasFixture(folder["whole.keras"], DenseLayers, DenseWeights());
+        byte[] h5;
+        using (var zip = ZipFile.OpenRead(folder["whole.keras"])) { var s = new MemoryStream(); zip.GetEntry("model.weights.h5")!.Open().CopyTo(s); h5 = s.ToArray(); }
+        using (var zip = ZipFile.Open(folder["cut.keras"], ZipArchiveMode.Create))
+        {
+            using (var c = zip.CreateEntry("config.json").Open()) using (var z = ZipFile.OpenRead(folder["whole.keras"])) z.GetEntry("config.json")!.Open().CopyTo(c);
+            using var w = zip.CreateEntry("model.weights.h5").Open();
+            w.Write(h5.AsSpan(0, h5.Length / 3));
+        }
+        var error = Assert.Throws<InvalidDataException>(() => Sequential.Load(folder["cut.keras"]));
+        Assert.Contains("cut.keras: cannot load the model: model.weights.h5 cannot be read", error.Message);
+    }
+}
