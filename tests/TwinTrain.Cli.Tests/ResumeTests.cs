@@ -68,7 +68,7 @@ public class ResumeTests
         File.WriteAllBytes(model, File.ReadAllBytes(model)[..3000]);
         (code, _, error) = await Run("train", "--resume", run, "--epochs", "2", "--cache-dir", SharedData.CacheFolder);
         Assert.Equal(CommandRunner.Failure, code);
-        Assert.Contains("keras-model.zip", error);
+        Assert.Contains("model.keras", error);
         Assert.Contains("the file is damaged: its SHA-256 is", error);
     }
 }
