@@ -159,22 +159,5 @@ internal static class ModelFile
 
     static InvalidDataException Bad(string path, string why) => new($"{path}: cannot load the model: {why}.");
 
-    static Optimizer CreateOptimizer(JsonNode c)
-    {
-        double? Optional(string key) => c[key] is JsonNode n ? (double)n : null;
-        bool Flag(string key) => c[key] is JsonNode n && (bool)n;
-        Optimizer optimizer = (string?)c["name"] switch
-        {
-            "adam" => new Adam((double)c["learning_rate"]!, (double)c["beta_1"]!, (double)c["beta_2"]!, (double)c["epsilon"]!, Flag("amsgrad"))
-                { WeightDecay = Optional("weight_decay"), ClipValue = Optional("clipvalue") },
-            "adamw" => new AdamW((double)c["learning_rate"]!, Optional("weight_decay") ?? 0.004, (double)c["beta_1"]!, (double)c["beta_2"]!, (double)c["epsilon"]!, Flag("amsgrad"))
-                { ClipValue = Optional("clipvalue") },
-            "rmsprop" => new RMSprop((double)c["learning_rate"]!, (double)c["rho"]!, (double)c["momentum"]!, (double)c["epsilon"]!, Flag("centered"))
-                { WeightDecay = Optional("weight_decay"), ClipValue = Optional("clipvalue") },
-            "sgd" => new SGD((double)c["learning_rate"]!, (double)c["momentum"]!, (bool)c["nesterov"]!)
-                { WeightDecay = Optional("weight_decay"), ClipValue = Optional("clipvalue") },
-            var other => throw new InvalidDataException($"unknown optimizer '{other}'"),
-        };
-        return optimizer;
-    }
+    static Optimizer CreateOptimizer(JsonNode c) => OptimizerConfig.Create((string?)c["name"], c, why => new InvalidDataException(why));
 }

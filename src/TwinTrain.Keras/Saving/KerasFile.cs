@@ -208,23 +208,7 @@ internal static class KerasFile
     {
         var optimizer = compile["optimizer"];
         string? className = optimizer is JsonValue ? (string?)optimizer : (string?)optimizer?["class_name"];
-        var c = optimizer is JsonObject ? optimizer["config"] : null;
-        double Number(string key, double fallback) => c?[key] is JsonNode n ? (double)n : fallback;
-        double? Optional(string key) => c?[key] is JsonNode n ? (double)n : null;
-        bool Flag(string key) => c?[key] is JsonNode n && (bool)n;
-        foreach (string unsupported in new[] { "clipnorm", "global_clipnorm", "ema_overwrite_frequency", "loss_scale_factor", "gradient_accumulation_steps" })
-            if (c?[unsupported] is JsonNode n && n.GetValueKind() != JsonValueKind.Null)
-                throw Bad(path, $"the optimizer's '{unsupported}' ({n.ToJsonString()}) is not supported here");
-        if (Flag("use_ema")) throw Bad(path, "the optimizer's 'use_ema' is not supported here");
-        double lr = Number("learning_rate", 0.001);
-        Optimizer built = className?.ToLowerInvariant() switch
-        {
-            "adam" => new Adam(lr, Number("beta_1", 0.9), Number("beta_2", 0.999), Number("epsilon", 1e-7), Flag("amsgrad")) { WeightDecay = Optional("weight_decay"), ClipValue = Optional("clipvalue") },
-            "adamw" => new AdamW(lr, Optional("weight_decay") ?? 0.004, Number("beta_1", 0.9), Number("beta_2", 0.999), Number("epsilon", 1e-7), Flag("amsgrad")) { ClipValue = Optional("clipvalue") },
-            "rmsprop" => new RMSprop(lr, Number("rho", 0.9), Number("momentum", 0), Number("epsilon", 1e-7), Flag("centered")) { WeightDecay = Optional("weight_decay"), ClipValue = Optional("clipvalue") },
-            "sgd" => new SGD(Number("learning_rate", 0.01), Number("momentum", 0), Flag("nesterov")) { WeightDecay = Optional("weight_decay"), ClipValue = Optional("clipvalue") },
-            var other => throw Bad(path, $"the optimizer '{other}' is not supported here (Adam, AdamW, RMSprop, SGD)"),
-        };
+        var built = OptimizerConfig.Create(className, optimizer is JsonObject ? optimizer["config"] : null, why => Bad(path, why));
         var loss = compile["loss"];
         string? lossName = loss is JsonValue ? (string?)loss : (string?)loss?["class_name"];
         if (lossName is not ("sparse_categorical_crossentropy" or "SparseCategoricalCrossentropy"))
