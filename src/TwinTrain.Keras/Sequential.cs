@@ -139,12 +139,29 @@ public sealed class Sequential : IDisposable
         if (Optimizer is null || Loss is null) throw new InvalidOperationException("Compile the model before training or evaluating it.");
     }
 
+    /// <param name="validationSplit">
+    /// As Keras's validation_split: the first floor(n·(1 − split)) samples train and the rest, taken before any
+    /// shuffling, are held out and evaluated after each epoch (keras/src/trainers/data_adapters/array_slicing.py, train_validation_split);
+    /// <paramref name="validationData"/>, when given, takes precedence.
+    /// </param>
     public History Fit(float[] x, int[] y, int epochs = 1, int batchSize = 32, (float[] X, int[] Y)? validationData = null,
         bool shuffle = true, int seed = 0, int initialEpoch = 0, IEnumerable<Callback>? callbacks = null, int verbose = 1,
-        TextWriter? output = null, CancellationToken stop = default) =>
-        Fit(new ArrayDataset(x, y, InputSize), epochs, batchSize,
+        TextWriter? output = null, CancellationToken stop = default, double validationSplit = 0)
+    {
+        if (validationSplit is < 0 or >= 1 || double.IsNaN(validationSplit))
+            throw new ArgumentOutOfRangeException(nameof(validationSplit), $"validation_split must be in [0, 1), not {validationSplit}.");
+        if (validationSplit > 0 && validationData is null)
+        {
+            int samples = y.Length, splitAt = (int)Math.Floor(samples * (1.0 - validationSplit));
+            if (splitAt == 0 || splitAt == samples)
+                throw new ArgumentException($"Training data contains {samples} samples, which is not sufficient to split it into a validation and training set as specified by `validation_split={validationSplit}`. Either provide more data, or a different value for the `validation_split` argument.");
+            validationData = (x[(splitAt * InputSize)..], y[splitAt..]);
+            (x, y) = (x[..(splitAt * InputSize)], y[..splitAt]);
+        }
+        return Fit(new ArrayDataset(x, y, InputSize), epochs, batchSize,
             validationData is { } v ? new ArrayDataset(v.X, v.Y, InputSize) : null,
             shuffle, seed, initialEpoch, callbacks, verbose, output, stop);
+    }
 
     /// <summary>
     /// Trains for <paramref name="epochs"/> epochs (from <paramref name="initialEpoch"/>), visiting samples in the order

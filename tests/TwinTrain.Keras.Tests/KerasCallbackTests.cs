@@ -328,4 +328,24 @@ public class KerasCallbackTests
         model.Fit(new float[8 * 4], new int[8], epochs: 2, batchSize: 4, verbose: 0, callbacks: [callback]);
         Assert.Equal(["train", "begin 0", "batch 0", "batch 1", "end 0 True", "begin 1", "batch 0", "batch 1", "end 1 True", "done"], calls);
     }
+
+    // train_validation_split: split_at = floor(n * (1 - validation_split)); the last samples validate, before any
+    // shuffling; too few to split is a ValueError with Keras's message; validation_data overrides the split.
+    [Fact]
+    public void Should_hold_out_the_last_samples_with_validation_split()
+    {
+        var x = Enumerable.Range(0, 10 * 4).Select(i => (float)Math.Sin(i)).ToArray();
+        var y = Enumerable.Range(0, 10).Select(i => i % 3).ToArray();
+        using var split = Model();
+        var history = split.Fit(x, y, epochs: 2, batchSize: 4, verbose: 0, validationSplit: 0.25); // floor(10 x 0.75) = 7 train, 3 validate
+        using var explicitly = Model();
+        var expected = explicitly.Fit(x[..28], y[..7], epochs: 2, batchSize: 4, verbose: 0, validationData: (x[28..], y[7..]));
+        Assert.Equal(expected["val_loss"], history["val_loss"]);
+        Assert.Equal(expected["loss"], history["loss"]);
+
+        using var tiny = Model();
+        var error = Assert.Throws<ArgumentException>(() => tiny.Fit(x[..4], y[..1], verbose: 0, validationSplit: 0.5));
+        Assert.StartsWith("Training data contains 1 samples, which is not sufficient to split it", error.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => tiny.Fit(x, y, verbose: 0, validationSplit: 1.0));
+    }
 }
