@@ -324,6 +324,12 @@ public sealed class Sequential : IDisposable
         else ModelFile.Save(this, path);
     }
 
+    /// <summary>model.save_weights: the weights (and the optimizer's state) alone, in Keras 3's .weights.h5 layout.</summary>
+    public void SaveWeights(string path) => Saving.KerasFile.SaveWeights(this, path);
+
+    /// <summary>model.load_weights from a .weights.h5 file; a layer, weight or shape that does not fit is refused by name.</summary>
+    public void LoadWeights(string path) => Saving.KerasFile.LoadWeights(this, path);
+
     /// <summary>Loads a `.keras` file (Keras 3's, or one this framework wrote) or a model in TwinTrain's older zip format.</summary>
     public static Sequential Load(string path)
     {

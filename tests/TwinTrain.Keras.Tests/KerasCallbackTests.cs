@@ -143,15 +143,15 @@ public class KerasCallbackTests
     {
         using var folder = new TempFolder();
         using var model = Model();
-        var checkpoint = new ModelCheckpoint(Path.Combine(folder.Path, "ckpt-{epoch:02d}-{val_loss:.2f}.zip"), saveBestOnly: true);
+        var checkpoint = new ModelCheckpoint(Path.Combine(folder.Path, "ckpt-{epoch:02d}-{val_loss:.2f}.keras"), saveBestOnly: true);
         StopsAfter(checkpoint, model, 1.0, 0.9512, 0.97, 0.5);
-        Assert.Equal(["ckpt-01-1.00.zip", "ckpt-02-0.95.zip", "ckpt-04-0.50.zip"], checkpoint.Saved.Select(Path.GetFileName));
+        Assert.Equal(["ckpt-01-1.00.keras", "ckpt-02-0.95.keras", "ckpt-04-0.50.keras"], checkpoint.Saved.Select(Path.GetFileName));
         Assert.All(checkpoint.Saved, path => Assert.True(File.Exists(path)));
 
         // mode "max" on val_accuracy (1 - val_loss here): 0.0, 0.1, 0.05 → saves after epochs 1 and 2 only.
-        var best = new ModelCheckpoint(Path.Combine(folder.Path, "acc-{epoch}-{val_accuracy:.1%}.zip"), monitor: "val_accuracy", saveBestOnly: true);
+        var best = new ModelCheckpoint(Path.Combine(folder.Path, "acc-{epoch}-{val_accuracy:.1%}.keras"), monitor: "val_accuracy", saveBestOnly: true);
         StopsAfter(best, model, 1.0, 0.9, 0.95);
-        Assert.Equal(["acc-1-0.0%.zip", "acc-2-10.0%.zip"], best.Saved.Select(Path.GetFileName));
+        Assert.Equal(["acc-1-0.0%.keras", "acc-2-10.0%.keras"], best.Saved.Select(Path.GetFileName));
     }
 
     // _should_save_on_batch: counts batches (`batch + 1` at the first, then the difference) and saves when the count
@@ -161,7 +161,7 @@ public class KerasCallbackTests
     {
         using var folder = new TempFolder();
         using var model = Model();
-        var checkpoint = new ModelCheckpoint(Path.Combine(folder.Path, "e{epoch}-b{batch}.zip"), saveFreq: 2) { Model = model };
+        var checkpoint = new ModelCheckpoint(Path.Combine(folder.Path, "e{epoch}-b{batch}.keras"), saveFreq: 2) { Model = model };
         checkpoint.OnTrainBegin();
         for (int epoch = 0; epoch < 2; epoch++)
         {
@@ -170,7 +170,7 @@ public class KerasCallbackTests
             checkpoint.OnEpochEnd(epoch, new Dictionary<string, double> { ["loss"] = 1 });
         }
         // Epoch 0: batches 1, 2 (save b2), 3; epoch 1 restarts at batch 0: counts 1 (total 2: save b1), then 2, 3 (save b3).
-        Assert.Equal(["e1-b2.zip", "e2-b1.zip", "e2-b3.zip"], checkpoint.Saved.Select(Path.GetFileName));
+        Assert.Equal(["e1-b2.keras", "e2-b1.keras", "e2-b3.keras"], checkpoint.Saved.Select(Path.GetFileName));
     }
 
     // csv_logger.py, on_epoch_end: keys sorted; `val_` keys added when the first epoch has none; missing values "NA";

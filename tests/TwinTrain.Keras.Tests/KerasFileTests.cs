@@ -151,4 +151,37 @@ public class KerasFileTests
         var error = Assert.Throws<InvalidDataException>(() => Sequential.Load(folder["cut.keras"]));
         Assert.Contains("cut.keras: cannot load the model: model.weights.h5 cannot be read", error.Message);
     }
+
+    // saving_api.py, save_weights: the name must end in .weights.h5; the file holds the same layers/ and optimizer/
+    // groups as a .keras file's model.weights.h5. ModelCheckpoint: save_weights_only needs .weights.h5, a model .keras.
+    [Fact]
+    public void Should_save_and_load_weights_alone_and_checkpoint_them_as_keras_does()
+    {
+        using var folder = new TempFolder();
+        using var model = Trained();
+        model.SaveWeights(folder["model.weights.h5"]);
+        using (var h5 = H5File.OpenRead(folder["model.weights.h5"]))
+        {
+            Assert.Equal([2304UL, 64], h5.Dataset("layers/dense/vars/0").Space.Dimensions);
+            Assert.Equal(18, h5.Group("optimizer/vars").Children().Count());
+        }
+        Assert.Equal("The filename must end in `.weights.h5`. Received: filepath=" + folder["w.h5"],
+            Assert.Throws<ArgumentException>(() => model.SaveWeights(folder["w.h5"])).Message);
+
+        using var other = StudyModel.Named();
+        other.Compile(new Adam(0.001), metrics: ["accuracy"]);
+        other.LoadWeights(folder["model.weights.h5"]);
+        var (x, _) = StudyModel.RandomBatch(8, seed: 4);
+        Assert.Equal(model.Predict(x), other.Predict(x));
+        Assert.Equal(model.Optimizer!.Iterations, other.Optimizer!.Iterations);
+
+        var checkpoint = new Callbacks.ModelCheckpoint(folder["w-{epoch}.weights.h5"], monitor: "loss", saveWeightsOnly: true);
+        var (xt, yt) = StudyModel.RandomBatch(8, seed: 5);
+        model.Fit(xt, yt, epochs: 1, batchSize: 8, verbose: 0, callbacks: [checkpoint]);
+        Assert.True(File.Exists(folder["w-1.weights.h5"]));
+        Assert.Contains("must end in `.weights.h5` (Keras weights format)",
+            Assert.Throws<ArgumentException>(() => new Callbacks.ModelCheckpoint(folder["w.keras"], saveWeightsOnly: true)).Message);
+        Assert.Contains("The filepath provided must end in `.keras` (Keras model format)",
+            Assert.Throws<ArgumentException>(() => new Callbacks.ModelCheckpoint(folder["m.zip"])).Message);
+    }
 }

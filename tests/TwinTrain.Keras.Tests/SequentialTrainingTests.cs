@@ -109,13 +109,13 @@ public class SequentialTrainingTests
         using var folder = new TempFolder();
         var (x, y) = StudyModel.RandomBatch(32, seed: 12);
         using var model = Compiled();
-        var checkpoint = new ModelCheckpoint(Path.Combine(folder.Path, "best.zip"), monitor: "loss", saveBestOnly: true);
+        var checkpoint = new ModelCheckpoint(Path.Combine(folder.Path, "best.keras"), monitor: "loss", saveBestOnly: true);
         string csv = Path.Combine(folder.Path, "log.csv");
         var history = model.Fit(x, y, epochs: 4, batchSize: 8, callbacks: [checkpoint, new CSVLogger(csv)], verbose: 0);
 
         int improvements = 1 + Enumerable.Range(1, 3).Count(e => history["loss"][e] < history["loss"].Take(e).Min());
         Assert.Equal(improvements, checkpoint.SavedCount);
-        Assert.True(File.Exists(Path.Combine(folder.Path, "best.zip")));
+        Assert.True(File.Exists(Path.Combine(folder.Path, "best.keras")));
         var lines = File.ReadAllLines(csv);
         Assert.Equal("epoch,accuracy,loss,val_accuracy,val_loss", lines[0]);
         Assert.Equal(5, lines.Length);

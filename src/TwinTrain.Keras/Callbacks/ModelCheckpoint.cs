@@ -4,10 +4,11 @@ namespace TwinTrain.Keras.Callbacks;
 
 /// <summary>
 /// Saves the model as Keras 3's ModelCheckpoint does (keras/src/callbacks/model_checkpoint.py): <see cref="FilePath"/>
-/// is a Python format string over the epoch (from 1) and every logged value ("ckpt-{epoch:02d}-{val_loss:.2f}.zip");
+/// is a Python format string over the epoch (from 1) and every logged value ("ckpt-{epoch:02d}-{val_loss:.2f}.keras");
 /// with save_best_only only when the monitored value improves (mode, initial_value_threshold), and without the
 /// monitored value it saves anyway with Keras's warning; save_freq "epoch" or every N batches (then {batch} is the
-/// batch from 1).
+/// batch from 1); save_weights_only writes .weights.h5 files. As in Keras, a model file must end in .keras, a weights
+/// file in .weights.h5 (Keras's legacy .h5 model format is not written here).
 /// </summary>
 public sealed class ModelCheckpoint : MonitorCallback
 {
@@ -16,10 +17,17 @@ public sealed class ModelCheckpoint : MonitorCallback
     int _epoch;
 
     public ModelCheckpoint(string filePath, string monitor = "val_loss", bool saveBestOnly = false, string mode = "auto",
-        string saveFreq = "epoch", double? initialValueThreshold = null, int verbose = 0)
+        string saveFreq = "epoch", double? initialValueThreshold = null, int verbose = 0, bool saveWeightsOnly = false)
         : base(monitor, mode, initialValueThreshold, minDelta: 0)
     {
+        if (saveWeightsOnly && !filePath.EndsWith(".weights.h5", StringComparison.Ordinal))
+            throw new ArgumentException($"When using `save_weights_only=True` in `ModelCheckpoint`, the filepath provided must end in `.weights.h5` (Keras weights format). Received: filepath={filePath}");
+        if (!saveWeightsOnly && !filePath.EndsWith(".keras", StringComparison.Ordinal))
+            throw new ArgumentException(filePath.EndsWith(".h5", StringComparison.Ordinal)
+                ? $"Keras's legacy .h5 model format is not written here; save as .keras. Received: filepath={filePath}"
+                : $"The filepath provided must end in `.keras` (Keras model format). Received: filepath={filePath}");
         FilePath = filePath;
+        SaveWeightsOnly = saveWeightsOnly;
         SaveBestOnly = saveBestOnly;
         Verbose = verbose;
         if (saveFreq != "epoch" && !(int.TryParse(saveFreq, out int every) && every > 0))
@@ -32,6 +40,7 @@ public sealed class ModelCheckpoint : MonitorCallback
 
     public string FilePath { get; }
     public bool SaveBestOnly { get; }
+    public bool SaveWeightsOnly { get; }
     public int Verbose { get; }
     /// <summary>Null to save at the end of each epoch; else every that many batches.</summary>
     public int? SaveEveryBatches { get; }
@@ -82,7 +91,8 @@ public sealed class ModelCheckpoint : MonitorCallback
         else if (Verbose > 0) Console.WriteLine($"\nEpoch {epoch + 1}: saving model to {path}");
         if (Path.GetDirectoryName(path) is { Length: > 0 } folder) Directory.CreateDirectory(folder);
         if (Directory.Exists(path)) throw new IOException($"Please specify a non-directory filepath for ModelCheckpoint. Filepath used is an existing directory: {path}");
-        Model.Save(path);
+        if (SaveWeightsOnly) Model.SaveWeights(path);
+        else Model.Save(path);
         Saved.Add(path);
         SavedCount++;
     }

@@ -29,6 +29,30 @@ internal static class KerasFile
         if (model.Optimizer is { } optimizer) config["compile_config"] = CompileConfig(model, optimizer);
         var metadata = new JsonObject { ["keras_version"] = KerasVersion, ["date_saved"] = DateTime.Now.ToString("yyyy-MM-dd@HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture) };
 
+        var h5 = WeightsFile(model);
+        var weights = new MemoryStream();
+        h5.Write(weights);
+
+        string temp = path + ".tmp";
+        using (var file = new FileStream(temp, FileMode.Create, FileAccess.ReadWrite))
+        {
+            using (var zip = new ZipArchive(file, ZipArchiveMode.Create, leaveOpen: true))
+            {
+                WriteEntry(zip, Metadata, JsonSerializer.SerializeToUtf8Bytes(metadata));
+                WriteEntry(zip, Config, JsonSerializer.SerializeToUtf8Bytes(config));
+                WriteEntry(zip, Weights, weights.ToArray());
+            }
+            file.Flush(flushToDisk: true);
+        }
+        TwinTrain.Data.AtomicFile.Commit(temp, path);
+    }
+
+    /// <summary>
+    /// The model's state as Keras's H5IOStore lays it out: layers/NAME/vars/I for every layer, optimizer/vars/I once the
+    /// optimizer has state, and the model's own (empty) vars.
+    /// </summary>
+    static H5File WeightsFile(Sequential model)
+    {
         var h5 = new H5File { ["vars"] = new H5Group() };
         var layers = new H5Group();
         foreach (var layer in model.Layers)
@@ -48,21 +72,28 @@ internal static class KerasFile
             for (int i = 0; i < order.Length; i++) vars[(i + 2).ToString(System.Globalization.CultureInfo.InvariantCulture)] = state[order[i]];
             h5["optimizer"] = new H5Group { ["vars"] = vars };
         }
-        var weights = new MemoryStream();
-        h5.Write(weights);
+        return h5;
+    }
 
-        string temp = path + ".tmp";
-        using (var file = new FileStream(temp, FileMode.Create, FileAccess.ReadWrite))
-        {
-            using (var zip = new ZipArchive(file, ZipArchiveMode.Create, leaveOpen: true))
-            {
-                WriteEntry(zip, Metadata, JsonSerializer.SerializeToUtf8Bytes(metadata));
-                WriteEntry(zip, Config, JsonSerializer.SerializeToUtf8Bytes(config));
-                WriteEntry(zip, Weights, weights.ToArray());
-            }
-            file.Flush(flushToDisk: true);
-        }
-        TwinTrain.Data.AtomicFile.Commit(temp, path);
+    /// <summary>
+    /// model.save_weights: the same HDF5 file as inside a `.keras`, on its own; the name must end in .weights.h5
+    /// (keras/src/saving/saving_api.py, save_weights).
+    /// </summary>
+    public static void SaveWeights(Sequential model, string path)
+    {
+        if (!path.EndsWith(".weights.h5", StringComparison.Ordinal))
+            throw new ArgumentException($"The filename must end in `.weights.h5`. Received: filepath={path}");
+        var bytes = new MemoryStream();
+        WeightsFile(model).Write(bytes);
+        TwinTrain.Data.AtomicFile.WriteAllBytes(path, bytes.ToArray());
+    }
+
+    /// <summary>model.load_weights from a .weights.h5 file: every layer's weights, shapes checked, and the optimizer's state if it fits.</summary>
+    public static void LoadWeights(Sequential model, string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such weights file.", path);
+        using var stream = new MemoryStream(File.ReadAllBytes(path));
+        ReadWeights(model, stream, path, "the weights file");
     }
 
     static void WriteEntry(ZipArchive zip, string name, byte[] bytes)
@@ -146,61 +177,69 @@ internal static class KerasFile
         h5Bytes.Position = 0;
         try
         {
+            if (compile is not null)
+            {
+                var (optimizer, loss, metrics) = ReadCompileConfig(compile, path);
+                model.Compile(optimizer, loss, metrics);
+            }
+            ReadWeights(model, h5Bytes, path, Weights);
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Reads layers/NAME/vars/I into the model's weights (shapes checked) and, when compiled, optimizer/vars into its optimizer.</summary>
+    static void ReadWeights(Sequential model, Stream h5Bytes, string path, string what)
+    {
+        try
+        {
             using var h5 = H5File.Open(h5Bytes);
             foreach (var layer in model.Layers)
             {
                 var ordered = KerasOrder(layer);
                 string group = $"layers/{layer.Name}/vars";
                 if (ordered.Count == 0) continue;
-                if (!h5.LinkExists(group)) throw Bad(path, $"layer '{layer.Name}' ({LayerRegistry.ClassName(layer.GetType())}) has no weights in {Weights} (no '{group}')");
+                if (!h5.LinkExists(group)) throw Bad(path, $"layer '{layer.Name}' ({LayerRegistry.ClassName(layer.GetType())}) has no weights in {what} (no '{group}')");
                 var vars = h5.Group(group);
                 int found = vars.Children().Count();
-                if (found != ordered.Count) throw Bad(path, $"layer '{layer.Name}' has {found} weight(s) in {Weights}; the layer has {ordered.Count}");
+                if (found != ordered.Count) throw Bad(path, $"layer '{layer.Name}' has {found} weight(s) in {what}; the layer has {ordered.Count}");
                 for (int i = 0; i < ordered.Count; i++)
                 {
                     var dataset = vars.Dataset(i.ToString(System.Globalization.CultureInfo.InvariantCulture));
                     var dims = dataset.Space.Dimensions.Select(d => (int)d).ToArray();
                     if (!dims.SequenceEqual(ordered[i].Shape))
-                        throw Bad(path, $"layer '{layer.Name}' weight {i} ('{ordered[i].Name}') has shape ({string.Join(", ", dims)}) in {Weights}; the layer needs ({string.Join(", ", ordered[i].Shape)})");
+                        throw Bad(path, $"layer '{layer.Name}' weight {i} ('{ordered[i].Name}') has shape ({string.Join(", ", dims)}) in {what}; the layer needs ({string.Join(", ", ordered[i].Shape)})");
                     dataset.Read<float[]>().CopyTo(ordered[i].Value, 0);
                 }
             }
             foreach (var layer in model.Layers) layer.OnWeightsChanged();
 
-            if (compile is not null)
+            if (model.Optimizer is { } optimizer && h5.LinkExists("optimizer/vars"))
             {
-                var (optimizer, loss, metrics) = ReadCompileConfig(compile, path);
-                model.Compile(optimizer, loss, metrics);
-                if (h5.LinkExists("optimizer/vars"))
+                var vars = h5.Group("optimizer/vars");
+                int count = vars.Children().Count();
+                long iterations = count > 0 ? vars.Dataset("0").Read<long>() : 0;
+                var slots = Enumerable.Range(2, Math.Max(0, count - 2)).Select(i => vars.Dataset(i.ToString(System.Globalization.CultureInfo.InvariantCulture)).Read<float[]>()).ToList();
+                var order = SlotOrder(optimizer, model.TrainableWeights.Count, slots.Count);
+                var state = new float[slots.Count][];
+                for (int i = 0; i < order.Length; i++) state[order[i]] = slots[i];
+                try
                 {
-                    var vars = h5.Group("optimizer/vars");
-                    int count = vars.Children().Count();
-                    long iterations = count > 0 ? vars.Dataset("0").Read<long>() : 0;
-                    var slots = Enumerable.Range(2, Math.Max(0, count - 2)).Select(i => vars.Dataset(i.ToString(System.Globalization.CultureInfo.InvariantCulture)).Read<float[]>()).ToList();
-                    var order = SlotOrder(optimizer, model.TrainableWeights.Count, slots.Count);
-                    var state = new float[slots.Count][];
-                    for (int i = 0; i < order.Length; i++) state[order[i]] = slots[i];
-                    try
-                    {
-                        optimizer.SetState(model.TrainableWeights, state, iterations);
-                    }
-                    catch (InvalidDataException e)
-                    {
-                        throw Bad(path, $"the optimizer's variables in {Weights} do not fit ({e.Message.TrimEnd('.')})");
-                    }
+                    optimizer.SetState(model.TrainableWeights, state, iterations);
+                }
+                catch (InvalidDataException e)
+                {
+                    throw Bad(path, $"the optimizer's variables in {what} do not fit ({e.Message.TrimEnd('.')})");
                 }
             }
-            return model;
         }
         catch (Exception e) when (e is not InvalidDataException && e is not OutOfMemoryException)
         {
-            model.Dispose();
-            throw Bad(path, $"{Weights} cannot be read ({e.Message.TrimEnd('.')}); it is truncated or not an HDF5 file");
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
+            throw Bad(path, $"{what} cannot be read ({e.Message.TrimEnd('.')}); it is truncated or not an HDF5 file");
         }
     }
 
