@@ -53,15 +53,12 @@ internal static class ModelFile
             };
         }
 
-        // A temporary file renamed into place once it is on disk: a crash leaves the old file or the new one, and a
-        // temporary file left by an earlier crash is simply overwritten.
-        string temp = path + ".tmp";
-        using (var file = new FileStream(temp, FileMode.Create, FileAccess.ReadWrite))
+        // A temporary file renamed into place once it is on disk: a crash leaves the old file or the new one.
+        TwinTrain.Data.AtomicFile.Write(path, file =>
         {
-            using (var zip = new ZipArchive(file, ZipArchiveMode.Create, leaveOpen: true)) WriteEntries(zip, model, config);
-            file.Flush(flushToDisk: true);
-        }
-        TwinTrain.Data.AtomicFile.Commit(temp, path);
+            using var zip = new ZipArchive(file, ZipArchiveMode.Create, leaveOpen: true);
+            WriteEntries(zip, model, config);
+        });
     }
 
     static void WriteEntries(ZipArchive zip, Sequential model, JsonObject config)

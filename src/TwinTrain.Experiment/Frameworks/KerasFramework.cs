@@ -16,6 +16,9 @@ public sealed class KerasFramework : IFramework
     /// <summary>Keras 3's own format: a Keras user opens it with keras.saving.load_model.</summary>
     public const string ModelFile = "model.keras";
 
+    /// <summary>The model file of run folders from before .keras files; still read.</summary>
+    public const string LegacyModelFile = "keras-model.zip";
+
     readonly Sequential _model;
     readonly ImageSetDataset _train;
     readonly TrainingConfig _config;
@@ -84,7 +87,7 @@ public sealed class KerasFramework : IFramework
     public void LoadCheckpoint(string folder)
     {
         string path = Path.Combine(folder, ModelFile);
-        if (!File.Exists(path) && File.Exists(Path.Combine(folder, "keras-model.zip"))) path = Path.Combine(folder, "keras-model.zip"); // before .keras
+        if (!File.Exists(path) && File.Exists(Path.Combine(folder, LegacyModelFile))) path = Path.Combine(folder, LegacyModelFile);
         using var saved = Sequential.Load(path);
         if (saved.Optimizer?.Name != _model.Optimizer!.Name)
             throw new InvalidDataException($"{path}: the checkpoint was trained with {saved.Optimizer?.Name ?? "no optimizer"}, this run uses {_model.Optimizer.Name}.");

@@ -59,7 +59,7 @@ public abstract class TrainedModel : IDisposable
         var run = Reporting.RunFiles.ReadRun(folder);
         if (run?.Checkpoint is { } checkpoint)
             return System.IO.Path.Combine(checkpoint.VerifiedFolder(folder, run.History.Count), checkpoint.ModelFile);
-        foreach (string name in new[] { KerasFramework.ModelFile, "keras-model.zip", TorchFramework.WeightsFile })
+        foreach (string name in new[] { KerasFramework.ModelFile, KerasFramework.LegacyModelFile, TorchFramework.WeightsFile })
         {
             string file = System.IO.Path.Combine(folder, name);
             if (File.Exists(file)) return file;

@@ -33,18 +33,13 @@ internal static class KerasFile
         var weights = new MemoryStream();
         h5.Write(weights);
 
-        string temp = path + ".tmp";
-        using (var file = new FileStream(temp, FileMode.Create, FileAccess.ReadWrite))
+        TwinTrain.Data.AtomicFile.Write(path, file =>
         {
-            using (var zip = new ZipArchive(file, ZipArchiveMode.Create, leaveOpen: true))
-            {
-                WriteEntry(zip, Metadata, JsonSerializer.SerializeToUtf8Bytes(metadata));
-                WriteEntry(zip, Config, JsonSerializer.SerializeToUtf8Bytes(config));
-                WriteEntry(zip, Weights, weights.ToArray());
-            }
-            file.Flush(flushToDisk: true);
-        }
-        TwinTrain.Data.AtomicFile.Commit(temp, path);
+            using var zip = new ZipArchive(file, ZipArchiveMode.Create, leaveOpen: true);
+            WriteEntry(zip, Metadata, JsonSerializer.SerializeToUtf8Bytes(metadata));
+            WriteEntry(zip, Config, JsonSerializer.SerializeToUtf8Bytes(config));
+            WriteEntry(zip, Weights, weights.ToArray());
+        });
     }
 
     /// <summary>
