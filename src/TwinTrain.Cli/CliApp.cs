@@ -10,6 +10,7 @@ public static class CliApp
     {
         CommandRunner.Verbose,
         CompareCommand.Create(),
+        ReportCommand.Create(),
         TrainCommand.Create(),
         DownloadCommand.Create(),
         BenchCommand.Create(),

@@ -25,7 +25,18 @@ public static partial class AtomicFile
     {
         string temp = TemporaryName(path);
         FaultInjection.Step($"write {Path.GetFileName(path)}");
-        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+        FileStream stream;
+        try
+        {
+            stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
+        }
+        catch (IOException) when (File.Exists(temp))
+        {
+            // Another process is writing the same file (two shards filling one cache): each renames its own whole copy.
+            temp = $"{path}.{Environment.ProcessId}.tmp";
+            stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
+        }
+        using (stream)
         {
             fill(stream);
             stream.Flush(flushToDisk: true);

@@ -11,11 +11,15 @@ namespace TwinTrain.Experiment;
 /// <summary>Throughput of one framework in one round of the benchmark.</summary>
 public sealed record BenchRound(string Framework, double TrainImagesPerSecond, double EvalImagesPerSecond);
 
-/// <summary>The benchmark's result: medians per framework over interleaved rounds, and the ratios.</summary>
-public sealed record BenchResult(IReadOnlyList<BenchRound> Rounds, double TorchTrain, double TorchEval, double KerasTrain, double KerasEval)
+/// <summary>The benchmark's result: medians per framework over interleaved rounds, the ratios, and how busy the machine was.</summary>
+public sealed record BenchResult(IReadOnlyList<BenchRound> Rounds, double TorchTrain, double TorchEval, double KerasTrain, double KerasEval,
+    double? TunedTrain = null, double? TunedEval = null, Reporting.MachineLoad? Load = null)
 {
     public double TrainRatio => KerasTrain / TorchTrain;
     public double EvalRatio => KerasEval / TorchEval;
+
+    /// <summary>The rounds run while other processes took a core's fifth or more.</summary>
+    public int DisturbedRounds { get; init; }
 }
 
 /// <summary>
@@ -43,36 +47,54 @@ public static class Benchmark
         return (2 * (3 * forward - Macs(model.Layers[0])), 2 * forward);
     }
 
-    public static BenchResult Run(Architecture architecture, int threads, int batchSize, int steps, int rounds, TextWriter log)
+    /// <summary>
+    /// Interleaved rounds of torch, keras and (with <paramref name="tunedTorch"/>) torch-tuned, the tuned TorchSharp
+    /// settings of <see cref="TorchCpuTuning.CpuTuned"/>; each round's machine load is measured and a disturbed round flagged.
+    /// </summary>
+    public static BenchResult Run(Architecture architecture, int threads, int batchSize, int steps, int rounds, TextWriter log, bool tunedTorch = false)
     {
+        var overall = new Reporting.MachineLoadMeter(threads);
+        int disturbedRounds = 0;
         var config = new TrainingConfig { Epochs = 1, BatchSize = batchSize, Threads = threads, Seed = 0, Arch = architecture.Name, ArchDigest = architecture.Digest };
         var train = RandomImages(batchSize * steps, seed: 1);
         var warmup = RandomImages(batchSize * Math.Max(20, steps / 5), seed: 2);
         var evaluation = RandomImages(Math.Max(batchSize * steps, 2048), seed: 3);
         var results = new List<BenchRound>();
-        using var torch = FrameworkCatalog.Create("torch", config, train, architecture);
-        using var keras = FrameworkCatalog.Create("keras", config, train, architecture);
-        using var torchWarm = FrameworkCatalog.Create("torch", config, warmup, architecture);
-        using var kerasWarm = FrameworkCatalog.Create("keras", config, warmup, architecture);
-        foreach (var f in new[] { torchWarm, kerasWarm })
+        string[] names = tunedTorch ? ["torch", "keras", "torch-tuned"] : ["torch", "keras"];
+        var measured = names.Select(n => FrameworkCatalog.Create(n, config, train, architecture)).ToList();
+        try
         {
-            f.TrainEpoch(0, null, CancellationToken.None);
-            f.Evaluate(warmup);
-        }
-        for (int round = 0; round < rounds; round++)
-        {
-            foreach (var framework in new[] { torch, keras })
+            foreach (string name in names)
             {
-                var clock = Stopwatch.StartNew();
-                framework.TrainEpoch(round, null, CancellationToken.None);
-                double trainRate = train.Count / clock.Elapsed.TotalSeconds;
-                clock.Restart();
-                framework.Evaluate(evaluation);
-                double evalRate = evaluation.Count / clock.Elapsed.TotalSeconds;
-                results.Add(new BenchRound(framework.Name, trainRate, evalRate));
-                log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"  round {round + 1}/{rounds} {framework.Name,-5}: train {trainRate,7:F0} img/s, eval {evalRate,7:F0} img/s"));
+                using var warm = FrameworkCatalog.Create(name, config, warmup, architecture);
+                warm.TrainEpoch(0, null, CancellationToken.None);
+                warm.Evaluate(warmup);
             }
+            for (int round = 0; round < rounds; round++)
+            {
+                var roundLoad = new Reporting.MachineLoadMeter(threads);
+                foreach (var framework in measured)
+                {
+                    var clock = Stopwatch.StartNew();
+                    framework.TrainEpoch(round, null, CancellationToken.None);
+                    double trainRate = train.Count / clock.Elapsed.TotalSeconds;
+                    clock.Restart();
+                    framework.Evaluate(evaluation);
+                    double evalRate = evaluation.Count / clock.Elapsed.TotalSeconds;
+                    results.Add(new BenchRound(framework.Name, trainRate, evalRate));
+                    log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"  round {round + 1}/{rounds} {framework.Name,-11}: train {trainRate,7:F0} img/s, eval {evalRate,7:F0} img/s"));
+                }
+                if (roundLoad.Measure() is { Disturbed: true } busy)
+                {
+                    disturbedRounds++;
+                    log.WriteLine($"  round {round + 1} was disturbed: {busy.Describe()}");
+                }
+            }
+        }
+        finally
+        {
+            foreach (var framework in measured) framework.Dispose();
         }
         double Median(string name, Func<BenchRound, double> pick)
         {
@@ -80,7 +102,9 @@ public static class Benchmark
             return values.Length % 2 == 1 ? values[values.Length / 2] : (values[values.Length / 2 - 1] + values[values.Length / 2]) / 2;
         }
         return new BenchResult(results, Median("torch", r => r.TrainImagesPerSecond), Median("torch", r => r.EvalImagesPerSecond),
-            Median("keras", r => r.TrainImagesPerSecond), Median("keras", r => r.EvalImagesPerSecond));
+            Median("keras", r => r.TrainImagesPerSecond), Median("keras", r => r.EvalImagesPerSecond),
+            tunedTorch ? Median("torch-tuned", r => r.TrainImagesPerSecond) : null, tunedTorch ? Median("torch-tuned", r => r.EvalImagesPerSecond) : null,
+            overall.Measure()) { DisturbedRounds = disturbedRounds };
     }
 
     public static ImageSet RandomImages(int count, int seed)

@@ -21,6 +21,11 @@ public sealed record TrainingConfig
     /// study. "shared": both start from the same weights (Keras-style Glorot from the seed, converted for PyTorch).
     /// </summary>
     public string Init { get; init; } = "native";
+    /// <summary>
+    /// Adam's epsilon. "native": each framework's default (Keras 1e-7 added to √v before the bias correction, PyTorch
+    /// 1e-8 added to √v̂ after it). "aligned": 1e-8 after the bias correction in both (PyTorch's).
+    /// </summary>
+    public string Epsilon { get; init; } = "native";
 
     /// <summary>The architecture: a preset's name or a Keras model config file (see <see cref="Architectures.Architecture"/>).</summary>
     public string Arch { get; init; } = Architectures.Architecture.Default;
@@ -29,6 +34,15 @@ public sealed record TrainingConfig
 
     public static IReadOnlyList<string> Optimizers { get; } = ["adam", "sgd"];
     public static IReadOnlyList<string> Inits { get; } = ["native", "shared"];
+
+    /// <summary>PyTorch's default Adam epsilon, which both frameworks use when epsilon is aligned.</summary>
+    public const double AlignedEpsilon = 1e-8;
+
+    /// <summary>The differences between the frameworks' defaults this run removed (see <see cref="Alignments"/>).</summary>
+    public IReadOnlyList<string> Aligned => [.. Alignments.Factors.Where(f => f.IsAligned(this)).Select(f => f.Name)];
+
+    /// <summary>The alignment condition as a name: "none", one factor's name, or "all".</summary>
+    public string Condition => Alignments.ConditionName(Aligned);
 
     /// <summary>The largest batch: 65,536 CIFAR-10 images are 800 MB of float input alone, more than the whole training set.</summary>
     public const int MaxBatchSize = 65_536;
@@ -45,5 +59,7 @@ public sealed record TrainingConfig
         if (Momentum is < 0 or >= 1) throw new ArgumentException("--momentum must be in [0, 1).");
         if (Momentum > 0 && Optimizer != "sgd") throw new ArgumentException("--momentum applies to --optimizer sgd only.");
         if (!Inits.Contains(Init)) throw new ArgumentException($"--init must be one of {string.Join(", ", Inits)}.");
+        if (Epsilon is not ("native" or "aligned")) throw new ArgumentException("Epsilon must be native or aligned.");
+        if (Epsilon == "aligned" && Optimizer != "adam") throw new ArgumentException("--align epsilon applies to --optimizer adam only (SGD has no epsilon).");
     }
 }

@@ -34,7 +34,9 @@ public sealed record RunSummary(
     int[][]? ConfusionMatrix = null,
     ModelDescription? Model = null,
     string? DivergedAt = null,
-    CheckpointRecord? Checkpoint = null)
+    CheckpointRecord? Checkpoint = null,
+    MachineLoad? Load = null,
+    IReadOnlyList<FrameworkSetting>? Settings = null)
 {
     /// <summary>"completed", "interrupted", "running", or "diverged" (the loss became NaN or infinite: a result, not a success).</summary>
     public const string Diverged = "diverged";
@@ -79,12 +81,14 @@ public sealed class TrainingRun(TextWriter console, bool liveProgress)
         var checkpoint = resume?.Checkpoint;
 
         double previousWall = resume?.WallSeconds ?? 0;
+        var load = new MachineLoadMeter(config.Threads);
+        var settings = framework.Settings;
         RunSummary Summary(string status) => new(
             framework.Name, status, interruptedAt, config, MachineInfo.Current, framework.Versions, dataSummary,
             framework.ParameterCount, history, history.LastOrDefault()?.ValLoss, history.LastOrDefault()?.ValAccuracy,
             trainingSeconds, previousWall + wall.Elapsed.TotalSeconds, trainingSeconds > 0 ? trainedImages / trainingSeconds : 0,
             Math.Max(MachineInfo.PeakMemoryBytes(), resume?.PeakMemoryBytes ?? 0), weights, started, DateTime.UtcNow, Model: model,
-            Checkpoint: checkpoint);
+            Checkpoint: checkpoint, Load: load.Measure()?.Plus(resume?.Load), Settings: settings);
 
         using var board = TensorBoard is { } tb ? new TensorBoardRun(tb.Folder, tb.UpdateFrequency) : null;
         string? divergedAt = null;
@@ -95,6 +99,7 @@ public sealed class TrainingRun(TextWriter console, bool liveProgress)
             console.WriteLine($"Epoch {epoch + 1}/{config.Epochs}" + (EpochNote is { } note ? $" ({note(epoch)})" : ""));
             var bar = new Progbar(console, framework.StepsPerEpoch, liveProgress);
             var epochClock = Stopwatch.StartNew();
+            load.Sample();
             int steps = 0;
             int current = epoch;
             var train = framework.TrainEpoch(epoch, (step, running) =>

@@ -43,11 +43,11 @@ public static class TorchTraining
         return running;
     }
 
-    /// <summary>Mean loss and accuracy over every sample of <paramref name="batches"/>, without gradients.</summary>
-    public static Running Evaluate(nn.Module<Tensor, Tensor> model, Batches batches)
+    /// <summary>Mean loss and accuracy over every sample of <paramref name="batches"/>, without gradients (or under inference_mode).</summary>
+    public static Running Evaluate(nn.Module<Tensor, Tensor> model, Batches batches, bool inferenceMode = false)
     {
         using var lossFunction = nn.CrossEntropyLoss();
-        using var noGrad = no_grad();
+        using var noGrad = inferenceMode ? inference_mode() : no_grad();
         model.eval();
         batches.StartEpoch(seed: 0, epoch: 0, shuffle: false);
         var running = new Running();
@@ -62,10 +62,15 @@ public static class TorchTraining
         return running;
     }
 
-    /// <summary>The batch as an NCHW float tensor and a label tensor (views of the reused batch buffers).</summary>
+    /// <summary>
+    /// The batch as an NCHW float tensor and a label tensor (views of the reused batch buffers). NHWC batches become
+    /// channels_last tensors: NCHW in shape, NHWC in memory, which is what x.to(memory_format=torch.channels_last) gives.
+    /// </summary>
     public static (Tensor X, Tensor Y) ToTensors(BatchBuffer batch)
     {
-        var x = tensor(batch.Inputs, [batch.Capacity, 3, 32, 32]).narrow(0, 0, batch.Count);
+        var x = (batch.Layout == ImageLayout.Nhwc
+            ? tensor(batch.Inputs, [batch.Capacity, 32, 32, 3]).permute(0, 3, 1, 2)
+            : tensor(batch.Inputs, [batch.Capacity, 3, 32, 32])).narrow(0, 0, batch.Count);
         var y = tensor(batch.Labels, [batch.Capacity]).narrow(0, 0, batch.Count);
         return (x, y);
     }

@@ -86,11 +86,14 @@ public class CliTests
             "--epochs", "1", "--limit-train", "256", "--limit-test", "100", "--threads", "1", "--out", folder.Path];
         var (code, output, error) = await Run(args);
         Assert.True(code == 0, error + output);
-        Assert.Contains("keras − torch:", output);
-        Assert.Contains("Welch t =", output);
+        Assert.Contains("keras − torch, paired by seed (2 pairs):", output);
+        Assert.Contains("keras − torch, Welch:", output);
+        Assert.Contains("Verdict: ", output);
         // Where the comparison is: run i of n, elapsed, and (once an epoch is measured) the time left.
         Assert.Matches(@"== keras, seed 0 \(run 1 of 4, 0:\d\d elapsed\)", output);
-        Assert.Matches(@"== torch, seed 1 \(run 4 of 4, \d+:\d\d elapsed, about \d+:\d\d left\)", output);
+        // Which framework goes first alternates from seed to seed.
+        Assert.Matches(@"== torch, seed 1 \(run 3 of 4, \d+:\d\d elapsed, about \d+:\d\d left\)", output);
+        Assert.Matches(@"== keras, seed 1 \(run 4 of 4, \d+:\d\d elapsed, about \d+:\d\d left\)", output);
         Assert.Matches(@"Epoch 1/1 \(run 3 of 4, \d+:\d\d elapsed, about \d+:\d\d left\)", output);
         foreach (string run in new[] { "keras-seed0", "keras-seed1", "torch-seed0", "torch-seed1" })
             Assert.True(File.Exists(Path.Combine(folder.Path, "runs", run, "history.csv")), run);
@@ -99,22 +102,27 @@ public class CliTests
         {
             var root = results.RootElement;
             Assert.Equal(4, root.GetProperty("runs").GetArrayLength());
-            Assert.Equal(2, root.GetProperty("summaries").GetArrayLength());
-            Assert.True(root.GetProperty("accuracy_difference").GetProperty("degrees_of_freedom").GetDouble() > 0);
+            var main = root.GetProperty("conditions")[0];
+            Assert.Equal("none", main.GetProperty("condition").GetString());
+            Assert.Equal(2, main.GetProperty("summaries").GetArrayLength());
+            Assert.True(main.GetProperty("accuracy").GetProperty("welch").GetProperty("degrees_of_freedom").GetDouble() > 0);
+            Assert.Equal(1, main.GetProperty("accuracy").GetProperty("paired").GetProperty("degrees_of_freedom").GetDouble());
+            Assert.True(root.GetProperty("same_maths").GetProperty("max_loss_difference").GetDouble() < 1e-3);
             Assert.True(root.GetProperty("warmup_seconds").GetProperty("keras").GetDouble() > 0);
         }
 
         // The report: Markdown, a self-contained HTML page, and every chart as a real PNG and SVG.
         string md = File.ReadAllText(Path.Combine(folder.Path, "report.md"));
         Assert.Contains("68.78 %", md);
-        Assert.Contains("Welch's t", md);
+        Assert.Contains("| Welch (unpaired) |", md);
+        Assert.Contains("## Do the two engines compute the same thing?", md);
         Assert.Contains("class StudyCnn", md);
         Assert.Contains("new Conv2D(32, (3, 3)", md);
         Assert.Contains("summed over its 4 batches", md);
         string html = File.ReadAllText(Path.Combine(folder.Path, "report.html"));
         Assert.DoesNotContain("http", html);
-        Assert.Equal(7, System.Text.RegularExpressions.Regex.Matches(html, "src=\"data:image/png;base64,").Count);
-        foreach (string chart in new[] { "accuracy", "loss", "loss-log", "epoch-seconds", "confusion-keras", "confusion-torch", "per-class-accuracy" })
+        Assert.Equal(8, System.Text.RegularExpressions.Regex.Matches(html, "src=\"data:image/png;base64,").Count);
+        foreach (string chart in new[] { "accuracy", "loss", "loss-log", "epoch-seconds", "confusion-keras", "confusion-torch", "per-class-accuracy", "same-maths" })
         {
             byte[] png = File.ReadAllBytes(Path.Combine(folder.Path, "charts", chart + ".png"));
             Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, png[..4]);

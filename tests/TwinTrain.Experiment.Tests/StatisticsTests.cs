@@ -2,6 +2,7 @@ using TwinTrain.Experiment.Comparison;
 
 namespace TwinTrain.Experiment.Tests;
 
+/// <summary>The comparison's statistics against tabulated values (Student's t tables; R's pt/qt give the same digits).</summary>
 public class StatisticsTests
 {
     [Theory]
@@ -13,15 +14,11 @@ public class StatisticsTests
         Assert.Equal(expected, Statistics.StudentQuantile(0.975, df), 5);
 
     [Fact]
-    public void Should_give_known_p_values_and_log_gamma()
+    public void Should_give_known_p_values()
     {
         Assert.Equal(0.05, Statistics.TwoSidedP(2.228139, 10), 6);
         Assert.Equal(1.0, Statistics.TwoSidedP(0, 7), 12);
-        Assert.Equal(Math.Log(24), Statistics.LogGamma(5), 12);
-        Assert.Equal(0.5 * Math.Log(Math.PI), Statistics.LogGamma(0.5), 12);
-        // I_x(1, 1) = x; I_x(a, 1) = x^a.
-        Assert.Equal(0.3, Statistics.RegularizedIncompleteBeta(0.3, 1, 1), 12);
-        Assert.Equal(Math.Pow(0.6, 2.5), Statistics.RegularizedIncompleteBeta(0.6, 2.5, 1), 12);
+        Assert.Equal(2 * 0.006672, Statistics.TwoSidedP(-3, 10), 5); // pt(-3, 10) = 0.006672
     }
 
     [Fact]
@@ -38,6 +35,63 @@ public class StatisticsTests
         Assert.Equal(-3 + margin, test.Upper, 10);
         Assert.InRange(test.PValue, 0.10, 0.115); // between the df = 5 and df = 6 values for |t| = 1.897
         Assert.False(test.Significant);
+    }
+
+    [Fact]
+    public void Should_compute_the_paired_test_on_the_differences()
+    {
+        // Differences 0.01, 0.02, 0, 0.01: mean 0.01, sd √(0.0002/3), t = √6 = 2.449, df 3; 2·pt(−2.449, 3) = 0.0917.
+        var test = Statistics.Paired([0.70, 0.72, 0.69, 0.71], [0.69, 0.70, 0.69, 0.70])!;
+        Assert.Equal(0.01, test.Difference, 12);
+        Assert.Equal(Math.Sqrt(6), test.T, 9);
+        Assert.Equal(3, test.DegreesOfFreedom);
+        Assert.Equal(0.0917, test.PValue, 4);
+        Assert.Equal(4, test.Pairs);
+        // Unpaired, the same data show far less: the seeds' shared part of the spread is not removed.
+        Assert.True(Statistics.Welch([0.70, 0.72, 0.69, 0.71], [0.69, 0.70, 0.69, 0.70])!.PValue > test.PValue);
+    }
+
+    [Fact]
+    public void Should_give_the_two_one_sided_p_values_of_an_equivalence_test()
+    {
+        // Difference 0.1, standard error 0.2, df 10, margin ±0.5: t = 3 and −2; pt(−3, 10) = 0.006672, pt(−2, 10) = 0.036694.
+        var tost = Statistics.Equivalence(new TTest(0.1, 0.2, 0.5, 10, 0.63, 0, 0, 0.95, Pairs: 11), margin: 0.5);
+        Assert.Equal(0.006672, tost.PLower, 6);
+        Assert.Equal(0.036694, tost.PUpper, 6);
+        Assert.True(tost.Equivalent);
+        Assert.Equal(0.1 - 1.812461 * 0.2, tost.Lower90, 6); // qt(0.95, 10) = 1.812461
+        Assert.False(Statistics.Equivalence(new TTest(0.1, 0.2, 0.5, 10, 0.63, 0, 0, 0.95), margin: 0.3).Equivalent);
+    }
+
+    [Fact]
+    public void Should_bootstrap_deterministically_within_the_data()
+    {
+        double[] a = [0.70, 0.71, 0.69, 0.72, 0.68], b = [0.69, 0.70, 0.70, 0.70, 0.69];
+        var first = Statistics.Bootstrap(a, b, paired: true)!;
+        Assert.Equal(first, Statistics.Bootstrap(a, b, paired: true));
+        var differences = a.Zip(b, (x, y) => x - y).ToArray();
+        Assert.InRange(first.Lower, differences.Min(), differences.Average());
+        Assert.InRange(first.Upper, differences.Average(), differences.Max());
+        var constant = Statistics.Bootstrap([0.7, 0.8, 0.9], [0.6, 0.7, 0.8], paired: true)!;
+        Assert.Equal(0.1, constant.Lower, 12);
+        Assert.Equal(0.1, constant.Upper, 12);
+    }
+
+    [Fact]
+    public void Should_count_ties_as_half_in_the_probability_of_superiority()
+    {
+        Assert.Equal(0.5, Statistics.ProbabilityOfSuperiority([1, 2, 3], [2]));
+        Assert.Equal(1.0, Statistics.ProbabilityOfSuperiority([5, 6], [1, 2, 3]));
+    }
+
+    [Fact]
+    public void Should_estimate_the_seeds_an_equivalence_needs()
+    {
+        // sd = margin, no difference, 80% power: the smallest n ≥ (t.95,n−1 + t.90,n−1)², which is n = 11 (10.14 at n = 11; 10.34 at n = 10).
+        Assert.Equal(11, Statistics.SeedsForEquivalence(0, 1, 1));
+        Assert.True(Statistics.SeedsForEquivalence(0.5, 1, 1) > 11); // less room inside the margin needs more seeds
+        Assert.Null(Statistics.SeedsForEquivalence(1.2, 1, 1));     // a difference beyond the margin cannot be shown equivalent
+        Assert.Equal(2, Statistics.SeedsForEquivalence(0.1, 0, 1));
     }
 
     [Fact]

@@ -14,6 +14,8 @@ public class TrainingRunTests
         public string Name => "scripted";
         public IReadOnlyDictionary<string, string> Versions { get; } = new Dictionary<string, string> { ["Scripted"] = "1.0" };
         public long ParameterCount => 42;
+        public float[][] TrainableWeightsInKerasLayout() => [];
+        public IReadOnlyList<FrameworkSetting> Settings => [new("(model)", "threads", "1")];
         public int StepsPerEpoch => steps;
         public int Evaluations { get; private set; }
         int _epoch;

@@ -44,6 +44,32 @@ public class OptimizerTests
         for (int i = 0; i < w.Length; i++) Assert.True(Math.Abs(w[i] - actual[i]) < 1e-6, $"weight {i}: formula {w[i]}, optimizer {actual[i]}");
     }
 
+    [Fact]
+    public void Should_add_epsilon_after_the_bias_correction_as_pytorch_when_aligned()
+    {
+        // torch/optim/adam.py, _single_tensor_adam: denom = (exp_avg_sq.sqrt() / sqrt(bias_correction2)).add_(eps);
+        // param.addcdiv_(exp_avg, denom, value=-lr / bias_correction1). A large eps makes the placement matter.
+        double lr = 0.01, b1 = 0.9, b2 = 0.999, eps = 1e-2;
+        var w = (double[])Start.Clone();
+        var m = new double[w.Length];
+        var v = new double[w.Length];
+        for (int t = 1; t <= GradientSteps.Length; t++)
+        {
+            double correction1 = 1 - Math.Pow(b1, t), correction2 = 1 - Math.Pow(b2, t);
+            for (int i = 0; i < w.Length; i++)
+            {
+                double g = GradientSteps[t - 1][i];
+                m[i] = b1 * m[i] + (1 - b1) * g;
+                v[i] = b2 * v[i] + (1 - b2) * g * g;
+                w[i] -= lr / correction1 * m[i] / (Math.Sqrt(v[i]) / Math.Sqrt(correction2) + eps);
+            }
+        }
+        var aligned = Run(new Adam(lr, b1, b2, eps) { EpsilonAfterBiasCorrection = true }, Start);
+        for (int i = 0; i < w.Length; i++) Assert.Equal(w[i], aligned[i], 5);
+        var native = Run(new Adam(lr, b1, b2, eps), Start);
+        Assert.True(Enumerable.Range(0, w.Length).Any(i => Math.Abs(native[i] - w[i]) > 1e-3), "Keras's placement is another update");
+    }
+
     [Theory]
     [InlineData(0.0, false)]
     [InlineData(0.9, false)]

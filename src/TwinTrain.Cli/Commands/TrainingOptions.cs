@@ -19,6 +19,7 @@ public sealed class TrainingOptions
     readonly Option<string> _optimizer = new("--optimizer") { Description = "adam (the study's) or sgd.", DefaultValueFactory = _ => "adam" };
     readonly Option<double> _momentum = new("--momentum") { Description = "SGD momentum.", DefaultValueFactory = _ => 0 };
     readonly Option<string> _init = new("--init") { Description = "native (each framework's own initialisation, as in the study) or shared (the same weights in both).", DefaultValueFactory = _ => "native" };
+    readonly Option<string> _align = new("--align") { Description = "Remove differences between the frameworks' defaults: init (the same initial weights), epsilon (the same Adam epsilon in the same place), all, or none; a comma-separated list.", DefaultValueFactory = _ => Alignments.None };
     readonly Option<string?> _cacheDir = new("--cache-dir") { Description = $"Decoded-data cache folder (default: {CifarLoader.DefaultCacheFolder()})." };
     readonly Option<bool> _noCache = new("--no-cache") { Description = "Decode the data again and do not write a cache." };
     readonly Option<bool> _download = new("--download") { Description = "If no --data is given and CIFAR-10 is not where 'twintrain download' puts it, download it there first (a terminal asks)." };
@@ -35,7 +36,7 @@ public sealed class TrainingOptions
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { _arch, _data, _epochs, _batchSize, _lr, _limitTrain, _limitTest, _threads, _optimizer, _momentum, _init, _cacheDir, _noCache, _download, _downloadUrl, _downloadMd5, _tensorBoard, _tensorBoardFrequency })
+        foreach (var option in new Option[] { _arch, _data, _epochs, _batchSize, _lr, _limitTrain, _limitTest, _threads, _optimizer, _momentum, _init, _align, _cacheDir, _noCache, _download, _downloadUrl, _downloadMd5, _tensorBoard, _tensorBoardFrequency })
             command.Add(option);
     }
 
@@ -60,10 +61,23 @@ public sealed class TrainingOptions
             Momentum = parse.GetValue(_momentum),
             Init = parse.GetValue(_init)!,
         };
+        config = AlignAs(parse, config);
         config.Validate();
         WarnIfOversubscribed(config.Threads, parse.InvocationConfiguration.Error);
         return config;
     }
+
+    /// <summary>The config with --align's factors applied (on top of --init shared, which is --align init).</summary>
+    TrainingConfig AlignAs(ParseResult parse, TrainingConfig config)
+    {
+        var factors = Alignments.Parse(parse.GetValue(_align)!);
+        foreach (var factor in factors)
+            if (!Alignments.Applies(factor, config)) throw new ArgumentException($"--align {factor.Name} applies to --optimizer adam only (SGD has no epsilon).");
+        return factors.Aggregate(config, (c, f) => f.Apply(c));
+    }
+
+    /// <summary>Whether --align was given (an ablation sets the alignments itself).</summary>
+    public bool AlignGiven(ParseResult parse) => parse.GetResult(_align) is { Implicit: false } || parse.GetResult(_init) is { Implicit: false };
 
     /// <summary>More threads than cores is legal but slows both frameworks (libtorch by up to 50x): say so once.</summary>
     public static void WarnIfOversubscribed(int threads, TextWriter error)

@@ -27,6 +27,7 @@ public sealed class TorchTranslation
     static readonly Dictionary<string, string> StudyNames = new() { ["conv2d"] = "conv1", ["conv2d_1"] = "conv2", ["dense"] = "fc1", ["dense_1"] = "fc2" };
 
     readonly List<TorchModule> _modules = [];
+    readonly Dictionary<string, string> _kerasLayerOf = [];
     readonly List<TorchTensor> _tensors = [];
     readonly List<Translation> _notes = [];
 
@@ -40,6 +41,7 @@ public sealed class TorchTranslation
             var layer = keras.Layers[l];
             bool last = l == keras.Layers.Count - 1;
             string name = studyNames ? StudyNames.GetValueOrDefault(layer.Name, layer.Name) : layer.Name;
+            _kerasLayerOf[name] = layer.Name;
             switch (layer)
             {
                 case Conv2D conv:
@@ -147,6 +149,9 @@ public sealed class TorchTranslation
     public IReadOnlyList<Translation> Notes => _notes;
 
     /// <summary>The module, as a PyTorch user writes it: nn.Sequential of named modules, PyTorch's own initialisation.</summary>
+    /// <summary>The Keras layer a module of <see cref="CreateModule"/> was translated from (its own name for added modules).</summary>
+    public string KerasLayerOf(string moduleName) => _kerasLayerOf.GetValueOrDefault(moduleName, moduleName);
+
     public nn.Module<Tensor, Tensor> CreateModule() => nn.Sequential(_modules.Select(m => (m.Name, m.Create())));
 
     /// <summary>How PyTorch would print the module.</summary>

@@ -33,6 +33,32 @@ public sealed class FolderLock : IDisposable
         return new FolderLock(held);
     }
 
+    /// <summary>
+    /// Takes a shared hold on the folder (the shards of one comparison: several at once, but never beside a plain
+    /// compare's exclusive one), or throws at once naming the exclusive holder.
+    /// </summary>
+    public static FolderLock TakeShared(string folder, string command)
+    {
+        Directory.CreateDirectory(folder);
+        string path = Path.Combine(folder, LockFile);
+        // .NET takes a shared flock for a stream opened with FileShare.ReadWrite (and fails at once beside an exclusive one).
+        FileStream held;
+        try
+        {
+            held = new FileStream(path, FileMode.OpenOrCreate, FileAccess.Read, FileShare.ReadWrite);
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            throw new IOException($"{folder}: in use by another TwinTrain process ({Holder(folder)}); a shard cannot share a folder with a plain compare, resume or report.");
+        }
+        // Shards start together: each writes its own temporary file, and the last rename names the holder.
+        string holder = Path.Combine(folder, HolderFile), temporary = $"{holder}.{Environment.ProcessId}.tmp";
+        File.WriteAllText(temporary, string.Create(CultureInfo.InvariantCulture, $"pid {Environment.ProcessId}, '{command}' since {DateTime.UtcNow:yyyy-MM-dd HH:mm:ss} UTC\n"));
+        Data.AtomicFile.SyncFile(temporary);
+        Data.AtomicFile.Commit(temporary, holder);
+        return new FolderLock(held);
+    }
+
     static string Holder(string folder)
     {
         try

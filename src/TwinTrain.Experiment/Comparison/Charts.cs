@@ -46,12 +46,13 @@ public static class Charts
         foreach (var (framework, matrix) in ConfusionMatrices(result))
             Save(Confusion(framework, matrix), $"confusion-{framework}", 760, 660);
         if (ConfusionMatrices(result).Count > 0) Save(PerClassAccuracy(result), "per-class-accuracy");
+        if (result.SameMaths is { } same) Save(SameMathsDifferences(same), SameMathsChart);
         return written;
     }
 
     /// <summary>Completed runs per framework, in the configured order.</summary>
     static IEnumerable<(string Framework, List<RunSummary> Runs)> Completed(ComparisonResult result) =>
-        result.Config.Frameworks.Select(f => (f, result.Runs.Where(r => r.Framework == f && r.Summary is { Status: "completed" })
+        result.Config.Frameworks.Select(f => (f, result.MainRuns.Where(r => r.Framework == f && r.Summary is { Status: "completed" })
             .Select(r => r.Summary!).ToList())).Where(g => g.Item2.Count > 0);
 
     static Plot Curves(ComparisonResult result, string metric, string yLabel, bool logScale, bool percent)
@@ -106,6 +107,31 @@ public static class Charts
         }
         plot.ShowLegend(Alignment.UpperRight);
         if (metric == "accuracy") plot.Legend.Alignment = Alignment.LowerRight;
+        return plot;
+    }
+
+    public const string SameMathsChart = "same-maths";
+
+    /// <summary>Per step, how far apart the two frameworks' losses were (log scale), against the rounding bound.</summary>
+    static Plot SameMathsDifferences(SameMathsResult same)
+    {
+        var plot = new Plot();
+        double[] steps = [.. Enumerable.Range(1, same.Steps).Select(s => (double)s)];
+        double[] differences = [.. same.RelativeLossDifferences.Select(d => Math.Log10(Math.Max(d, 1e-9)))];
+        var line = plot.Add.Scatter(steps, differences);
+        line.Color = Color.FromHex("#444444");
+        line.LineWidth = 2;
+        line.LegendText = "|keras − torch| / |torch| of the step's loss";
+        var bound = plot.Add.HorizontalLine(Math.Log10(SameMathsResult.RoundingBound));
+        bound.Color = Color.FromHex("#B00020");
+        bound.LinePattern = LinePattern.Dashed;
+        bound.LegendText = "bound of float rounding";
+        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = y => $"1e{y:0}" };
+        plot.Axes.SetLimitsY(-9.2, 0);
+        plot.Title($"Relative difference of the per-step losses: same weights, SGD, every difference aligned ({same.Steps} steps)");
+        plot.XLabel("Step");
+        plot.YLabel("Relative difference (log scale)");
+        plot.ShowLegend(Alignment.UpperLeft);
         return plot;
     }
 

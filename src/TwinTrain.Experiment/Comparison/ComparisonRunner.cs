@@ -7,22 +7,6 @@ using TwinTrain.Experiment.Reporting;
 
 namespace TwinTrain.Experiment.Comparison;
 
-/// <summary>What to compare: one training configuration, run for every framework and seed.</summary>
-public sealed record CompareConfig(TrainingConfig Training, IReadOnlyList<int> Seeds, IReadOnlyList<string> Frameworks, bool Force = false);
-
-/// <summary>One (framework, seed) run: its summary, or the error that stopped it.</summary>
-public sealed record ComparedRun(string Framework, int Seed, string Folder, RunSummary? Summary, string? Error, bool Resumed);
-
-/// <summary>Per framework: test accuracy over seeds, and time and memory per run.</summary>
-public sealed record FrameworkSummary(string Framework, int Runs, double TestAccuracyMean, double TestAccuracyStd,
-    double TestLossMean, double TrainingSecondsMean, double SecondsPerEpochMean, double ImagesPerSecondMean, long PeakMemoryBytesMax);
-
-/// <summary>Everything the comparison found; written as results.json.</summary>
-public sealed record ComparisonResult(
-    CompareConfig Config, MachineInfo Machine, DataSummary Data, IReadOnlyDictionary<string, double> WarmupSeconds,
-    IReadOnlyList<ComparedRun> Runs, IReadOnlyList<FrameworkSummary> Summaries, WelchTest? AccuracyDifference,
-    bool Interrupted, DateTime FinishedUtc, ModelDescription? Model = null);
-
 /// <summary>
 /// Trains every (framework, seed) pair one after another under identical conditions: the same decoded data, sample
 /// order (seed), hyperparameters and threads. Each run goes to its own folder as it trains; a rerun skips runs
@@ -36,70 +20,137 @@ public sealed class ComparisonRunner(TextWriter console, bool liveProgress)
     /// <summary>The TensorBoard folder (each run writes FOLDER/framework-seedN) and batch frequency; null for none.</summary>
     public (string Folder, int UpdateFrequency)? TensorBoard { get; init; }
 
+    /// <summary>This process's share of the runs (--shard K/N); null for all of them.</summary>
+    public Shard? Shard { get; init; }
+
+    /// <summary>
+    /// Trains the planned runs (this shard's share of them) into OUT/runs/NAME. A plain comparison holds OUT alone; the
+    /// shards of one comparison share it, each claiming the run folders it trains, and must agree on comparison.json.
+    /// </summary>
     public ComparisonResult Run(CompareConfig config, Architecture architecture, Cifar10 data, DataSummary dataSummary, string outFolder, CancellationToken stop)
     {
-        using var held = FolderLock.Take(outFolder, "compare");
+        using var held = Shard is { } shard ? FolderLock.TakeShared(outFolder, $"compare --shard {shard}") : FolderLock.Take(outFolder, "compare");
+        ClaimFolder(config, outFolder);
         var warmup = new Dictionary<string, double>();
         var runs = new List<ComparedRun>();
         bool interrupted = false;
         var model = ModelDescription.Of(architecture, config.Training);
-        ComparisonResult Result() => Summarise(config, dataSummary, warmup, runs, interrupted) with { Model = model };
-        var order = config.Seeds.SelectMany(seed => config.Frameworks.Select(name => (seed, name))).ToList();
-        var progress = new ComparisonProgress(order.Count, config.Training.Epochs, config.Frameworks);
+        var plan = config.Plan().Where(r => Shard?.Owns(r) ?? true).ToList();
+        ComparisonResult Result() => ComparisonResult.Of(config, MachineInfo.Current, dataSummary, warmup, runs, interrupted, model, sameMaths: null);
+        var progress = new ComparisonProgress(plan.Count, config.Training.Epochs, config.Frameworks);
+        if (Shard is not null) console.WriteLine($"Shard {Shard}: {plan.Count} of the comparison's {config.Plan().Count} runs.");
 
-        foreach (int seed in config.Seeds)
+        for (int index = 0; index < plan.Count && !interrupted; index++)
         {
-            foreach (string name in config.Frameworks)
+            var (name, seed, training) = (plan[index].Framework, plan[index].Seed, plan[index].Training);
+            if (stop.IsCancellationRequested) { interrupted = true; break; }
+            progress.Remaining = [.. plan.Skip(index + 1).Select(r => r.Framework)];
+            string label = training.Condition == Alignments.None ? $"{name}, seed {seed}" : $"{name}, seed {seed}, aligned: {training.Condition}";
+            string folder = Path.Combine(outFolder, "runs", plan[index].Name);
+            var previous = config.Force ? null : TryReadRun(folder, training);
+            if (previous is { Status: "completed" or RunSummary.Diverged })
             {
-                if (stop.IsCancellationRequested) { interrupted = true; break; }
-                progress.Remaining = [.. order.SkipWhile(r => r != (seed, name)).Skip(1).Select(r => r.name)];
-                string folder = Path.Combine(outFolder, "runs", $"{name}-seed{seed}");
-                var training = config.Training with { Seed = seed };
-                var previous = config.Force ? null : TryReadRun(folder, training);
-                if (previous is { Status: "completed" or RunSummary.Diverged })
-                {
-                    console.WriteLine($"== {name}, seed {seed}: already done in {folder}; skipping (--force to redo)");
-                    runs.Add(new ComparedRun(name, seed, folder, previous, null, Resumed: true));
-                    foreach (var epoch in previous.History) progress.EpochDone(name, epoch); // its epochs still tell the speed
-                    progress.RunEnded();
-                    continue;
-                }
+                console.WriteLine($"== {label}: already done in {folder}; skipping (--force to redo)");
+                runs.Add(new ComparedRun(name, seed, folder, previous, null, Resumed: true, training.Condition));
+                foreach (var epoch in previous.History) progress.EpochDone(name, epoch); // its epochs still tell the speed
+                progress.RunEnded();
+                continue;
+            }
+            FolderLock runHeld;
+            try
+            {
+                runHeld = FolderLock.Take(folder, $"compare: {label}");
+            }
+            catch (IOException e) when (Shard is not null)
+            {
+                console.WriteLine($"== {label}: claimed by another shard ({e.Message}); skipping");
+                progress.RunEnded();
+                continue;
+            }
+            using (runHeld)
+            {
                 if (!warmup.ContainsKey(name)) warmup[name] = WarmUp(name, training, architecture, data.Train);
-
                 try
                 {
-                    using var runHeld = FolderLock.Take(folder, $"compare: {name}, seed {seed}");
                     MachineInfo.ResetPeakMemory();
                     using var framework = FrameworkCatalog.Create(name, training, data.Train, architecture);
                     var resume = previous is null ? null : ResumeFrom(folder, previous, framework);
                     string where = progress.RunStarting(name);
-                    console.WriteLine(resume is null ? $"== {name}, seed {seed} ({where})" : $"== {name}, seed {seed}: resuming after epoch {resume.History.Count} in {folder} ({where})");
+                    console.WriteLine(resume is null ? $"== {label} ({where})" : $"== {label}: resuming after epoch {resume.History.Count} in {folder} ({where})");
                     var summary = new TrainingRun(console, liveProgress)
                     {
-                        TensorBoard = TensorBoard is { } tb ? (Path.Combine(tb.Folder, $"{name}-seed{seed}"), tb.UpdateFrequency) : null,
+                        TensorBoard = TensorBoard is { } tb ? (Path.Combine(tb.Folder, plan[index].Name), tb.UpdateFrequency) : null,
                         EpochNote = epoch => progress.During(name, epoch),
                         EpochDone = epoch => progress.EpochDone(name, epoch),
                     }.Execute(framework, training, architecture, data, dataSummary, folder, stop, resume);
-                    runs.Add(new ComparedRun(name, seed, folder, summary, null, Resumed: false));
+                    runs.Add(new ComparedRun(name, seed, folder, summary, null, Resumed: false, training.Condition));
                     // A diverged run is a result: the comparison goes on without it (statistics use completed runs only).
                     if (summary.Status == "interrupted") interrupted = true;
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    console.WriteLine($"   {name}, seed {seed} failed: {e.Message}");
+                    console.WriteLine($"   {label} failed: {e.Message}");
                     Directory.CreateDirectory(folder);
                     TwinTrain.Data.AtomicFile.WriteAllText(Path.Combine(folder, "error.txt"), e.ToString());
-                    runs.Add(new ComparedRun(name, seed, folder, null, e.Message, Resumed: false));
+                    runs.Add(new ComparedRun(name, seed, folder, null, e.Message, Resumed: false, training.Condition));
                 }
-                progress.RunEnded();
-                RunFiles.WriteJson(Path.Combine(outFolder, ResultsFile), Result());
-                if (interrupted) break;
             }
-            if (interrupted) break;
+            progress.RunEnded();
+            if (Shard is null) RunFiles.WriteJson(Path.Combine(outFolder, ResultsFile), Result());
         }
         var result = Result();
+        if (Shard is not null) return result; // only `report` writes the merged results
+        if (!interrupted && config.Frameworks.Count == 2)
+        {
+            console.WriteLine("== Do the two engines compute the same thing? A short step-by-step run of both, every difference aligned, plain SGD");
+            result = result with { SameMaths = SameMaths.Run(architecture, data.Train, config.Training.Threads) };
+        }
         RunFiles.WriteJson(Path.Combine(outFolder, ResultsFile), result);
         return result;
+    }
+
+    /// <summary>
+    /// Records the comparison in comparison.json, or checks it against the one there: a plain comparison owns the
+    /// folder and replaces it; a shard must match it (the first shard to arrive writes it, atomically and only if absent).
+    /// </summary>
+    void ClaimFolder(CompareConfig config, string outFolder)
+    {
+        string path = Path.Combine(outFolder, CompareConfig.File);
+        var recorded = config with { Force = false };
+        if (Shard is null)
+        {
+            RunFiles.WriteJson(path, recorded);
+            return;
+        }
+        string temporary = TwinTrain.Data.AtomicFile.TemporaryName(path) + "-" + Environment.ProcessId;
+        RunFiles.WriteJson(temporary, recorded);
+        try
+        {
+            File.Move(temporary, path, overwrite: false);
+            return;
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            File.Delete(temporary);
+        }
+        var existing = ReadConfig(outFolder);
+        if (existing.DifferencesFrom(config) is { Count: > 0 } differences)
+            throw new ArgumentException($"{path}: this folder holds a comparison with other settings ({string.Join("; ", differences)}); a shard must use the same settings as the others (or another --out).");
+    }
+
+    /// <summary>The folder's comparison.json; one-line errors when it is missing or damaged.</summary>
+    public static CompareConfig ReadConfig(string folder)
+    {
+        string path = Path.Combine(folder, CompareConfig.File);
+        try
+        {
+            return System.Text.Json.JsonSerializer.Deserialize<CompareConfig>(File.ReadAllText(path), RunFiles.Json)
+                ?? throw new InvalidDataException($"{path} is empty.");
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new InvalidDataException($"{path}: cannot read the comparison ({e.Message}).", e);
+        }
     }
 
     /// <summary>A short untimed training of a throwaway model, so JIT and library start-up do not count against either side.</summary>
@@ -143,27 +194,5 @@ public sealed class ComparisonRunner(TextWriter console, bool liveProgress)
             console.WriteLine($"   cannot continue the interrupted run in {folder} ({e.Message}); training it from the start.");
             return null;
         }
-    }
-
-    static ComparisonResult Summarise(CompareConfig config, DataSummary data, Dictionary<string, double> warmup,
-        List<ComparedRun> runs, bool interrupted)
-    {
-        var summaries = new List<FrameworkSummary>();
-        var accuracies = new Dictionary<string, List<double>>();
-        foreach (string name in config.Frameworks)
-        {
-            var done = runs.Where(r => r.Framework == name && r.Summary is { Status: "completed", TestAccuracy: not null }).Select(r => r.Summary!).ToList();
-            if (done.Count == 0) continue;
-            var accuracy = done.Select(s => s.TestAccuracy!.Value).ToList();
-            accuracies[name] = accuracy;
-            summaries.Add(new FrameworkSummary(name, done.Count, Statistics.Mean(accuracy), Statistics.StandardDeviation(accuracy),
-                Statistics.Mean(done.Select(s => s.TestLoss!.Value).ToList()),
-                Statistics.Mean(done.Select(s => s.TrainingSeconds).ToList()),
-                Statistics.Mean(done.Select(s => s.History.Average(e => e.Seconds)).ToList()),
-                Statistics.Mean(done.Select(s => s.TrainImagesPerSecond).ToList()),
-                done.Max(s => s.PeakMemoryBytes)));
-        }
-        var test = accuracies.Count == 2 ? Statistics.Welch(accuracies[config.Frameworks[0]], accuracies[config.Frameworks[1]]) : null;
-        return new ComparisonResult(config, MachineInfo.Current, data, warmup, [.. runs], summaries, test, interrupted, DateTime.UtcNow);
     }
 }

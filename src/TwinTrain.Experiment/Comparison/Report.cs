@@ -1,14 +1,17 @@
 using System.Globalization;
-using System.Net;
+using Markdig;
+using Markdig.Syntax;
+using Markdig.Syntax.Inlines;
 using TwinTrain.Experiment.Architectures;
 using System.Text;
 
 namespace TwinTrain.Experiment.Comparison;
 
 /// <summary>
-/// Writes report.md and a self-contained report.html (images embedded, no external references) from a comparison:
-/// the study's numbers beside ours, accuracy over seeds with the test of the difference, time and memory, the
-/// charts, the two code listings side by side, and the study's summed-loss mistake measured on our own run.
+/// Writes report.md, and report.html rendered from it by Markdig (charts embedded, no external references): the
+/// study's numbers beside ours, what can be concluded (paired and Welch tests, equivalence at the margin, bootstrap,
+/// time to accuracy), the defaults that differ and what aligning each changes, whether the engines compute the same
+/// thing, how quiet the machine was, the charts, and the two code listings side by side.
 /// </summary>
 public static class Report
 {
@@ -19,54 +22,66 @@ public static class Report
 
     static string F(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
     static string Percent(double value) => double.IsNaN(value) ? "n/a" : F($"{100 * value:F2} %");
+    static string Points(double fraction) => F($"{100 * fraction:+0.00;-0.00}");
+
+    static readonly MarkdownPipeline Pipeline = new MarkdownPipelineBuilder().UsePipeTables().Build();
 
     public static void Write(ComparisonResult result, string folder, IReadOnlyList<string> charts, IReadOnlyList<Listing> listings)
     {
-        var sections = Sections(result, listings);
-        var md = new StringBuilder();
-        var html = new StringBuilder();
-        md.AppendLine("# TwinTrain: Keras-style vs PyTorch-style on CIFAR-10").AppendLine();
-        foreach (var (title, markdown, htmlBody) in sections)
-        {
-            md.AppendLine($"## {title}").AppendLine().AppendLine(markdown).AppendLine();
-            html.AppendLine($"<h2>{WebUtility.HtmlEncode(title)}</h2>").AppendLine(htmlBody);
-            if (title == "Results")
-            {
-                md.AppendLine("## Charts").AppendLine();
-                html.AppendLine("<h2>Charts</h2>");
-                foreach (string chart in charts)
-                {
-                    md.AppendLine($"![{chart}](charts/{chart}.png)").AppendLine();
-                    string data = Convert.ToBase64String(File.ReadAllBytes(Path.Combine(folder, "charts", chart + ".png")));
-                    html.AppendLine($"<figure><img alt=\"{chart}\" src=\"data:image/png;base64,{data}\"></figure>");
-                }
-            }
-        }
-        TwinTrain.Data.AtomicFile.WriteAllText(Path.Combine(folder, Markdown), md.ToString());
-        TwinTrain.Data.AtomicFile.WriteAllText(Path.Combine(folder, Html), HtmlPage(html.ToString()));
+        string markdown = MarkdownText(result, charts, listings);
+        TwinTrain.Data.AtomicFile.WriteAllText(Path.Combine(folder, Markdown), markdown);
+        TwinTrain.Data.AtomicFile.WriteAllText(Path.Combine(folder, Html), HtmlPage(ToHtml(markdown, folder)));
     }
 
-    static List<(string Title, string Markdown, string Html)> Sections(ComparisonResult result, IReadOnlyList<Listing> listings)
+    /// <summary>The report as Markdown: sections in order, the charts after the results (the same-maths chart in its section).</summary>
+    public static string MarkdownText(ComparisonResult result, IReadOnlyList<string> charts, IReadOnlyList<Listing> listings)
     {
-        var sections = new List<(string, string, string)>();
+        var md = new StringBuilder();
+        md.AppendLine("# TwinTrain: Keras-style vs PyTorch-style on CIFAR-10").AppendLine();
+        foreach (var (title, body) in Sections(result, charts, listings))
+            md.AppendLine($"## {title}").AppendLine().AppendLine(body.TrimEnd()).AppendLine();
+        return md.ToString();
+    }
+
+    /// <summary>Markdown to HTML with Markdig; each chart's PNG is embedded as a data URI so the page stands alone.</summary>
+    static string ToHtml(string markdown, string folder)
+    {
+        var document = Markdig.Markdown.Parse(markdown, Pipeline);
+        foreach (var image in document.Descendants<LinkInline>().Where(l => l.IsImage && l.Url is not null && l.Url.StartsWith("charts/", StringComparison.Ordinal)))
+        {
+            string path = Path.Combine(folder, image.Url!);
+            if (File.Exists(path)) image.Url = "data:image/png;base64," + Convert.ToBase64String(File.ReadAllBytes(path));
+        }
+        using var writer = new StringWriter();
+        var renderer = new Markdig.Renderers.HtmlRenderer(writer);
+        Pipeline.Setup(renderer);
+        renderer.Render(document);
+        return writer.ToString();
+    }
+
+    static List<(string Title, string Body)> Sections(ComparisonResult result, IReadOnlyList<string> charts, IReadOnlyList<Listing> listings)
+    {
+        var sections = new List<(string, string)>();
         var config = result.Config.Training;
         var keras = result.Summaries.FirstOrDefault(s => s.Framework == "keras");
         var torch = result.Summaries.FirstOrDefault(s => s.Framework == "torch");
-
         var model = result.Model;
         string network = model is null ? "The study's CNN"
             : model.IsStudy ? F($"The study's CNN ({model.Parameters:N0} parameters)")
             : F($"The network {model.Arch} ({model.Parameters:N0} parameters, {model.TrainableParameters:N0} trainable)");
-        sections.Add(TextSection("Setup", (
+        var machines = result.Runs.Where(r => r.Summary is not null).Select(r => r.Summary!.Machine.CpuModel).Distinct().ToList();
+        string aligned = result.Config.Ablate ? "each condition of the ablation (below); the headline figures have nothing aligned"
+            : result.Main is { Aligned.Count: > 0 } m ? "aligned: " + string.Join(", ", m.Aligned) : "each framework's own defaults (nothing aligned)";
+        sections.Add(("Setup",
             F($"{network} trained {config.Epochs} epoch(s) with batch {config.BatchSize}, ") +
             F($"{(config.Optimizer == "sgd" ? $"SGD (momentum {config.Momentum})" : "Adam")} at learning rate {config.LearningRate}, ") +
-            F($"{config.Threads} thread(s), seeds {string.Join(", ", result.Config.Seeds)}, initialisation {config.Init}; ") +
+            F($"{config.Threads} thread(s), seeds {string.Join(", ", result.Config.Seeds)}, {aligned}; ") +
             F($"{result.Data.TrainImages:N0} training and {result.Data.TestImages:N0} test images from {result.Data.Source}. ") +
-            F($"Both frameworks saw the same decoded data in the same order per seed, one run after another on {result.Machine.CpuModel} ") +
-            F($"({result.Machine.LogicalCores} cores, {result.Machine.OperatingSystem}, {result.Machine.DotNet}). ") +
+            F($"Both frameworks saw the same decoded data in the same order per seed, one run after the other, the first alternating from seed to seed so that drift favours neither, ") +
+            F($"on {(machines.Count > 1 ? $"{machines.Count} machines ({string.Join("; ", machines)})" : machines.FirstOrDefault() ?? result.Machine.CpuModel)} ({result.Machine.OperatingSystem}, {result.Machine.DotNet}). ") +
             (result.WarmupSeconds.Count == 0
-                ? "Every run was resumed from an earlier invocation, so no warm-up was needed."
-                : "Warm-up before timing (not counted): " + string.Join(", ", result.WarmupSeconds.Select(w => F($"{w.Key} {w.Value:F1} s"))) + "."))));
+                ? "No warm-up was recorded (every run was resumed, or the report was rebuilt from run folders)."
+                : "Warm-up before timing (not counted): " + string.Join(", ", result.WarmupSeconds.Select(w => F($"{w.Key} {w.Value:F1} s"))) + ".")));
 
         var table = new List<string[]>
         {
@@ -81,67 +96,140 @@ public static class Report
             new[] { "Peak memory (process)", "", "", keras is null ? "n/a" : F($"{keras.PeakMemoryBytesMax / 1048576.0:N0} MiB"), torch is null ? "n/a" : F($"{torch.PeakMemoryBytesMax / 1048576.0:N0} MiB") },
             new[] { "Hardware", "Colab GPU", "Colab GPU", "CPU", "CPU" },
         };
-        string verdict = result.AccuracyDifference is { } d
-            ? F($"Keras-style minus PyTorch-style test accuracy: {100 * d.Difference:+0.00;-0.00} percentage points, 95% confidence interval [{100 * d.Lower:+0.00;-0.00}, {100 * d.Upper:+0.00;-0.00}] (Welch's t = {d.T:F2}, {d.DegreesOfFreedom:F1} degrees of freedom, p = {d.PValue:F3}). ") +
-              (d.Significant
-                  ? "The difference is statistically significant at the 5% level."
-                  : "The difference is not statistically significant at the 5% level: with these seeds the two frameworks cannot be told apart by accuracy.")
-            : "Too few completed seeds per framework (two or more are needed) to test whether the accuracy difference is real.";
-        var perSeed = result.Runs.Select(r => F($"{r.Framework} seed {r.Seed}: ") +
+        var perRun = result.MainRuns.Select(r => F($"{r.Framework} seed {r.Seed}: ") +
             (r.Error is not null ? $"failed ({r.Error})"
                 : r.Summary is { Status: RunSummary.Diverged } diverged ? $"diverged at {diverged.DivergedAt} (left out of the statistics)"
-                : r.Summary?.TestAccuracy is double a ? Percent(a) : r.Summary?.Status ?? "not run"));
-        sections.Add(("Results", MarkdownTable(table) + "\n" + verdict + "\n\nPer run: " + string.Join("; ", perSeed) + ".",
-            HtmlTable(table) + Paragraph(verdict) + Paragraph("Per run: " + string.Join("; ", perSeed) + ".")));
-
-        sections.Add(TextSection("The study's summed loss", SummedLossNote(result)));
+                : r.Summary?.TestAccuracy is double a ? Percent(a) + (r.Summary.Load?.Disturbed == true ? " (machine busy: timings not representative)" : "") : r.Summary?.Status ?? "not run"));
+        sections.Add(("Results", MarkdownTable(table) + "\nPer run: " + string.Join("; ", perRun) + ".\n\n" +
+            string.Concat(charts.Where(c => c != Charts.SameMathsChart).Select(c => $"![{c}](charts/{c}.png)\n\n"))));
+        sections.Add(("What can be concluded", Conclusions(result)));
+        sections.Add(("Defaults that differ", DefaultsThatDiffer(result)));
+        if (result.Factors.Count > 0) sections.Add(("What each default explains (ablation)", Ablation(result)));
+        sections.Add(("Do the two engines compute the same thing?", result.SameMaths is { } same
+            ? same.Sentence() + (charts.Contains(Charts.SameMathsChart) ? $"\n\n![{Charts.SameMathsChart}](charts/{Charts.SameMathsChart}.png)" : "")
+            : "Not measured for this report (it is measured at the end of a plain `compare`, and by `twintrain report` when the data is reachable)."));
+        sections.Add(("Timings a reader can trust", Timings(result)));
+        sections.Add(("The study's summed loss", SummedLossNote(result)));
         if (model is not null) sections.Add(ModelSection(model));
 
         if (model is { IsStudy: false })
         {
             // Not the study's CNN: its hand-written listings do not apply; show what each framework built from the config.
-            string structures = "The Keras-style model (Summary()) and the PyTorch-style module built from the same config:";
             sections.Add(("The models, side by side",
-                structures + "\n\n```\n" + model.KerasSummary.TrimEnd() + "\n```\n\n```\n" + model.TorchModule + "\n```\n",
-                Paragraph(structures) + "<div class=\"listings\"><pre>" + WebUtility.HtmlEncode(model.KerasSummary) + "</pre><pre>" + WebUtility.HtmlEncode(model.TorchModule) + "</pre></div>"));
+                "The Keras-style model (Summary()) and the PyTorch-style module built from the same config:\n\n<div class=\"listings\">\n<div>\n\n```\n" +
+                model.KerasSummary.TrimEnd() + "\n```\n\n</div>\n<div>\n\n```\n" + model.TorchModule + "\n```\n\n</div>\n</div>\n"));
             return sections;
         }
 
-        var codeMd = new StringBuilder();
-        var codeHtml = new StringBuilder("<div class=\"listings\">");
+        // Two columns in HTML (Markdown inside HTML blocks needs the blank lines), one after the other in Markdown viewers.
+        var code = new StringBuilder("<div class=\"listings\">\n");
         foreach (var listing in listings)
         {
-            codeMd.AppendLine(F($"### {listing.Framework} ({listing.CodeLines} lines of code)")).AppendLine();
-            codeHtml.Append(F($"<div><h3>{listing.Framework} ({listing.CodeLines} lines of code)</h3>"));
-            foreach (var (file, code) in listing.Files)
-            {
-                codeMd.AppendLine($"`{file}`").AppendLine().AppendLine("```csharp").Append(code).AppendLine("```").AppendLine();
-                codeHtml.Append($"<p><code>{WebUtility.HtmlEncode(file)}</code></p><pre>{WebUtility.HtmlEncode(code)}</pre>");
-            }
-            codeHtml.Append("</div>");
+            code.AppendLine("<div>").AppendLine().AppendLine(F($"### {listing.Framework} ({listing.CodeLines} lines of code)")).AppendLine();
+            foreach (var (file, text) in listing.Files)
+                code.AppendLine($"`{file}`").AppendLine().AppendLine("```csharp").Append(text).AppendLine("```").AppendLine();
+            code.AppendLine("</div>");
         }
-        codeHtml.Append("</div>");
-        sections.Add(("The code, side by side", codeMd.ToString(), codeHtml.ToString()));
+        code.AppendLine("</div>");
+        sections.Add(("The code, side by side", code.ToString()));
         return sections;
     }
 
+    /// <summary>The tests of the accuracy difference, the verdict, and the times to accuracy.</summary>
+    static string Conclusions(ComparisonResult result)
+    {
+        var text = new StringBuilder();
+        if (result.Accuracy is not { } c)
+        {
+            text.AppendLine("Too few completed seeds per framework (two or more are needed) to test whether the accuracy difference is real.").AppendLine();
+        }
+        else
+        {
+            text.AppendLine(F($"**{c.Verdict}**")).AppendLine();
+            var rows = new List<string[]> { new[] { F($"{c.A} − {c.B} (test accuracy, points)"), "Difference", "95% interval", "t", "df", "p" } };
+            if (c.Paired is { } p) rows.Add([F($"Paired by seed ({p.Pairs} pairs)"), Points(p.Difference), F($"[{Points(p.Lower)}, {Points(p.Upper)}]"), F($"{p.T:F2}"), F($"{p.DegreesOfFreedom:F0}"), F($"{p.PValue:F3}")]);
+            if (c.Welch is { } w) rows.Add(["Welch (unpaired)", Points(w.Difference), F($"[{Points(w.Lower)}, {Points(w.Upper)}]"), F($"{w.T:F2}"), F($"{w.DegreesOfFreedom:F1}"), F($"{w.PValue:F3}")]);
+            if (c.Bootstrap is { } b) rows.Add([F($"Bootstrap ({b.Resamples:N0} resamples{(b.Paired ? " of the pairs" : "")})"), "", F($"[{Points(b.Lower)}, {Points(b.Upper)}]"), "", "", ""]);
+            text.Append(MarkdownTable(rows)).AppendLine();
+            if (c.Equivalence is { } e)
+                text.AppendLine(F($"Equivalence (TOST) at ±{100 * e.Margin:0.0##} points, {(e.Paired ? "paired" : "Welch")}: one-sided p-values {e.PLower:F3} (difference > −margin) and {e.PUpper:F3} (difference < +margin), 90% interval [{Points(e.Lower90)}, {Points(e.Upper90)}]. ") +
+                    F($"A {c.A} run beats a {c.B} run with probability {c.ProbabilityABeatsB:F2}") + (c.PairedSeeds > 0 ? F($" ({c.A} was better in {c.ABetterSeeds} of {c.PairedSeeds} seeds). ") : ". ") +
+                    (c.SeedsNeeded is int n ? F($"Seeds needed to show equivalence at this margin with the observed spread (80% power): {n}.") : "No number of seeds would show equivalence at this margin: the observed difference is at or beyond it.")).AppendLine();
+            text.AppendLine("A difference that is not significant does not show the frameworks equivalent; only the equivalence test can, against a margin chosen beforehand (`--margin`).").AppendLine();
+        }
+        var times = result.Main?.TimeToAccuracy ?? [];
+        if (times.Count > 0)
+        {
+            var rows = new List<string[]> { new[] { "Time to test accuracy (training seconds)", "Framework", "Mean ± std", "Runs that reached it" } };
+            rows.AddRange(times.Select(t => new[] { F($"{100 * t.Target:0.#} %"), t.Framework,
+                t.Reached == 0 ? "not reached" : double.IsNaN(t.StdSeconds) ? F($"{t.MeanSeconds:F1} s") : F($"{t.MeanSeconds:F1} ± {t.StdSeconds:F1} s"), F($"{t.Reached} of {t.Runs}") }));
+            text.AppendLine("Seconds of training (evaluation not counted) until the test accuracy, measured after each epoch, first reached each level (what MLPerf and DAWNBench measure):").AppendLine().Append(MarkdownTable(rows));
+            if (result.Disturbed.Count > 0) text.AppendLine().AppendLine("Some runs were timed on a busy machine (see the timings section): their times to accuracy are not representative.");
+        }
+        return text.ToString();
+    }
+
+    /// <summary>Each framework's settings as it ran (from run.json), side by side, differences first.</summary>
+    static string DefaultsThatDiffer(ComparisonResult result)
+    {
+        var first = result.Config.Frameworks.Select(f => result.MainRuns.FirstOrDefault(r => r.Framework == f && r.Summary?.Settings is not null)?.Summary).ToList();
+        if (first.Count != 2 || first.Any(s => s is null)) return "Not recorded (the runs are from before settings were recorded, or not both frameworks ran).";
+        var a = first[0]!.Settings!;
+        var b = first[1]!.Settings!;
+        var keys = a.Select(s => (s.Scope, s.Setting)).Union(b.Select(s => (s.Scope, s.Setting))).ToList();
+        string Value(IReadOnlyList<Frameworks.FrameworkSetting> settings, (string Scope, string Setting) key) =>
+            settings.FirstOrDefault(s => s.Scope == key.Scope && s.Setting == key.Setting)?.Value ?? "—";
+        var rows = keys.Select(k => (k, A: Value(a, k), B: Value(b, k))).OrderBy(r => r.A == r.B).ToList();
+        var table = new List<string[]> { new[] { "Where", "Setting", result.Config.Frameworks[0], result.Config.Frameworks[1], "Same?" } };
+        table.AddRange(rows.Select(r => new[] { r.k.Scope, r.k.Setting, r.A, r.B, r.A == r.B ? "same" : "**differs**" }));
+        return "What each framework actually ran with, read from its built model and optimizer and recorded in every run.json " +
+            F($"(the {result.Config.Frameworks[0]} and {result.Config.Frameworks[1]} runs of seed {first[0]!.Config.Seed}). `--align init`, `--align epsilon` or `--align all` removes the differences that can be removed; `--ablate` measures what each explains.") +
+            "\n\n" + MarkdownTable(table);
+    }
+
+    static string Ablation(ComparisonResult result)
+    {
+        string a = result.Config.Frameworks[0], b = result.Config.Frameworks[1];
+        var rows = new List<string[]> { new[] { "Aligned", "Seeds", F($"Effect on the {a} − {b} accuracy gap (points, 95% CI)"), "Effect on the final training loss gap (95% CI)" } };
+        rows.AddRange(result.Factors.Select(f => new[] { f.Condition, F($"{f.Seeds}"), SummaryTable.Effect(100 * f.AccuracyGap, f.OnAccuracyGap, 100, 2), SummaryTable.Effect(f.LossGap, f.OnLossGap, 1, 4) }));
+        var conditions = new List<string[]> { new[] { "Condition", a, b, F($"{a} − {b}"), "Verdict" } };
+        foreach (var c in result.Conditions)
+        {
+            string Of(string name) => c.Summaries.FirstOrDefault(s => s.Framework == name) is { } s ? Spread(s) : "n/a";
+            conditions.Add([c.Condition, Of(a), Of(b), c.Accuracy?.Main is { } t ? F($"{Points(t.Difference)} [{Points(t.Lower)}, {Points(t.Upper)}]") : "n/a", c.Accuracy?.Verdict.Split(':')[0] ?? ""]);
+        }
+        return "Every seed was trained under each condition: nothing aligned, each default aligned alone, and all together. " +
+            F($"The effect of a condition is its {a} − {b} gap minus the gap with nothing aligned, paired by seed; an interval that excludes zero means that default explains part of the gap.") +
+            "\n\n" + MarkdownTable(rows) + "\n" + MarkdownTable(conditions);
+    }
+
+    /// <summary>How busy the machine was during each run, and which figures a busy machine affects.</summary>
+    static string Timings(ComparisonResult result)
+    {
+        var rows = new List<string[]> { new[] { "Run", "Other processes (cores)", "Steal (cores)", "Load average (max)", "Threads", "Timings" } };
+        foreach (var run in result.Runs.Where(r => r.Summary?.Load is not null))
+        {
+            var load = run.Summary!.Load!;
+            rows.Add([Path.GetFileName(run.Folder), F($"{load.OtherCores:F2}"), F($"{load.StealCores:F2}"), F($"{load.LoadAverageMax:F2}"), F($"{load.Threads}"), load.Disturbed ? "**disturbed**" : "quiet"]);
+        }
+        string intro = "While each run trained, TwinTrain measured the CPU time other processes took (from /proc/stat, less its own), the time the hypervisor stole, and the load average. " +
+            F($"A run is marked disturbed when others took {Reporting.MachineLoad.DisturbedCores:F1} cores or more on average: its training time, seconds per epoch, images per second and times to accuracy are then not representative; accuracy and loss are not affected.");
+        var warnings = SummaryTable.DisturbedLines(result).ToList();
+        return intro + "\n\n" + (rows.Count > 1 ? MarkdownTable(rows) + "\n" : "No load was recorded (runs from before load recording, or not Linux).\n\n") + string.Join("\n", warnings.Select(w => w.TrimStart())) + "\n";
+    }
+
     /// <summary>The layer table with parameter counts, and every setting translated between the frameworks or left to defaults that differ.</summary>
-    static (string, string, string) ModelSection(ModelDescription model)
+    static (string, string) ModelSection(ModelDescription model)
     {
         var layers = new List<string[]> { new[] { "Layer", "Class", "Output shape", "Parameters", "Trainable" } };
         layers.AddRange(model.Layers.Select(l => new[] { l.Name, l.Class, l.OutputShape, F($"{l.Parameters:N0}"), F($"{l.TrainableParameters:N0}") }));
         layers.Add(["Total", "", "", F($"{model.Parameters:N0}"), F($"{model.TrainableParameters:N0}")]);
         var translations = new List<string[]> { new[] { "Layer", "Setting", "Keras", "PyTorch", "Note" } };
         translations.AddRange(model.Translations.Select(t => new[] { t.Layer, t.Setting, t.Keras, t.PyTorch, t.Note }));
-        string intro = F($"{model.Arch}, defined once as a Keras model config (digest {model.Digest[..12]}) and built by both frameworks.");
-        string differ = "What the PyTorch side spells differently, and the defaults the two frameworks differ on (recorded in every run.json):";
         return ("The model",
-            intro + "\n\n" + MarkdownTable(layers) + "\n" + differ + "\n\n" + MarkdownTable(translations),
-            Paragraph(intro) + HtmlTable(layers) + Paragraph(differ) + HtmlTable(translations));
+            F($"{model.Arch}, defined once as a Keras model config (digest {model.Digest[..12]}) and built by both frameworks.") + "\n\n" + MarkdownTable(layers) +
+            "\nWhat the PyTorch side spells differently, and the defaults the two frameworks differ on (recorded in every run.json):\n\n" + MarkdownTable(translations));
     }
-
-    /// <summary>A section of plain text: as is in Markdown, one paragraph in HTML.</summary>
-    static (string, string, string) TextSection(string title, string text) => (title, text, Paragraph(text));
 
     static string Spread(FrameworkSummary s) =>
         double.IsNaN(s.TestAccuracyStd) ? Percent(s.TestAccuracyMean) : F($"{100 * s.TestAccuracyMean:F2} ± {100 * s.TestAccuracyStd:F2} % ({s.Runs} seeds)");
@@ -158,21 +246,16 @@ public static class Report
             measured + " TwinTrain reports for both frameworks the mean loss per sample over the epoch, so the curves above are comparable.";
     }
 
-    static string Paragraph(string text) => $"<p>{WebUtility.HtmlEncode(text)}</p>";
-
+    /// <summary>A pipe table; a '|' inside a cell is escaped.</summary>
     static string MarkdownTable(List<string[]> rows)
     {
         var text = new StringBuilder();
+        rows = [.. rows.Select(r => r.Select(c => c.Replace("|", "\\|")).ToArray())];
         text.AppendLine("| " + string.Join(" | ", rows[0]) + " |");
         text.AppendLine("|" + string.Concat(rows[0].Select(_ => " --- |")));
         foreach (var row in rows.Skip(1)) text.AppendLine("| " + string.Join(" | ", row) + " |");
         return text.ToString();
     }
-
-    static string HtmlTable(List<string[]> rows) =>
-        "<table><thead><tr>" + string.Concat(rows[0].Select(c => $"<th>{WebUtility.HtmlEncode(c)}</th>")) + "</tr></thead><tbody>" +
-        string.Concat(rows.Skip(1).Select(r => "<tr>" + string.Concat(r.Select(c => $"<td>{WebUtility.HtmlEncode(c)}</td>")) + "</tr>")) +
-        "</tbody></table>";
 
     static string HtmlPage(string body) => $$"""
         <!DOCTYPE html>
@@ -185,7 +268,6 @@ public static class Report
         .listings { display: grid; grid-template-columns: 1fr 1fr; gap: 1em; }
         pre { background: #f6f6f6; padding: 0.7em; overflow-x: auto; font-size: 12px; }
         </style></head><body>
-        <h1>TwinTrain: Keras-style vs PyTorch-style on CIFAR-10</h1>
         {{body}}
         </body></html>
         """;

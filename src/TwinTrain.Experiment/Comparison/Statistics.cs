@@ -1,13 +1,31 @@
+using MathNet.Numerics.Distributions;
+
 namespace TwinTrain.Experiment.Comparison;
 
-/// <summary>Welch's two-sample t-test on the difference of means a − b, with its confidence interval.</summary>
-public sealed record WelchTest(double MeanA, double MeanB, double Difference, double StandardError, double T,
-    double DegreesOfFreedom, double PValue, double Lower, double Upper, double Confidence)
+/// <summary>A t-based test of a mean difference a − b, with its confidence interval.</summary>
+public sealed record TTest(double Difference, double StandardError, double T, double DegreesOfFreedom, double PValue,
+    double Lower, double Upper, double Confidence, int Pairs = 0)
 {
     public bool Significant => PValue < 1 - Confidence;
 }
 
-/// <summary>The few statistics the comparison needs, computed from first principles (no statistics package).</summary>
+/// <summary>
+/// The two one-sided tests of equivalence (Schuirmann's TOST) against ±margin: the difference is shown to lie within
+/// the margin when both one-sided p-values are below 5%, i.e. when the 90% interval lies inside ±margin.
+/// </summary>
+public sealed record EquivalenceTest(double Margin, double PLower, double PUpper, double Lower90, double Upper90, bool Paired)
+{
+    public double PValue => Math.Max(PLower, PUpper);
+    public bool Equivalent => PValue < 0.05;
+}
+
+/// <summary>A percentile bootstrap interval of the mean difference (resampling seeds, deterministically).</summary>
+public sealed record BootstrapInterval(double Lower, double Upper, int Resamples, bool Paired);
+
+/// <summary>
+/// The statistics the comparison reports, on top of MathNet.Numerics's Student's t distribution: Welch's and the
+/// paired t-test, TOST equivalence, a bootstrap interval, the probability of superiority and a sample-size estimate.
+/// </summary>
 public static class Statistics
 {
     public static double Mean(IReadOnlyList<double> values) => values.Count == 0 ? double.NaN : values.Average();
@@ -20,81 +38,126 @@ public static class Statistics
         return Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1));
     }
 
+    /// <summary>P(|T| ≥ |t|) for Student's t with <paramref name="df"/> degrees of freedom.</summary>
+    public static double TwoSidedP(double t, double df) => 2 * StudentT.CDF(0, 1, df, -Math.Abs(t));
+
+    /// <summary>The p-quantile of Student's t (p in (0, 1)).</summary>
+    public static double StudentQuantile(double p, double df)
+    {
+        if (p is <= 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(p));
+        return StudentT.InvCDF(0, 1, df, p);
+    }
+
     /// <summary>Welch's t-test (unequal variances); null when either sample has fewer than two values or no spread at all.</summary>
-    public static WelchTest? Welch(IReadOnlyList<double> a, IReadOnlyList<double> b, double confidence = 0.95)
+    public static TTest? Welch(IReadOnlyList<double> a, IReadOnlyList<double> b, double confidence = 0.95)
+    {
+        if (WelchParts(a, b) is not var (difference, se, df)) return null;
+        return TestOf(difference, se, df, confidence);
+    }
+
+    /// <summary>The paired t-test on a[i] − b[i]; null for fewer than two pairs or differences without spread.</summary>
+    public static TTest? Paired(IReadOnlyList<double> a, IReadOnlyList<double> b, double confidence = 0.95)
+    {
+        if (a.Count != b.Count) throw new ArgumentException("Paired samples must have the same length.");
+        var d = a.Zip(b, (x, y) => x - y).ToList();
+        if (d.Count < 2) return null;
+        double se = StandardDeviation(d) / Math.Sqrt(d.Count);
+        if (se == 0) return null;
+        return TestOf(Mean(d), se, d.Count - 1, confidence) with { Pairs = d.Count };
+    }
+
+    static TTest TestOf(double difference, double se, double df, double confidence)
+    {
+        double t = difference / se;
+        double half = StudentQuantile(1 - (1 - confidence) / 2, df) * se;
+        return new TTest(difference, se, t, df, TwoSidedP(t, df), difference - half, difference + half, confidence);
+    }
+
+    static (double Difference, double StandardError, double DegreesOfFreedom)? WelchParts(IReadOnlyList<double> a, IReadOnlyList<double> b)
     {
         if (a.Count < 2 || b.Count < 2) return null;
         double va = Math.Pow(StandardDeviation(a), 2) / a.Count, vb = Math.Pow(StandardDeviation(b), 2) / b.Count;
         double se = Math.Sqrt(va + vb);
         if (se == 0) return null;
-        double difference = Mean(a) - Mean(b);
         double df = (va + vb) * (va + vb) / (va * va / (a.Count - 1) + vb * vb / (b.Count - 1));
-        double t = difference / se;
-        double margin = StudentQuantile(1 - (1 - confidence) / 2, df) * se;
-        return new WelchTest(Mean(a), Mean(b), difference, se, t, df, TwoSidedP(t, df), difference - margin, difference + margin, confidence);
+        return (Mean(a) - Mean(b), se, df);
     }
 
-    /// <summary>P(|T| ≥ |t|) for Student's t with <paramref name="df"/> degrees of freedom.</summary>
-    public static double TwoSidedP(double t, double df) => RegularizedIncompleteBeta(df / (df + t * t), df / 2, 0.5);
-
-    /// <summary>The p-quantile of Student's t (p in (0, 1)), by bisection on the distribution function.</summary>
-    public static double StudentQuantile(double p, double df)
+    /// <summary>TOST against ±<paramref name="margin"/>, from a paired or Welch test's difference, standard error and degrees of freedom.</summary>
+    public static EquivalenceTest Equivalence(TTest test, double margin)
     {
-        if (p is <= 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(p));
-        if (p < 0.5) return -StudentQuantile(1 - p, df);
-        double target = 2 * (1 - p); // the two-sided tail at the quantile
-        double low = 0, high = 1;
-        while (TwoSidedP(high, df) > target) high *= 2;
-        for (int i = 0; i < 200 && high - low > 1e-12 * high; i++)
-        {
-            double middle = (low + high) / 2;
-            if (TwoSidedP(middle, df) > target) low = middle; else high = middle;
-        }
-        return (low + high) / 2;
+        double lower = (test.Difference + margin) / test.StandardError, upper = (test.Difference - margin) / test.StandardError;
+        double pLower = 1 - StudentT.CDF(0, 1, test.DegreesOfFreedom, lower), pUpper = StudentT.CDF(0, 1, test.DegreesOfFreedom, upper);
+        double half = StudentQuantile(0.95, test.DegreesOfFreedom) * test.StandardError;
+        return new EquivalenceTest(margin, pLower, pUpper, test.Difference - half, test.Difference + half, test.Pairs > 0);
     }
 
-    /// <summary>I_x(a, b), by the continued fraction (modified Lentz), using the symmetry I_x(a, b) = 1 − I_{1−x}(b, a).</summary>
-    public static double RegularizedIncompleteBeta(double x, double a, double b)
+    /// <summary>
+    /// The 95% percentile bootstrap interval of the mean difference: paired differences resampled when
+    /// <paramref name="paired"/>, else each sample on its own. A fixed seed makes the report reproducible.
+    /// </summary>
+    public static BootstrapInterval? Bootstrap(IReadOnlyList<double> a, IReadOnlyList<double> b, bool paired, int resamples = 10_000, int seed = 20_240_601)
     {
-        if (x <= 0) return 0;
-        if (x >= 1) return 1;
-        if (x > (a + 1) / (a + b + 2)) return 1 - RegularizedIncompleteBeta(1 - x, b, a);
-        double front = Math.Exp(LogGamma(a + b) - LogGamma(a) - LogGamma(b) + a * Math.Log(x) + b * Math.Log(1 - x)) / a;
-        const double tiny = 1e-300;
-        double c = 1, d = 1 - (a + b) * x / (a + 1);
-        d = 1 / (Math.Abs(d) < tiny ? tiny : d);
-        double result = d;
-        for (int m = 1; m <= 500; m++)
+        if (a.Count < 2 || b.Count < 2 || (paired && a.Count != b.Count)) return null;
+        var random = new Random(seed);
+        var means = new double[resamples];
+        for (int r = 0; r < resamples; r++)
         {
-            for (int step = 0; step < 2; step++)
+            double sum = 0;
+            if (paired)
             {
-                double numerator = step == 0
-                    ? m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m))
-                    : -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1));
-                d = 1 + numerator * d;
-                d = 1 / (Math.Abs(d) < tiny ? tiny : d);
-                c = 1 + numerator / c;
-                if (Math.Abs(c) < tiny) c = tiny;
-                result *= c * d;
-                if (step == 1 && Math.Abs(c * d - 1) < 1e-15) return front * result;
+                for (int i = 0; i < a.Count; i++) { int k = random.Next(a.Count); sum += a[k] - b[k]; }
+                means[r] = sum / a.Count;
+                continue;
             }
+            for (int i = 0; i < a.Count; i++) sum += a[random.Next(a.Count)];
+            double meanA = sum / a.Count;
+            sum = 0;
+            for (int i = 0; i < b.Count; i++) sum += b[random.Next(b.Count)];
+            means[r] = meanA - sum / b.Count;
         }
-        return front * result;
+        Array.Sort(means);
+        return new BootstrapInterval(Quantile(means, 0.025), Quantile(means, 0.975), resamples, paired);
     }
 
-    /// <summary>ln Γ(z) for z > 0 (Lanczos, g = 7, nine terms; about 15 significant digits).</summary>
-    public static double LogGamma(double z)
+    /// <summary>The q-quantile of sorted values, interpolating linearly (R's type 7, numpy's default).</summary>
+    public static double Quantile(IReadOnlyList<double> sorted, double q)
     {
-        if (z < 0.5) return Math.Log(Math.PI / Math.Abs(Math.Sin(Math.PI * z))) - LogGamma(1 - z);
-        ReadOnlySpan<double> coefficients =
-        [
-            0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
-            12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
-        ];
-        z -= 1;
-        double sum = coefficients[0];
-        for (int i = 1; i < coefficients.Length; i++) sum += coefficients[i] / (z + i);
-        double t = z + 7.5;
-        return 0.5 * Math.Log(2 * Math.PI) + (z + 0.5) * Math.Log(t) - t + Math.Log(sum);
+        double position = q * (sorted.Count - 1);
+        int below = (int)Math.Floor(position);
+        int above = Math.Min(below + 1, sorted.Count - 1);
+        return sorted[below] + (position - below) * (sorted[above] - sorted[below]);
+    }
+
+    /// <summary>P(a run of a beats a run of b) over every pair of runs, ties counting half (the common-language effect size).</summary>
+    public static double ProbabilityOfSuperiority(IReadOnlyList<double> a, IReadOnlyList<double> b)
+    {
+        if (a.Count == 0 || b.Count == 0) return double.NaN;
+        double wins = 0;
+        foreach (double x in a)
+            foreach (double y in b)
+                wins += x > y ? 1 : x == y ? 0.5 : 0;
+        return wins / (a.Count * b.Count);
+    }
+
+    /// <summary>
+    /// The fewest pairs for which a paired TOST at ±<paramref name="margin"/> (α = 5%) has the given power when the
+    /// true difference is <paramref name="difference"/> and the paired differences spread by <paramref name="sd"/>:
+    /// the smallest n with n ≥ ((t₁₋α,n−1 + t₁₋β,n−1)·sd / (margin − |difference|))², β halved when the difference is 0
+    /// (Chow, Shao and Wang, Sample Size Calculations in Clinical Research, §3.2). Null when no number of seeds can
+    /// show it: the difference is at or beyond the margin.
+    /// </summary>
+    public static int? SeedsForEquivalence(double difference, double sd, double margin, double power = 0.8, int limit = 100_000)
+    {
+        double room = margin - Math.Abs(difference);
+        if (room <= 0 || double.IsNaN(sd)) return null;
+        if (sd == 0) return 2;
+        double beta = difference == 0 ? (1 - power) / 2 : 1 - power;
+        for (int n = 2; n <= limit; n++)
+        {
+            double t = StudentQuantile(0.95, n - 1) + StudentQuantile(1 - beta, n - 1);
+            if (n >= t * t * sd * sd / (room * room)) return n;
+        }
+        return null;
     }
 }

@@ -3,13 +3,15 @@ using System.Text;
 
 namespace TwinTrain.Experiment.Comparison;
 
-/// <summary>The comparison's short summary for the terminal: one row per framework, then the difference and the study's numbers.</summary>
+/// <summary>The comparison's short summary for the terminal: one row per framework, the conclusions, the ablation, the machine's load.</summary>
 public static class SummaryTable
 {
+    static string F(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+
     public static string Format(ComparisonResult result)
     {
         var text = new StringBuilder();
-        string F(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+        if (result.Main is { Condition: not Alignments.None } main) text.AppendLine(F($"Aligned: {string.Join(", ", main.Aligned)}"));
         text.AppendLine(F($"{"framework",-10} {"runs",4} {"test accuracy",18} {"train s",9} {"s/epoch",8} {"img/s",7} {"peak MiB",9}"));
         foreach (var s in result.Summaries)
         {
@@ -20,16 +22,59 @@ public static class SummaryTable
             text.AppendLine(F($"{failed.Framework,-10} seed {failed.Seed} failed: {failed.Error}"));
         foreach (var diverged in result.Runs.Where(r => r.Summary?.Status == RunSummary.Diverged))
             text.AppendLine(F($"{diverged.Framework,-10} seed {diverged.Seed} diverged at {diverged.Summary!.DivergedAt} (not in the statistics)."));
-        if (result.AccuracyDifference is { } d && result.Config.Frameworks.Count == 2)
+        foreach (var time in result.Main?.TimeToAccuracy ?? [])
+            text.AppendLine(F($"time to {100 * time.Target:0.#} % test accuracy, {time.Framework}: ") + (time.Reached == 0
+                ? F($"not reached in {time.Runs} run(s)")
+                : F($"{time.MeanSeconds:F1}{(double.IsNaN(time.StdSeconds) ? "" : F($" ± {time.StdSeconds:F1}"))} s of training ({time.Reached} of {time.Runs} runs reached it)")));
+        if (result.Accuracy is { } c) AppendConclusion(text, c);
+        else if (result.Summaries.Count == 2) text.AppendLine("Too few seeds for a test of the difference (two or more per framework are needed).");
+        if (result.Factors.Count > 0)
         {
-            text.AppendLine(F($"{result.Config.Frameworks[0]} − {result.Config.Frameworks[1]}: {100 * d.Difference:+0.00;-0.00} points, 95% CI [{100 * d.Lower:+0.00;-0.00}, {100 * d.Upper:+0.00;-0.00}], Welch t = {d.T:F2}, df = {d.DegreesOfFreedom:F1}, p = {d.PValue:F3}: {(d.Significant ? "a significant difference" : "no significant difference")} at the 5% level."));
+            text.AppendLine(F($"Ablation: what aligning each default changes in the {result.Config.Frameworks[0]} − {result.Config.Frameworks[1]} gap (paired by seed, 95% CI):"));
+            text.AppendLine(F($"  {"aligned",-14} {"seeds",5} {"test accuracy (points)",32} {"final training loss",30}"));
+            foreach (var f in result.Factors)
+                text.AppendLine(F($"  {f.Condition,-14} {f.Seeds,5} {Effect(100 * f.AccuracyGap, f.OnAccuracyGap, 100, 2),32} {Effect(f.LossGap, f.OnLossGap, 1, 4),30}"));
         }
-        else if (result.Summaries.Count == 2)
-        {
-            text.AppendLine("Too few seeds for a test of the difference (two or more per framework are needed).");
-        }
+        foreach (var line in DisturbedLines(result)) text.AppendLine(line);
         text.AppendLine("The study (official CIFAR-10, Colab GPU): TensorFlow 68.78 %, PyTorch 68.95 %; 715 s vs 723 s.");
         if (result.Interrupted) text.AppendLine("Interrupted: run the same command again to continue.");
         return text.ToString();
+    }
+
+    static void AppendConclusion(StringBuilder text, AccuracyConclusion c)
+    {
+        string Interval(double lower, double upper) => F($"[{100 * lower:+0.00;-0.00}, {100 * upper:+0.00;-0.00}]");
+        if (c.Paired is { } p)
+            text.AppendLine(F($"{c.A} − {c.B}, paired by seed ({p.Pairs} pairs): {100 * p.Difference:+0.00;-0.00} points, 95% CI {Interval(p.Lower, p.Upper)}, t = {p.T:F2}, df = {p.DegreesOfFreedom:F0}, p = {p.PValue:F3}"));
+        if (c.Welch is { } w)
+            text.AppendLine(F($"{c.A} − {c.B}, Welch: {100 * w.Difference:+0.00;-0.00} points, 95% CI {Interval(w.Lower, w.Upper)}, t = {w.T:F2}, df = {w.DegreesOfFreedom:F1}, p = {w.PValue:F3}"));
+        if (c.Bootstrap is { } b)
+            text.AppendLine(F($"bootstrap 95% CI of the mean difference {Interval(b.Lower, b.Upper)} ({b.Resamples:N0} resamples{(b.Paired ? " of the pairs" : "")}); P({c.A} run beats {c.B} run) = {c.ProbabilityABeatsB:F2}") +
+                (c.PairedSeeds > 0 ? F($" ({c.A} better in {c.ABetterSeeds} of {c.PairedSeeds} seeds)") : ""));
+        text.AppendLine("Verdict: " + c.Verdict);
+    }
+
+    /// <summary>A mean effect and its 95% interval, e.g. "+0.42 [-0.10, +0.94]".</summary>
+    public static string Effect(double mean, TTest? test, double scale, int decimals)
+    {
+        string format = "+0." + new string('0', decimals) + ";-0." + new string('0', decimals);
+        string N(double value) => value.ToString(format, CultureInfo.InvariantCulture);
+        return test is null ? $"{N(mean)} (one seed: no CI)" : $"{N(mean)} [{N(scale * test.Lower)}, {N(scale * test.Upper)}]";
+    }
+
+    /// <summary>A warning per disturbed run, saying which figures it affects; empty when the machine was quiet.</summary>
+    public static IEnumerable<string> DisturbedLines(ComparisonResult result)
+    {
+        var disturbed = result.Disturbed;
+        if (disturbed.Count == 0)
+        {
+            var loads = result.Runs.Where(r => r.Summary?.Load is not null).Select(r => r.Summary!.Load!).ToList();
+            if (loads.Count > 0)
+                yield return F($"Machine load: quiet during every run (other processes at most {loads.Max(l => l.OtherCores):F2} cores on average, steal at most {loads.Max(l => l.StealCores):F2}).");
+            yield break;
+        }
+        yield return F($"Warning: the machine was busy during {disturbed.Count} of {result.Runs.Count} runs, so their times, epochs per second and images per second are not representative (accuracy and loss are not affected):");
+        foreach (var run in disturbed)
+            yield return F($"  {run.Framework} seed {run.Seed}{(run.Condition == Alignments.None ? "" : $" (aligned: {run.Condition})")}: {run.Summary!.Load!.Describe()}");
     }
 }

@@ -12,6 +12,8 @@ public static class FrameworkCatalog
     public static IFramework Create(string name, TrainingConfig config, ImageSet train, Architecture? architecture = null) => name switch
     {
         "torch" => new TorchFramework(config, train, architecture ?? Architecture.Resolve(config.Arch)),
+        // Not offered to train or compare (they keep the study's loop): bench measures it against the plain loop.
+        "torch-tuned" => new TorchFramework(config, train, architecture ?? Architecture.Resolve(config.Arch), TorchCpuTuning.CpuTuned),
         "keras" => new KerasFramework(config, train, architecture ?? Architecture.Resolve(config.Arch)),
         _ => throw new ArgumentException($"Unknown framework '{name}'; expected one of: {string.Join(", ", Names)}."),
     };

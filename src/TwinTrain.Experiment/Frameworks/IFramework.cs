@@ -5,6 +5,12 @@ namespace TwinTrain.Experiment.Frameworks;
 /// <summary>Mean loss and accuracy over a number of samples.</summary>
 public readonly record struct Metrics(double Loss, double Accuracy, long Samples);
 
+/// <summary>
+/// One setting a framework actually ran with, read from its objects after they were built (not from prose): Scope is
+/// "(model)" or a Keras layer name, so the two frameworks' settings line up row by row in the report.
+/// </summary>
+public sealed record FrameworkSetting(string Scope, string Setting, string Value);
+
 /// <summary>Called after each training step with the step number (from 1) and the running means so far.</summary>
 public delegate void StepCallback(int step, Metrics running);
 
@@ -22,7 +28,13 @@ public interface IFramework : IDisposable
 
     long ParameterCount { get; }
 
+    /// <summary>Initialisers, optimizer constants, loss input, normalisation constants and data layout, as built.</summary>
+    IReadOnlyList<FrameworkSetting> Settings { get; }
+
     int StepsPerEpoch { get; }
+
+    /// <summary>The trainable weights' values in the Keras model's order and layout, so the two frameworks' weights compare element by element.</summary>
+    float[][] TrainableWeightsInKerasLayout();
 
     /// <summary>Trains one epoch in the order given by (seed, epoch). Stops after the current step when asked.</summary>
     Metrics TrainEpoch(int epoch, StepCallback? afterStep, CancellationToken stop);

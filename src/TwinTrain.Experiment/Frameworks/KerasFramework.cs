@@ -28,7 +28,9 @@ public sealed class KerasFramework : IFramework
     {
         _config = config;
         _model = architecture.Build(config.Seed);
-        _model.Compile(config.Optimizer == "sgd" ? new SGD(config.LearningRate, config.Momentum) : new Adam(config.LearningRate), metrics: ["accuracy"]);
+        _model.Compile(config.Optimizer == "sgd" ? new SGD(config.LearningRate, config.Momentum)
+            : config.Epsilon == "aligned" ? new Adam(config.LearningRate, epsilon: TrainingConfig.AlignedEpsilon) { EpsilonAfterBiasCorrection = true }
+            : new Adam(config.LearningRate), metrics: ["accuracy"]);
         _model.Threads = config.Threads;
         _train = new ImageSetDataset(train);
     }
@@ -42,6 +44,40 @@ public sealed class KerasFramework : IFramework
     };
 
     public long ParameterCount => _model.ParameterCount;
+
+    public float[][] TrainableWeightsInKerasLayout() => [.. _model.TrainableWeights.Select(w => (float[])w.Value.Clone())];
+
+    public IReadOnlyList<FrameworkSetting> Settings => [.. ReadSettings()];
+
+    IEnumerable<FrameworkSetting> ReadSettings()
+    {
+        static string ClassOf(object? initializer) => initializer is Dictionary<string, object?> d && d.TryGetValue("class_name", out var name) ? $"{name}" : $"{initializer}";
+        string seedNote = _config.Init == "shared" ? " (from the seed; the same values in both)" : "";
+        foreach (var layer in _model.Layers)
+        {
+            var config = layer.GetConfig();
+            if (layer.TrainableWeights.Count == 0) continue;
+            if (config.TryGetValue("kernel_initializer", out var kernel)) yield return new(layer.Name, "kernel initialisation", ClassOf(kernel) + seedNote);
+            if (config.TryGetValue("use_bias", out var useBias) && useBias is false) yield return new(layer.Name, "bias initialisation", "no bias");
+            else if (config.TryGetValue("bias_initializer", out var bias)) yield return new(layer.Name, "bias initialisation", ClassOf(bias) + seedNote);
+            if (layer is Keras.Layers.BatchNormalization bn)
+            {
+                yield return new(layer.Name, "momentum (weight of the old running value)", F($"{bn.Momentum}"));
+                yield return new(layer.Name, "epsilon", F($"{bn.Epsilon}"));
+                yield return new(layer.Name, "running variance", "biased (batch variance, n)");
+            }
+        }
+        if (_model.Optimizer is Adam adam)
+        {
+            yield return new("(model)", "Adam epsilon", F($"{adam.Epsilon:G}"));
+            yield return new("(model)", "Adam epsilon placement", adam.EpsilonAfterBiasCorrection ? "√v̂ + ε (after the bias correction)" : "√v + ε (before the bias correction)");
+        }
+        yield return new("(model)", "loss input", _model.Loss!.FromLogits ? "logits" : "softmax probabilities");
+        yield return new("(model)", "data layout", "NHWC (channels last)");
+        yield return new("(model)", "threads", F($"{_model.Threads}"));
+    }
+
+    static string F(FormattableString text) => text.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     public int StepsPerEpoch => (_train.Count + _config.BatchSize - 1) / _config.BatchSize;
 

@@ -19,13 +19,20 @@ public sealed class TorchFramework : IFramework
     readonly TorchSharp.Modules.OptimizerHelper _optimizer;
     readonly Batches _train;
     readonly TrainingConfig _config;
+    readonly TorchTranslation _translation;
+    readonly TorchCpuTuning _tuning;
+    readonly Architecture _architecture;
     Batches? _evaluation;
 
-    public TorchFramework(TrainingConfig config, ImageSet train, Architecture architecture)
+    public TorchFramework(TrainingConfig config, ImageSet train, Architecture architecture, TorchCpuTuning? tuning = null)
     {
         _config = config;
+        _tuning = tuning ?? TorchCpuTuning.Plain;
+        if (_tuning.InteropThreads is int interop) TorchCpuTuning.SetInteropThreadsOnce(interop);
         torch.set_num_threads(config.Threads);
         torch.manual_seed(config.Seed);
+        _translation = architecture.Torch;
+        _architecture = architecture;
         _model = architecture.Torch.CreateModule();
         if (config.Init == "shared")
         {
@@ -35,10 +42,13 @@ public sealed class TorchFramework : IFramework
         _optimizer = config.Optimizer == "sgd"
             ? optim.SGD(_model.parameters(), config.LearningRate, momentum: config.Momentum)
             : optim.Adam(_model.parameters(), lr: config.LearningRate);
-        _train = new Batches(train, config.BatchSize, ImageLayout.Nchw);
+        _train = new Batches(train, config.BatchSize, Layout);
     }
 
-    public string Name => "torch";
+    /// <summary>channels_last feeds NHWC buffers as channels_last tensors; the plain loop feeds NCHW.</summary>
+    ImageLayout Layout => _tuning.ChannelsLast ? ImageLayout.Nhwc : ImageLayout.Nchw;
+
+    public string Name => _tuning == TorchCpuTuning.Plain ? "torch" : "torch-tuned";
 
     public IReadOnlyDictionary<string, string> Versions { get; } = new Dictionary<string, string>
     {
@@ -47,6 +57,46 @@ public sealed class TorchFramework : IFramework
     };
 
     public long ParameterCount => _model.parameters().Sum(p => p.numel());
+
+    public float[][] TrainableWeightsInKerasLayout()
+    {
+        using var shapes = _architecture.Build(seed: 0);
+        return WeightLayout.FromTorchLayout(shapes, _translation, [.. _model.parameters().Select(p => p.data<float>().ToArray())]);
+    }
+
+    public IReadOnlyList<FrameworkSetting> Settings => [.. ReadSettings()];
+
+    IEnumerable<FrameworkSetting> ReadSettings()
+    {
+        bool shared = _config.Init == "shared";
+        foreach (var (name, module) in _model.named_children())
+        {
+            string layer = _translation.KerasLayerOf(name);
+            switch (module)
+            {
+                case TorchSharp.Modules.Conv2d or TorchSharp.Modules.Linear:
+                    yield return new(layer, "kernel initialisation", shared ? "GlorotUniform (converted from the Keras model's)" : "kaiming_uniform_(a=√5) (reset_parameters)");
+                    bool hasBias = module.named_parameters().Any(p => p.name == "bias");
+                    yield return new(layer, "bias initialisation", !hasBias ? "no bias" : shared ? "Zeros (converted from the Keras model's)" : "U(±1/√fan_in) (reset_parameters)");
+                    break;
+                case TorchSharp.Modules.NormBase norm:
+                    yield return new(layer, "momentum (weight of the old running value)", norm.momentum is double m ? F($"{1 - m} (momentum={m})") : "cumulative average (momentum=None)");
+                    yield return new(layer, "epsilon", F($"{norm.eps}"));
+                    yield return new(layer, "running variance", "unbiased (batch variance × n/(n−1))");
+                    break;
+            }
+        }
+        if (_optimizer is TorchSharp.Modules.Adam adam && adam.ParamGroups.First() is TorchSharp.Modules.Adam.ParamGroup { Options: TorchSharp.Modules.Adam.Options options })
+        {
+            yield return new("(model)", "Adam epsilon", F($"{options.eps:G}"));
+            yield return new("(model)", "Adam epsilon placement", "√v̂ + ε (after the bias correction)");
+        }
+        yield return new("(model)", "loss input", "logits (CrossEntropyLoss)");
+        yield return new("(model)", "data layout", _tuning.ChannelsLast ? "NCHW, channels_last in memory" : "NCHW (channels first)");
+        yield return new("(model)", "threads", F($"{torch.get_num_threads()}"));
+    }
+
+    static string F(FormattableString text) => text.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     public int StepsPerEpoch => _train.BatchCount;
 
@@ -61,8 +111,8 @@ public sealed class TorchFramework : IFramework
     public Metrics Evaluate(ImageSet set)
     {
         // The test set is evaluated after every epoch: keep its batch buffer rather than allocate one each time.
-        if (_evaluation?.Set != set) _evaluation = new Batches(set, Math.Max(_config.BatchSize, 256), ImageLayout.Nchw);
-        return ToMetrics(TorchTraining.Evaluate(_model, _evaluation));
+        if (_evaluation?.Set != set) _evaluation = new Batches(set, Math.Max(_config.BatchSize, 256), Layout);
+        return ToMetrics(TorchTraining.Evaluate(_model, _evaluation, _tuning.InferenceMode));
     }
 
     /// <summary>The class with the highest logit for every image of the set, in order.</summary>
@@ -116,4 +166,40 @@ public sealed class TorchFramework : IFramework
         _optimizer.Dispose();
         _model.Dispose();
     }
+}
+
+/// <summary>
+/// What a performance-minded TorchSharp user would set on a CPU beyond the study's plain loop: channels_last inputs
+/// (oneDNN's preferred layout for convolutions), inference_mode instead of no_grad for evaluation, and one inter-op
+/// thread (the model is a chain with nothing to run side by side; libtorch allows setting it once per process).
+/// `bench` measures it against the plain loop; `compare` keeps the plain loop, as the study wrote it.
+/// </summary>
+public sealed record TorchCpuTuning(bool ChannelsLast, bool InferenceMode, int? InteropThreads)
+{
+    public static TorchCpuTuning Plain { get; } = new(false, false, null);
+    public static TorchCpuTuning CpuTuned { get; } = new(true, true, 1);
+
+    static readonly Lock InteropLock = new();
+    static int? _interopThreads;
+
+    /// <summary>torch.set_num_interop_threads, which libtorch refuses a second time: later calls must ask for the same number.</summary>
+    public static void SetInteropThreadsOnce(int threads)
+    {
+        lock (InteropLock)
+        {
+            if (_interopThreads is null)
+            {
+                torch.set_num_interop_threads(threads);
+                _interopThreads = threads;
+            }
+            else if (_interopThreads != threads)
+            {
+                throw new InvalidOperationException($"libtorch's inter-op threads are already set to {_interopThreads} in this process.");
+            }
+        }
+    }
+
+    public override string ToString() => this == Plain ? "the study's plain loop"
+        : string.Join(", ", new[] { ChannelsLast ? "channels_last inputs" : null, InferenceMode ? "inference_mode for evaluation" : null,
+            InteropThreads is int n ? $"set_num_interop_threads({n})" : null }.Where(s => s is not null));
 }

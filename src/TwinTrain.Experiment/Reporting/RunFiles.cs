@@ -22,6 +22,8 @@ public static class RunFiles
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         // A null where the type says there is none (a "config": null) is damage, not a value.
         RespectNullableAnnotations = true,
+        // run.json is read by people too: "√v̂ + ε" as written, not as \u221A escapes (still valid JSON).
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
     public static void WriteHistory(string folder, IEnumerable<EpochRecord> epochs)

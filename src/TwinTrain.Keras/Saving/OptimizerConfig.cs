@@ -23,7 +23,7 @@ internal static class OptimizerConfig
         double lr = Number("learning_rate", 0.001);
         return className?.ToLowerInvariant() switch
         {
-            "adam" => new Adam(lr, Number("beta_1", 0.9), Number("beta_2", 0.999), Number("epsilon", 1e-7), Flag("amsgrad")) { WeightDecay = Optional("weight_decay"), ClipValue = Optional("clipvalue") },
+            "adam" => new Adam(lr, Number("beta_1", 0.9), Number("beta_2", 0.999), Number("epsilon", 1e-7), Flag("amsgrad")) { WeightDecay = Optional("weight_decay"), ClipValue = Optional("clipvalue"), EpsilonAfterBiasCorrection = Flag("epsilon_after_bias_correction") },
             "adamw" => new AdamW(lr, Optional("weight_decay") ?? 0.004, Number("beta_1", 0.9), Number("beta_2", 0.999), Number("epsilon", 1e-7), Flag("amsgrad")) { ClipValue = Optional("clipvalue") },
             "rmsprop" => new RMSprop(lr, Number("rho", 0.9), Number("momentum", 0), Number("epsilon", 1e-7), Flag("centered")) { WeightDecay = Optional("weight_decay"), ClipValue = Optional("clipvalue") },
             "sgd" => new SGD(Number("learning_rate", 0.01), Number("momentum", 0), Flag("nesterov")) { WeightDecay = Optional("weight_decay"), ClipValue = Optional("clipvalue") },

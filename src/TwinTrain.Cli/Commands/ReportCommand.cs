@@ -1,0 +1,76 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using TwinTrain.Data;
+using TwinTrain.Experiment;
+using TwinTrain.Experiment.Architectures;
+using TwinTrain.Experiment.Checkpoints;
+using TwinTrain.Experiment.Comparison;
+using TwinTrain.Experiment.Reporting;
+
+namespace TwinTrain.Cli.Commands;
+
+/// <summary>`twintrain report DIR`: results.json, the charts and the report rebuilt from whatever run folders DIR holds (e.g. merged shards).</summary>
+public static class ReportCommand
+{
+    public static Command Create()
+    {
+        var folder = new Argument<string>("folder") { Description = "A comparison's output folder (its runs/ may come from several machines)." };
+        var data = new Option<string?>("--data") { Description = "CIFAR-10, for the same-mathematics check (default: where the runs read it, or where 'twintrain download' puts it)." };
+        var report = new ReportOptions();
+        var command = new Command("report", "Rebuild a comparison's results, charts and report from the run folders in it (after shards, or copying runs together).") { folder, data };
+        report.AddTo(command);
+        command.SetAction(parse =>
+        {
+            string dir = parse.GetValue(folder)!;
+            var console = parse.InvocationConfiguration.Output;
+            if (!Directory.Exists(dir)) throw new ArgumentException($"{dir}: no such folder.");
+            using var held = FolderLock.Take(dir, "report");
+            var (recorded, runs) = ComparisonFolder.Read(dir);
+            var config = report.Apply(parse, recorded);
+            var first = runs.First(r => r.Summary is not null).Summary!;
+            var architecture = Architecture.OfRunFolder(runs.First(r => r.Summary is not null).Folder, first.Config.Arch);
+            var previous = PreviousResults(dir);
+            var sameMaths = previous.SameMaths ?? MeasureSameMaths(parse.GetValue(data), first, architecture, config, console);
+            var result = ComparisonResult.Of(config, MachineInfo.Current, first.Data, previous.Warmup, runs, interrupted: false,
+                ModelDescription.Of(architecture, config.Training), sameMaths);
+            RunFiles.WriteJson(Path.Combine(dir, ComparisonRunner.ResultsFile), result);
+            console.WriteLine($"{runs.Count(r => r.Summary is not null)} run(s) of {config.Plan().Count} planned in {dir}" +
+                (runs.Count(r => r.Summary is not null) < config.Plan().Count ? " (the others are not there yet: the report covers these)" : ""));
+            CompareCommand.WriteOutputs(result, dir, console);
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>What a previous results.json measured that the run folders do not hold: warm-up times and the same-maths check.</summary>
+    static (IReadOnlyDictionary<string, double> Warmup, SameMathsResult? SameMaths) PreviousResults(string dir)
+    {
+        string path = Path.Combine(dir, ComparisonRunner.ResultsFile);
+        try
+        {
+            if (!File.Exists(path) || JsonNode.Parse(File.ReadAllText(path)) is not JsonObject results) return (new Dictionary<string, double>(), null);
+            var warmup = results["warmup_seconds"]?.Deserialize<Dictionary<string, double>>(RunFiles.Json) ?? [];
+            var same = results["same_maths"]?.Deserialize<SameMathsResult>(RunFiles.Json);
+            return (warmup, same);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return (new Dictionary<string, double>(), null); // a damaged results.json is rebuilt from the runs
+        }
+    }
+
+    /// <summary>The same-maths check, when CIFAR-10 can be found (it takes seconds); null with a note otherwise.</summary>
+    static SameMathsResult? MeasureSameMaths(string? data, RunSummary run, Architecture architecture, CompareConfig config, TextWriter console)
+    {
+        string? source = data ?? (File.Exists(run.Data.Source) || Directory.Exists(run.Data.Source) ? run.Data.Source : DataLocation.Find(null));
+        if (source is null)
+        {
+            console.WriteLine($"Not measuring whether the engines compute the same thing: no CIFAR-10 at {run.Data.Source} (where the runs read it) or in {CifarLoader.DefaultDataFolder()}; give --data.");
+            return null;
+        }
+        console.WriteLine($"== Do the two engines compute the same thing? (CIFAR-10 from {source})");
+        var (full, _) = CifarLoader.Load(source, null, useCache: true);
+        return SameMaths.Run(architecture, full.Train, config.Training.Threads);
+    }
+}

@@ -1,0 +1,127 @@
+using System.Globalization;
+
+namespace TwinTrain.Experiment.Comparison;
+
+/// <summary>Seconds of training until the test accuracy first reached a level (MLPerf's and DAWNBench's measure), per framework.</summary>
+public sealed record TimeToAccuracy(string Framework, double Target, int Reached, int Runs, double MeanSeconds, double StdSeconds);
+
+/// <summary>
+/// What can be concluded about test accuracy A − B: the paired difference (runs paired by seed: the same data order,
+/// and the same initial weights when init is aligned) beside Welch's, the equivalence test at the margin, a bootstrap
+/// interval, how often an A run beats a B run, and how many seeds an equivalence would need at the observed spread.
+/// </summary>
+public sealed record AccuracyConclusion(
+    string A, string B, TTest? Welch, TTest? Paired, EquivalenceTest? Equivalence, BootstrapInterval? Bootstrap,
+    double ProbabilityABeatsB, int ABetterSeeds, int PairedSeeds, int? SeedsNeeded, string Verdict)
+{
+    /// <summary>The test the verdict rests on: paired when there are two or more pairs, else Welch's.</summary>
+    public TTest? Main => Paired ?? Welch;
+}
+
+/// <summary>One alignment condition of a comparison (every seed of both frameworks): its summaries and conclusions.</summary>
+public sealed record ConditionResult(string Condition, IReadOnlyList<string> Aligned, IReadOnlyList<FrameworkSummary> Summaries,
+    AccuracyConclusion? Accuracy, IReadOnlyList<TimeToAccuracy> TimeToAccuracy);
+
+/// <summary>
+/// What aligning some defaults changed in the gap between the frameworks (A − B), against nothing aligned: on test
+/// accuracy and on the last epoch's training loss, each with a 95% interval (paired by seed).
+/// </summary>
+public sealed record FactorEffect(string Condition, IReadOnlyList<string> Aligned, double AccuracyGap, TTest? OnAccuracyGap, double LossGap, TTest? OnLossGap, int Seeds);
+
+/// <summary>Turns the runs of a comparison into its conclusions.</summary>
+public static class Analysis
+{
+    static string F(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+
+    public static AccuracyConclusion? Conclude(string a, string b, IReadOnlyList<(int Seed, double Value)> runsA, IReadOnlyList<(int Seed, double Value)> runsB, double marginPoints)
+    {
+        if (runsA.Count == 0 || runsB.Count == 0) return null;
+        var valuesA = runsA.Select(r => r.Value).ToList();
+        var valuesB = runsB.Select(r => r.Value).ToList();
+        var pairs = runsA.Join(runsB, x => x.Seed, y => y.Seed, (x, y) => (A: x.Value, B: y.Value)).ToList();
+        var welch = Statistics.Welch(valuesA, valuesB);
+        var paired = pairs.Count >= 2 ? Statistics.Paired([.. pairs.Select(p => p.A)], [.. pairs.Select(p => p.B)]) : null;
+        var main = paired ?? welch;
+        double margin = marginPoints / 100;
+        var equivalence = main is null ? null : Statistics.Equivalence(main, margin);
+        var bootstrap = paired is not null
+            ? Statistics.Bootstrap([.. pairs.Select(p => p.A)], [.. pairs.Select(p => p.B)], paired: true)
+            : Statistics.Bootstrap(valuesA, valuesB, paired: false);
+        // The spread of a paired difference; unpaired, that of the difference of two independent runs.
+        double sd = paired is not null ? Statistics.StandardDeviation([.. pairs.Select(p => p.A - p.B)])
+            : Math.Sqrt(Math.Pow(Statistics.StandardDeviation(valuesA), 2) + Math.Pow(Statistics.StandardDeviation(valuesB), 2));
+        int? needed = main is null ? null : Statistics.SeedsForEquivalence(main.Difference, sd, margin);
+        var conclusion = new AccuracyConclusion(a, b, welch, paired, equivalence, bootstrap, Statistics.ProbabilityOfSuperiority(valuesA, valuesB),
+            pairs.Count(p => p.A > p.B), pairs.Count, needed, "");
+        return conclusion with { Verdict = Verdict(conclusion, marginPoints) };
+    }
+
+    /// <summary>The plain sentence: equivalent within the margin, different, or not enough runs to tell.</summary>
+    static string Verdict(AccuracyConclusion c, double marginPoints)
+    {
+        string margin = F($"±{marginPoints:0.0##} points");
+        if (c.Main is not { } test || c.Equivalence is not { } tost)
+            return "Not enough runs to tell: two or more completed seeds per framework are needed for any test.";
+        string needed = c.SeedsNeeded is int n
+            ? F($" With the observed spread about {n} seeds would be needed to show equivalence within {margin} (80% power).")
+            : F($" The observed difference is at or beyond {margin}, so no number of seeds would show equivalence at this margin.");
+        if (tost.Equivalent)
+            return F($"Equivalent within {margin}: the 90% interval [{100 * tost.Lower90:+0.00;-0.00}, {100 * tost.Upper90:+0.00;-0.00}] lies inside the margin (TOST p = {tost.PValue:0.000}).") +
+                (test.Significant ? F($" The difference of {100 * test.Difference:+0.00;-0.00} points is statistically detectable, but smaller than the margin.") : "");
+        if (test.Significant)
+            return F($"Different: the 95% interval [{100 * test.Lower:+0.00;-0.00}, {100 * test.Upper:+0.00;-0.00}] excludes zero (p = {test.PValue:0.000})") +
+                (tost.Lower90 > tost.Margin || tost.Upper90 < -tost.Margin ? F($", and the difference exceeds {margin}.") : F($", though it may still be within {margin}.")) ;
+        return F($"Not enough runs to tell: the 90% interval [{100 * tost.Lower90:+0.00;-0.00}, {100 * tost.Upper90:+0.00;-0.00}] fits both no difference and a difference beyond {margin} (TOST p = {tost.PValue:0.000}).") + needed;
+    }
+
+    /// <summary>Per framework and target: the training seconds (evaluation not counted) until the test accuracy first reached the target.</summary>
+    public static IEnumerable<TimeToAccuracy> TimesToAccuracy(string framework, IReadOnlyList<RunSummary> runs, IReadOnlyList<double> targets)
+    {
+        foreach (double target in targets)
+        {
+            var seconds = new List<double>();
+            foreach (var run in runs)
+            {
+                double elapsed = 0;
+                foreach (var epoch in run.History)
+                {
+                    elapsed += epoch.ImagesPerSecond > 0 ? run.Data.TrainImages / epoch.ImagesPerSecond : epoch.Seconds;
+                    if (epoch.ValAccuracy >= target) { seconds.Add(elapsed); break; }
+                }
+            }
+            yield return new TimeToAccuracy(framework, target, seconds.Count, runs.Count, Statistics.Mean(seconds), Statistics.StandardDeviation(seconds));
+        }
+    }
+
+    /// <summary>Each aligned condition's change of the A − B gap against the condition with nothing aligned, paired by seed.</summary>
+    public static IReadOnlyList<FactorEffect> Effects(IReadOnlyList<ConditionResult> conditions, IReadOnlyList<ComparedRun> runs, string a, string b)
+    {
+        var baseline = conditions.FirstOrDefault(c => c.Condition == Alignments.None);
+        if (baseline is null) return [];
+        var baseGaps = Gaps(runs, baseline.Condition, a, b);
+        var effects = new List<FactorEffect>();
+        foreach (var condition in conditions.Where(c => c != baseline))
+        {
+            var gaps = Gaps(runs, condition.Condition, a, b);
+            var seeds = gaps.Keys.Intersect(baseGaps.Keys).Order().ToList();
+            if (seeds.Count == 0) continue;
+            var accuracy = Statistics.Paired([.. seeds.Select(s => gaps[s].Accuracy)], [.. seeds.Select(s => baseGaps[s].Accuracy)]);
+            var loss = Statistics.Paired([.. seeds.Select(s => gaps[s].Loss)], [.. seeds.Select(s => baseGaps[s].Loss)]);
+            effects.Add(new FactorEffect(condition.Condition, condition.Aligned,
+                seeds.Average(s => gaps[s].Accuracy - baseGaps[s].Accuracy), accuracy,
+                seeds.Average(s => gaps[s].Loss - baseGaps[s].Loss), loss, seeds.Count));
+        }
+        return effects;
+    }
+
+    /// <summary>Per seed with both frameworks completed in the condition: A − B in test accuracy and in the last training loss.</summary>
+    static Dictionary<int, (double Accuracy, double Loss)> Gaps(IReadOnlyList<ComparedRun> runs, string condition, string a, string b)
+    {
+        var completed = runs.Where(r => r.Condition == condition && r.Summary is { Status: "completed", TestAccuracy: not null, History.Count: > 0 }).ToList();
+        var gaps = new Dictionary<int, (double, double)>();
+        foreach (var x in completed.Where(r => r.Framework == a))
+            if (completed.FirstOrDefault(r => r.Framework == b && r.Seed == x.Seed) is { } y)
+                gaps[x.Seed] = (x.Summary!.TestAccuracy!.Value - y.Summary!.TestAccuracy!.Value, x.Summary.History[^1].Loss - y.Summary.History[^1].Loss);
+        return gaps;
+    }
+}

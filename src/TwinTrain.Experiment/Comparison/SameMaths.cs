@@ -1,0 +1,80 @@
+using System.Globalization;
+using TwinTrain.Data;
+using TwinTrain.Experiment.Architectures;
+using TwinTrain.Experiment.Frameworks;
+
+namespace TwinTrain.Experiment.Comparison;
+
+/// <summary>The same-mathematics check: both frameworks' per-step losses and how far apart they and the final weights ended.</summary>
+public sealed record SameMathsResult(int Steps, int BatchSize, double LearningRate, int Threads, string Architecture,
+    IReadOnlyList<double> KerasLosses, IReadOnlyList<double> TorchLosses, double MaxLossDifference, double MaxWeightDifference, double Seconds)
+{
+    /// <summary>Per step, |keras − torch| / |torch| of the step's mean loss.</summary>
+    public IEnumerable<double> RelativeLossDifferences => KerasLosses.Zip(TorchLosses, (k, t) => Math.Abs(k - t) / Math.Max(Math.Abs(t), 1e-30));
+
+    /// <summary>Float rounding alone, over this many steps, stays below this; more would be a real difference in what is computed.</summary>
+    public const double RoundingBound = 1e-3;
+
+    public bool Same => MaxLossDifference < RoundingBound && MaxWeightDifference < RoundingBound;
+
+    public string Sentence() => string.Create(CultureInfo.InvariantCulture,
+        $"From the same initial weights, on the same {Steps} batches of {BatchSize} real training images in the same order, with plain SGD (learning rate {LearningRate}) and {Threads} thread(s), ") +
+        string.Create(CultureInfo.InvariantCulture, $"the largest relative difference of the per-step losses was {MaxLossDifference:0.0E+0} and of the final weights {MaxWeightDifference:0.0E+0} (relative to each weight tensor's largest value). ") +
+        (Same
+            ? "The two engines compute the same thing: what remains is float rounding, from summing in different orders (Winograd and blocked products in the Keras-style engine, libtorch's own kernels), carried forward from step to step by training."
+            : string.Create(CultureInfo.InvariantCulture, $"That is more than float rounding explains (below {RoundingBound:0E+0}): the two engines do not compute the same thing for this network, so their results differ for a reason other than their defaults."));
+}
+
+/// <summary>
+/// Runs both frameworks step by step from the same weights, with every difference aligned, plain SGD and no dropout
+/// (its masks are random in each framework), on real images: what a reader needs to trust that differences in the
+/// comparison come from the frameworks' defaults and not from different mathematics.
+/// </summary>
+public static class SameMaths
+{
+    public const int Steps = 50, BatchSize = 64;
+    const double LearningRate = 0.01;
+
+    public static SameMathsResult Run(Architecture architecture, ImageSet train, int threads)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var withoutDropout = WithoutDropout(architecture);
+        var config = new TrainingConfig
+        {
+            Epochs = 1, BatchSize = BatchSize, LearningRate = LearningRate, Seed = 0, Threads = threads, Optimizer = "sgd", Init = "shared",
+            Arch = withoutDropout.Name, ArchDigest = withoutDropout.Digest,
+        };
+        var images = train.Subset(Math.Min(train.Count, Steps * BatchSize));
+        var losses = new Dictionary<string, double[]>();
+        var weights = new Dictionary<string, float[][]>();
+        foreach (string name in new[] { "keras", "torch" })
+        {
+            using var framework = FrameworkCatalog.Create(name, config, images, withoutDropout);
+            var running = new List<Metrics>();
+            framework.TrainEpoch(0, (_, metrics) => running.Add(metrics), CancellationToken.None);
+            // Each step's own mean loss, from the running means over the samples seen so far.
+            losses[name] = [.. running.Select((m, i) => i == 0 ? m.Loss : (m.Loss * m.Samples - running[i - 1].Loss * running[i - 1].Samples) / (m.Samples - running[i - 1].Samples))];
+            weights[name] = framework.TrainableWeightsInKerasLayout();
+        }
+        double lossDifference = losses["keras"].Zip(losses["torch"], (k, t) => Math.Abs(k - t) / Math.Max(Math.Abs(t), 1e-30)).DefaultIfEmpty().Max();
+        double weightDifference = 0;
+        for (int w = 0; w < weights["keras"].Length; w++)
+        {
+            float[] k = weights["keras"][w], t = weights["torch"][w];
+            double scale = Math.Max(t.Max(v => Math.Abs((double)v)), 1e-30);
+            for (int i = 0; i < k.Length; i++) weightDifference = Math.Max(weightDifference, Math.Abs(k[i] - t[i]) / scale);
+        }
+        return new SameMathsResult(losses["keras"].Length, BatchSize, LearningRate, threads, architecture.Name, losses["keras"], losses["torch"],
+            lossDifference, weightDifference, clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>The architecture with every Dropout's rate set to 0 (the same network otherwise).</summary>
+    public static Architecture WithoutDropout(Architecture architecture)
+    {
+        var config = architecture.Config.DeepClone();
+        bool any = false;
+        foreach (var layer in config["config"]?["layers"]?.AsArray() ?? [])
+            if ((string?)layer?["class_name"] == "Dropout") { layer!["config"]!["rate"] = 0.0; any = true; }
+        return any ? Architecture.FromRecorded(architecture.Name + " without dropout", config) : architecture;
+    }
+}
