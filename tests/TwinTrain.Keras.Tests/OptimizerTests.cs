@@ -188,7 +188,11 @@ public class OptimizerTests
     public void Should_train_save_and_resume_with_the_new_optimizers_bitwise()
     {
         using var folder = new TwinTrain.Tests.Shared.TempFolder();
-        foreach (Func<Optimizer> make in new Func<Optimizer>[] { () => new RMSprop(0.001, momentum: 0.5, centered: true) { ClipValue = 0.5 }, () => new AdamW(amsgrad: true) })
+        foreach (var (make, file) in new (Func<Optimizer>, string)[]
+        {
+            (() => new RMSprop(0.001, momentum: 0.5, centered: true) { ClipValue = 0.5 }, "m.zip"), (() => new AdamW(amsgrad: true), "m.zip"),
+            (() => new Adam(0.001) { ClipNorm = 0.1 }, "m.keras"), (() => new SGD(0.01, 0.9) { GlobalClipNorm = 0.5 }, "m.keras"),
+        })
         {
             var (x, y) = StudyModel.RandomBatch(16, seed: 3);
             using var straight = StudyModel.Create(seed: 1);
@@ -198,12 +202,72 @@ public class OptimizerTests
             using var first = StudyModel.Create(seed: 1);
             first.Compile(make(), metrics: ["accuracy"]);
             first.Fit(x, y, epochs: 1, batchSize: 8, verbose: 0, shuffle: false);
-            string path = Path.Combine(folder.Path, "m.zip");
+            string path = Path.Combine(folder.Path, file);
             first.Save(path);
             using var resumed = Sequential.Load(path);
             Assert.Equal(first.Optimizer!.GetConfig().Select(c => $"{c.Key}={c.Value}"), resumed.Optimizer!.GetConfig().Select(c => $"{c.Key}={c.Value}"));
             resumed.Fit(x, y, epochs: 2, initialEpoch: 1, batchSize: 8, verbose: 0, shuffle: false);
             Assert.Equal(straight.GetWeights()[0], resumed.GetWeights()[0]);
         }
+    }
+
+    // keras/src/optimizers/base_optimizer.py: _clip_by_norm (g·c / max(‖g‖, c), per tensor) and clip_by_global_norm
+    // (g·c·min(1/‖G‖, 1/c) over all tensors), in _clip_gradients before update_step.
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Should_clip_gradients_by_their_norm_per_tensor_or_globally(bool global)
+    {
+        double lr = 0.1, clip = 1.0;
+        var w1 = (double[])Start[..4].Clone();
+        var w2 = (double[])Start[4..].Clone();
+        foreach (var step in GradientSteps)
+        {
+            double[] g1 = step[..4], g2 = step[4..];
+            double n1 = Math.Sqrt(g1.Sum(g => g * g)), n2 = Math.Sqrt(g2.Sum(g => g * g)), n = Math.Sqrt(n1 * n1 + n2 * n2);
+            double s1 = global ? clip * Math.Min(1 / n, 1 / clip) : clip / Math.Max(n1, clip);
+            double s2 = global ? s1 : clip / Math.Max(n2, clip);
+            for (int i = 0; i < 4; i++) w1[i] -= lr * g1[i] * s1;
+            for (int i = 0; i < w2.Length; i++) w2[i] -= lr * g2[i] * s2;
+        }
+        var a = new Variable("a", [4]);
+        var b = new Variable("b", [5]);
+        for (int i = 0; i < 4; i++) a.Value[i] = (float)Start[i];
+        for (int i = 0; i < 5; i++) b.Value[i] = (float)Start[4 + i];
+        var sgd = global ? new SGD(lr) { GlobalClipNorm = clip } : new SGD(lr) { ClipNorm = clip };
+        foreach (var step in GradientSteps) sgd.Apply([a, b], [step[..4].Select(g => (float)g).ToArray(), step[4..].Select(g => (float)g).ToArray()]);
+        for (int i = 0; i < 4; i++) Assert.Equal(w1[i], a.Value[i], 5);
+        for (int i = 0; i < 5; i++) Assert.Equal(w2[i], b.Value[i], 5);
+        Assert.Contains("Only one of clipnorm, clipvalue and global_clipnorm", Assert.Throws<ArgumentException>(() => new SGD { ClipNorm = 1, ClipValue = 1 }.Apply([a], [new float[4]])).Message);
+    }
+
+    /// <summary>The executor updates each worker's slice of a weight: a norm must still be the whole tensor's, whatever the threads.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Should_clip_by_norm_in_fit_as_the_optimizer_does_on_whole_gradients(bool global)
+    {
+        var (x, y) = StudyModel.RandomBatch(16, seed: 5);
+        // SGD, where the scale shows in the update (Adam's first step hardly depends on it).
+        Optimizer Make() => global ? new SGD(0.1) { GlobalClipNorm = 0.05 } : new SGD(0.1) { ClipNorm = 0.01 };
+        using var reference = StudyModel.Create(seed: 2);
+        reference.Compile(Make(), metrics: ["accuracy"]);
+        reference.Threads = 1;
+        var (_, gradients) = reference.ComputeGradients(x, y);
+        var optimizer = Make();
+        optimizer.Apply(reference.TrainableWeights, gradients);
+
+        using var model = StudyModel.Create(seed: 2);
+        model.Compile(Make(), metrics: ["accuracy"]);
+        model.Threads = 2;
+        model.TrainOnBatch(x, y);
+        var expected = reference.TrainableWeights.Select(w => w.Value).ToArray();
+        var actual = model.TrainableWeights.Select(w => w.Value).ToArray();
+        for (int i = 0; i < expected.Length; i++)
+            for (int k = 0; k < expected[i].Length; k++) Assert.True(Math.Abs(expected[i][k] - actual[i][k]) < 1e-6, $"weight {i}[{k}]: {expected[i][k]} vs {actual[i][k]}");
+        using var unclipped = StudyModel.Create(seed: 2);
+        unclipped.Compile(new SGD(0.1), metrics: ["accuracy"]);
+        unclipped.TrainOnBatch(x, y);
+        Assert.NotEqual(unclipped.TrainableWeights[0].Value, actual[0]);
     }
 }

@@ -39,7 +39,7 @@ internal sealed class Executor : IDisposable
     readonly Variable[] _variables;
     readonly (int Layer, int Index)[] _owners;
     readonly float[][] _reduced;
-    readonly Action<int> _work, _update;
+    readonly Action<int> _work, _update, _applyReduced;
     /// <summary>Layers whose output gradient arrives with their activation's derivative applied (by a max pooling after a ReLU).</summary>
     readonly bool[] _gradientPreActivation;
     /// <summary>ReLU layers computed by the layer before them, and skipped.</summary>
@@ -117,6 +117,7 @@ internal sealed class Executor : IDisposable
         _work = Work;
         _phaseWork = PhaseWork;
         _update = Update;
+        _applyReduced = ApplyReduced;
     }
 
     readonly int _microBatch;
@@ -163,8 +164,19 @@ internal sealed class Executor : IDisposable
     {
         Run(Mode.Train, count);
         optimizer.BeginStep(_variables);
-        _optimizer = optimizer;
-        _pool.Run(_update);
+        if (optimizer.NeedsGradientNorms)
+        {
+            // clipnorm and global_clipnorm need each gradient whole: reduce everything, take the norms, then update.
+            _pool.Run(_update);
+            optimizer.ScaleByNorms(_reduced);
+            _optimizer = optimizer;
+            _pool.Run(_applyReduced);
+        }
+        else
+        {
+            _optimizer = optimizer;
+            _pool.Run(_update);
+        }
         _optimizer = null;
         optimizer.EndStep();
         foreach (var layer in _layers) layer.OnWeightsChanged();
@@ -197,6 +209,17 @@ internal sealed class Executor : IDisposable
             for (int other = 1; other < _workers.Length; other++)
                 TensorPrimitives.Add(sum, _workers[other].WeightGradients[layer][index].AsSpan(start, end - start), sum);
             _optimizer?.Update(v, start, _variables[v].Value.AsSpan(start, end - start), sum);
+        }
+    }
+
+    /// <summary>Worker w's share of every weight updated from the gradients <see cref="Update"/> already reduced.</summary>
+    void ApplyReduced(int w)
+    {
+        for (int v = 0; v < _variables.Length; v++)
+        {
+            int size = _variables[v].Size;
+            int start = Share(size, w), end = Share(size, w + 1);
+            if (start < end) _optimizer!.Update(v, start, _variables[v].Value.AsSpan(start, end - start), _reduced[v].AsSpan(start, end - start));
         }
     }
 
