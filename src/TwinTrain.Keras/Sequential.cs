@@ -142,12 +142,15 @@ public sealed class Sequential : IDisposable
     /// <param name="validationSplit">
     /// As Keras's validation_split: the first floor(n·(1 − split)) samples train and the rest, taken before any
     /// shuffling, are held out and evaluated after each epoch (keras/src/trainers/data_adapters/array_slicing.py, train_validation_split);
-    /// <paramref name="validationData"/>, when given, takes precedence.
+    /// <paramref name="validationData"/>, when given, takes precedence. Sample weights are split with the samples.
     /// </param>
     public History Fit(float[] x, int[] y, int epochs = 1, int batchSize = 32, (float[] X, int[] Y)? validationData = null,
         bool shuffle = true, int seed = 0, int initialEpoch = 0, IEnumerable<Callback>? callbacks = null, int verbose = 1,
-        TextWriter? output = null, CancellationToken stop = default, double validationSplit = 0)
+        TextWriter? output = null, CancellationToken stop = default, double validationSplit = 0,
+        float[]? sampleWeight = null, IReadOnlyDictionary<int, double>? classWeight = null)
     {
+        if (sampleWeight is not null && sampleWeight.Length != y.Length)
+            throw new ArgumentException($"sample_weight has {sampleWeight.Length} values for {y.Length} samples.", nameof(sampleWeight));
         if (validationSplit is < 0 or >= 1 || double.IsNaN(validationSplit))
             throw new ArgumentOutOfRangeException(nameof(validationSplit), $"validation_split must be in [0, 1), not {validationSplit}.");
         if (validationSplit > 0 && validationData is null)
@@ -157,10 +160,29 @@ public sealed class Sequential : IDisposable
                 throw new ArgumentException($"Training data contains {samples} samples, which is not sufficient to split it into a validation and training set as specified by `validation_split={validationSplit}`. Either provide more data, or a different value for the `validation_split` argument.");
             validationData = (x[(splitAt * InputSize)..], y[splitAt..]);
             (x, y) = (x[..(splitAt * InputSize)], y[..splitAt]);
+            sampleWeight = sampleWeight?[..splitAt];
         }
         return Fit(new ArrayDataset(x, y, InputSize), epochs, batchSize,
             validationData is { } v ? new ArrayDataset(v.X, v.Y, InputSize) : null,
-            shuffle, seed, initialEpoch, callbacks, verbose, output, stop);
+            shuffle, seed, initialEpoch, callbacks, verbose, output, stop, sampleWeight, classWeight);
+    }
+
+    /// <summary>
+    /// Keras's class_weight as a weight per class (classes it leaves out weigh 1.0, as data_adapter_utils.py's
+    /// class_weight_to_sample_weights); with sample_weight as well it is refused (array_data_adapter.py).
+    /// </summary>
+    float[]? ClassWeightTable(IReadOnlyDictionary<int, double>? classWeight, float[]? sampleWeight)
+    {
+        if (classWeight is null) return null;
+        if (sampleWeight is not null) throw new ArgumentException("You cannot `class_weight` and `sample_weight` at the same time.");
+        var table = Enumerable.Repeat(1f, OutputSize).ToArray();
+        foreach (var (label, weight) in classWeight)
+        {
+            if (label < 0 || label >= OutputSize) throw new ArgumentException($"class_weight has class {label}, but the model has {OutputSize} classes (0 to {OutputSize - 1}).", nameof(classWeight));
+            if (!(weight >= 0) || double.IsInfinity(weight)) throw new ArgumentException($"class_weight[{label}] = {weight} is not a weight (0 or more).", nameof(classWeight));
+            table[label] = (float)weight;
+        }
+        return table;
     }
 
     /// <summary>
@@ -168,11 +190,18 @@ public sealed class Sequential : IDisposable
     /// given by (seed, epoch). Logs per epoch "loss" and "accuracy" (sample-weighted means over the epoch, in training
     /// mode) and, with validation data, "val_loss" and "val_accuracy". Cancelling stops after the current step.
     /// </summary>
+    /// <param name="sampleWeight">Per sample of <paramref name="x"/>, the weight of its loss and metrics (Keras's sample_weight).</param>
+    /// <param name="classWeight">Per class, the weight of its samples (Keras's class_weight); not with <paramref name="sampleWeight"/>.</param>
     public History Fit(IDataset x, int epochs = 1, int batchSize = 32, IDataset? validationData = null, bool shuffle = true,
         int seed = 0, int initialEpoch = 0, IEnumerable<Callback>? callbacks = null, int verbose = 1,
-        TextWriter? output = null, CancellationToken stop = default)
+        TextWriter? output = null, CancellationToken stop = default, float[]? sampleWeight = null, IReadOnlyDictionary<int, double>? classWeight = null)
     {
         RequireCompiled();
+        if (sampleWeight is not null && sampleWeight.Length != x.Count)
+            throw new ArgumentException($"sample_weight has {sampleWeight.Length} values for {x.Count} samples.", nameof(sampleWeight));
+        if (sampleWeight is not null && sampleWeight.Any(w => !(w >= 0) || float.IsInfinity(w)))
+            throw new ArgumentException("sample_weight must hold weights of 0 or more.", nameof(sampleWeight));
+        var classWeights = ClassWeightTable(classWeight, sampleWeight);
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), "The batch size must be at least 1.");
         if (x.Count == 0) throw new ArgumentException("Fit needs at least one sample.");
         int steps = (x.Count + batchSize - 1) / batchSize;
@@ -194,19 +223,23 @@ public sealed class Sequential : IDisposable
         {
             foreach (var callback in all) callback.OnEpochBegin(epoch);
             EpochOrder.Fill(order, seed, epoch, shuffle);
-            double lossSum = 0;
-            long correct = 0, seen = 0;
+            // Keras's trackers: the loss is a mean over batches weighted by their size (each batch's loss being
+            // Σ wᵢ·lossᵢ / its size), the accuracy Σ wᵢ·correctᵢ / Σ wᵢ; with no weights, plain means over samples.
+            double lossSum = 0, correct = 0, weights = 0;
+            long seen = 0;
             logs.Clear();
             for (int step = 0; step < steps; step++)
             {
                 if (stop.IsCancellationRequested) break;
                 int start = step * batchSize, count = Math.Min(batchSize, x.Count - start);
-                executor.ReadFrom(x, order, start);
-                var (batchLoss, batchCorrect) = executor.TrainStep(count, Optimizer!);
+                executor.ReadFrom(x, order, start, sampleWeight, classWeights);
+                var (batchLoss, _) = executor.TrainStep(count, Optimizer!);
+                var (batchCorrect, batchWeights) = executor.WeightedTotals;
                 lossSum += batchLoss;
                 correct += batchCorrect;
+                weights += batchWeights;
                 seen += count;
-                SetMetrics(logs, "", lossSum / seen, (double)correct / seen);
+                SetMetrics(logs, "", lossSum / seen, weights > 0 ? correct / weights : 0);
                 foreach (var callback in all) callback.OnTrainBatchEnd(step, logs);
                 if (StopTraining) break; // as Keras's fit loop: validation and on_epoch_end still follow
             }

@@ -29,6 +29,7 @@ internal sealed class Executor : IDisposable
         public required double[][] Sums;
         public double LossSum;
         public int Correct;
+        public double WeightedCorrect, WeightSum;
         /// <summary>Between the phases of a step: whether GradientA holds the output gradient of the layer being reached.</summary>
         public bool GradientInA;
     }
@@ -57,6 +58,8 @@ internal sealed class Executor : IDisposable
     IDataset? _source;
     int[]? _sourceIndices;
     int _sourceOffset;
+    float[]? _sourceWeights, _classWeights;
+    bool _weighted;
     float[]? _predictions;
     Optimizer? _optimizer;
     int _predictionOffset;
@@ -69,6 +72,7 @@ internal sealed class Executor : IDisposable
         _outputSize = layers[^1].OutputSize;
         X = new float[capacity * _inputSize];
         Y = new int[capacity];
+        SampleWeights = new float[capacity];
         int workers = Math.Max(1, Math.Min(threads, capacity));
         _absorbed = new bool[_layers.Length];
         for (int l = 1; l < _layers.Length; l++)
@@ -152,11 +156,36 @@ internal sealed class Executor : IDisposable
     /// Has the next step read its samples from <paramref name="source"/> (indices[offset..offset+count]) rather than
     /// from X/Y as they are: each worker converts its own share, in parallel.
     /// </summary>
-    public void ReadFrom(IDataset source, int[] indices, int offset)
+    /// <param name="sampleWeights">Per sample of <paramref name="source"/> (by its index), the weight of its loss; null for none.</param>
+    /// <param name="classWeights">Per class, the weight of its samples' losses (Keras's class_weight); null for none.</param>
+    public void ReadFrom(IDataset source, int[] indices, int offset, float[]? sampleWeights = null, float[]? classWeights = null)
     {
         _source = source;
         _sourceIndices = indices;
         _sourceOffset = offset;
+        _sourceWeights = sampleWeights;
+        _classWeights = classWeights;
+        _weighted = sampleWeights is not null || classWeights is not null;
+    }
+
+    /// <summary>Has the next step weight each sample's loss by <see cref="SampleWeights"/> (already filled by the caller).</summary>
+    public void UseSampleWeights() => _weighted = true;
+
+    /// <summary>
+    /// Per sample of the batch, the weight of its loss and metrics (Keras's sample_weight: the batch loss is
+    /// Σ wᵢ·lossᵢ / batch size, the accuracy Σ wᵢ·correctᵢ / Σ wᵢ); used only in steps that ask for it.
+    /// </summary>
+    public float[] SampleWeights { get; }
+
+    /// <summary>The last step's Σ wᵢ·correctᵢ and Σ wᵢ (with unit weights: the hits and the sample count).</summary>
+    public (double WeightedCorrect, double WeightSum) WeightedTotals
+    {
+        get
+        {
+            double correct = 0, sum = 0;
+            foreach (var worker in _workers) { correct += worker.WeightedCorrect; sum += worker.WeightSum; }
+            return (correct, sum);
+        }
     }
 
     /// <summary>One optimizer step on the first <paramref name="count"/> samples of X/Y; returns summed loss and hits.</summary>
@@ -287,6 +316,9 @@ internal sealed class Executor : IDisposable
         {
             _source = null;
             _sourceIndices = null;
+            _sourceWeights = null;
+            _classWeights = null;
+            _weighted = false;
         }
     }
 
@@ -302,6 +334,8 @@ internal sealed class Executor : IDisposable
     {
         worker.LossSum = 0;
         worker.Correct = 0;
+        worker.WeightedCorrect = 0;
+        worker.WeightSum = 0;
         worker.GradientInA = true;
         if (_mode == Mode.Train)
         {
@@ -310,6 +344,10 @@ internal sealed class Executor : IDisposable
             foreach (var sums in worker.Sums) Array.Clear(sums);
         }
         if (n > 0) _source?.Fill(_sourceIndices.AsSpan(_sourceOffset + start, n), X.AsSpan(start * _inputSize, n * _inputSize), Y.AsSpan(start, n));
+        if (_sourceWeights is { } weights)
+            for (int i = start; i < start + n; i++) SampleWeights[i] = weights[_sourceIndices![_sourceOffset + i]];
+        if (_classWeights is { } classes)
+            for (int i = start; i < start + n; i++) SampleWeights[i] = (uint)Y[i] < (uint)classes.Length ? classes[Y[i]] : 1f;
     }
 
     void Work(int w)
@@ -408,11 +446,13 @@ internal sealed class Executor : IDisposable
             var row = outputs.Slice(i * _outputSize, _outputSize);
             var rowGradient = gradient.Slice(i * _outputSize, _outputSize);
             int label = Y[first + i];
+            float weight = _weighted ? SampleWeights[first + i] : 1f;
             var (loss, correct) = _fromLogits
-                ? SparseCategoricalCrossentropy.FromLogitsRow(row, label, scale, rowGradient)
-                : SparseCategoricalCrossentropy.FromProbabilitiesRow(row, label, scale, rowGradient);
-            worker.LossSum += loss;
-            if (correct) worker.Correct++;
+                ? SparseCategoricalCrossentropy.FromLogitsRow(row, label, scale * weight, rowGradient)
+                : SparseCategoricalCrossentropy.FromProbabilitiesRow(row, label, scale * weight, rowGradient);
+            worker.LossSum += weight * loss;
+            if (correct) { worker.Correct++; worker.WeightedCorrect += weight; }
+            worker.WeightSum += weight;
         }
         worker.GradientInA = true;
     }
