@@ -80,6 +80,7 @@ public class ComparisonConclusionTests
         var (refused, _, differs) = await Run(Compare(shared, "--seeds", "0", "--shard", "1/2", "--lr", "0.01"));
         Assert.Equal(CommandRunner.Failure, refused);
         Assert.Contains($"{Path.Combine(shared, "comparison.json")}: this folder holds a comparison with other settings (training learning_rate 0.001 vs 0.01)", differs);
+        Assert.Contains($"(last taken by pid {Environment.ProcessId}, 'compare --shard 2/2' since ", differs);
         Assert.Single(differs.Trim().Split('\n'));
 
         using (FolderLock.Take(shared, "compare"))

@@ -48,7 +48,6 @@ public static class BenchCommand
             output.WriteLine("Kernel micro-benchmark (1 thread, the study's shapes m x n x k; flops the kernel does, skipped zeros not counted):");
             foreach (var (kernel, gflops) in Benchmark.KernelMicroBenchmark(TimeSpan.FromMilliseconds(300)))
                 output.WriteLine(F($"  {kernel} {gflops,6:F1} GFLOP/s ({100 * gflops / (peak / t):F0}% of one core's nominal peak)"));
-            output.WriteLine(F($"ratio keras/torch: train {result.TrainRatio:F2}x, eval {result.EvalRatio:F2}x"));
             if (result.TunedTrain is double tt && result.TunedEval is double te)
                 output.WriteLine(F($"torch-tuned ({Experiment.Frameworks.TorchCpuTuning.CpuTuned}) / plain torch: train {tt / result.TorchTrain:F2}x, eval {te / result.TorchEval:F2}x; keras/torch-tuned: train {result.KerasTrain / tt:F2}x, eval {result.KerasEval / te:F2}x") +
                     " (the inter-op setting holds for the whole process, so the plain torch rounds ran with it too)");
@@ -56,6 +55,8 @@ public static class BenchCommand
                 output.WriteLine(result.DisturbedRounds == 0 && !load.Disturbed
                     ? $"Machine load: quiet ({load.Describe()})."
                     : $"Warning: the machine was busy during {result.DisturbedRounds} of {r} rounds ({load.Describe()}): the speeds and ratios are not representative; run bench with nothing else running.");
+            // Last, for scripts.
+            output.WriteLine(F($"ratio keras/torch: train {result.TrainRatio:F2}x, eval {result.EvalRatio:F2}x"));
             return 0;
         });
         return command;

@@ -74,7 +74,7 @@ public static class TrainCommand
         using var model = FrameworkCatalog.Create(name, config, data.Train, architecture);
         console.WriteLine($"Framework {name} ({string.Join(", ", model.Versions.Select(v => $"{v.Key} {v.Value}"))}), " +
             $"{config.Arch}: {architecture.Parameters:N0} parameters ({architecture.TrainableParameters:N0} trainable), {config.Threads} threads, batch {config.BatchSize}, " +
-            $"{(config.Optimizer == "sgd" ? $"SGD momentum {config.Momentum}" : "Adam")} lr {config.LearningRate}, init {config.Init}");
+            $"{(config.Optimizer == "sgd" ? $"SGD momentum {config.Momentum}" : "Adam")} lr {config.LearningRate}, init {config.Init}, aligned: {config.Condition}");
 
         var summary = new TrainingRun(console, liveProgress: !Console.IsOutputRedirected) { TensorBoard = tensorBoard }
             .Execute(model, config, architecture, data, dataSummary, outFolder, cancel);

@@ -40,10 +40,15 @@ public sealed record ModelDescription(
             yield return new Translation(All, "initialisation", "GlorotUniform kernels, zero biases (from the seed)", "the same values, converted",
                 "--init shared: both frameworks start from the same weights.");
         }
-        if (config.Optimizer == "adam")
+        if (config.Optimizer == "adam" && config.Epsilon == "aligned")
+        {
+            yield return new Translation(All, "Adam epsilon", "1e-08, added to √v̂ after bias correction (aligned)",
+                "1e-08, added to √v̂ after bias correction", "--align epsilon: PyTorch's value in PyTorch's place in both.");
+        }
+        else if (config.Optimizer == "adam")
         {
             yield return new Translation(All, "Adam epsilon", "1e-07, added to √v before bias correction",
-                "1e-08, added to √v̂ after bias correction", "each framework's default; they differ where ε matters (tiny v).");
+                "1e-08, added to √v̂ after bias correction", "each framework's default; they differ where ε matters (tiny v); --align epsilon removes it.");
         }
         yield return new Translation(All, "loss input", "softmax probabilities, fused with the cross-entropy into log-softmax",
             "logits into CrossEntropyLoss (log-softmax)", "the same loss, computed the stable way in both.");

@@ -14,6 +14,9 @@ public sealed class FolderLock : IDisposable
 
     FolderLock(FileStream held) => _lock = held;
 
+    /// <summary>For a shared hold: who held the folder before this process (another shard), as its holder file said; null if none.</summary>
+    public string? PreviousHolder { get; private init; }
+
     /// <summary>Takes the folder (creating it) or throws at once naming the process that holds it.</summary>
     public static FolderLock Take(string folder, string command)
     {
@@ -53,10 +56,11 @@ public sealed class FolderLock : IDisposable
         }
         // Shards start together: each writes its own temporary file, and the last rename names the holder.
         string holder = Path.Combine(folder, HolderFile), temporary = $"{holder}.{Environment.ProcessId}.tmp";
+        string? previous = File.Exists(holder) ? Holder(folder) : null;
         File.WriteAllText(temporary, string.Create(CultureInfo.InvariantCulture, $"pid {Environment.ProcessId}, '{command}' since {DateTime.UtcNow:yyyy-MM-dd HH:mm:ss} UTC\n"));
         Data.AtomicFile.SyncFile(temporary);
         Data.AtomicFile.Commit(temporary, holder);
-        return new FolderLock(held);
+        return new FolderLock(held) { PreviousHolder = previous };
     }
 
     static string Holder(string folder)

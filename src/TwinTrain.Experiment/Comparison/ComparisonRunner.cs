@@ -30,7 +30,7 @@ public sealed class ComparisonRunner(TextWriter console, bool liveProgress)
     public ComparisonResult Run(CompareConfig config, Architecture architecture, Cifar10 data, DataSummary dataSummary, string outFolder, CancellationToken stop)
     {
         using var held = Shard is { } shard ? FolderLock.TakeShared(outFolder, $"compare --shard {shard}") : FolderLock.Take(outFolder, "compare");
-        ClaimFolder(config, outFolder);
+        ClaimFolder(config, outFolder, held.PreviousHolder);
         var warmup = new Dictionary<string, double>();
         var runs = new List<ComparedRun>();
         bool interrupted = false;
@@ -113,7 +113,7 @@ public sealed class ComparisonRunner(TextWriter console, bool liveProgress)
     /// Records the comparison in comparison.json, or checks it against the one there: a plain comparison owns the
     /// folder and replaces it; a shard must match it (the first shard to arrive writes it, atomically and only if absent).
     /// </summary>
-    void ClaimFolder(CompareConfig config, string outFolder)
+    void ClaimFolder(CompareConfig config, string outFolder, string? previousHolder)
     {
         string path = Path.Combine(outFolder, CompareConfig.File);
         var recorded = config with { Force = false };
@@ -135,7 +135,8 @@ public sealed class ComparisonRunner(TextWriter console, bool liveProgress)
         }
         var existing = ReadConfig(outFolder);
         if (existing.DifferencesFrom(config) is { Count: > 0 } differences)
-            throw new ArgumentException($"{path}: this folder holds a comparison with other settings ({string.Join("; ", differences)}); a shard must use the same settings as the others (or another --out).");
+            throw new ArgumentException($"{path}: this folder holds a comparison with other settings ({string.Join("; ", differences)}); " +
+                $"a shard must use the same settings as the others{(previousHolder is null ? "" : $" (last taken by {previousHolder})")}, or another --out.");
     }
 
     /// <summary>The folder's comparison.json; one-line errors when it is missing or damaged.</summary>

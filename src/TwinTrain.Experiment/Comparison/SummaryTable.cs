@@ -52,6 +52,10 @@ public static class SummaryTable
             text.AppendLine(F($"bootstrap 95% CI of the mean difference {Interval(b.Lower, b.Upper)} ({b.Resamples:N0} resamples{(b.Paired ? " of the pairs" : "")}); P({c.A} run beats {c.B} run) = {c.ProbabilityABeatsB:F2}") +
                 (c.PairedSeeds > 0 ? F($" ({c.A} better in {c.ABetterSeeds} of {c.PairedSeeds} seeds)") : ""));
         text.AppendLine("Verdict: " + c.Verdict);
+        if (c.Equivalence is { } e)
+            text.AppendLine(c.SeedsNeeded is int n
+                ? F($"Seeds needed to show equivalence within ±{100 * e.Margin:0.0##} points at the observed spread (80% power): {n}.")
+                : F($"Seeds needed to show equivalence within ±{100 * e.Margin:0.0##} points: none would do, the observed difference is at or beyond the margin."));
     }
 
     /// <summary>A mean effect and its 95% interval, e.g. "+0.42 [-0.10, +0.94]".</summary>

@@ -155,7 +155,7 @@ public abstract class Optimizer
     /// <summary>Keras refuses more than one of clipnorm, global_clipnorm and clipvalue (base_optimizer.py's constructor).</summary>
     protected void CheckOneClipping()
     {
-        if (new[] { _clipNorm, _globalClipNorm, _clipValue }.Count(c => c is not null) > 1)
+        if ((_clipNorm is null ? 0 : 1) + (_globalClipNorm is null ? 0 : 1) + (_clipValue is null ? 0 : 1) > 1)
             throw new ArgumentException($"Only one of clipnorm, clipvalue and global_clipnorm can be set (got clipnorm={_clipNorm}, clipvalue={_clipValue}, global_clipnorm={_globalClipNorm}).");
     }
 
