@@ -52,6 +52,10 @@ public class KerasFileTests
             Assert.Equal(0.001f, optimizer.Dataset("1").Read<float>());
             Assert.Equal(model.Optimizer!.GetState()[0], optimizer.Dataset("2").Read<float[]>()); // momentum of conv2d's kernel
             Assert.Equal(model.Optimizer!.GetState()[8], optimizer.Dataset("3").Read<float[]>()); // its velocity
+            // Each with its weight's shape, as add_variable_from_reference makes it (Keras assigns them to variables of that shape).
+            Assert.Equal([3UL, 3, 3, 32], optimizer.Dataset("2").Space.Dimensions);
+            Assert.Equal([2304UL, 64], optimizer.Dataset("10").Space.Dimensions);
+            Assert.Equal([10UL], optimizer.Dataset("17").Space.Dimensions);
         }
 
         // Loaded, it predicts the same and continues training bitwise as the original does.

@@ -64,7 +64,17 @@ internal static class KerasFile
             var vars = new H5Group { ["0"] = opt.Iterations, ["1"] = (float)opt.LearningRate };
             var state = opt.GetState();
             var order = SlotOrder(opt, model.TrainableWeights.Count, state.Count);
-            for (int i = 0; i < order.Length; i++) vars[(i + 2).ToString(System.Globalization.CultureInfo.InvariantCulture)] = state[order[i]];
+            // Each slot has its weight's shape, as Keras's add_variable_from_reference gives it (load_own_variables
+            // assigns them to variables of that shape); the state keeps slots in blocks, one array per weight.
+            var weights = model.TrainableWeights;
+            for (int i = 0; i < order.Length; i++)
+            {
+                var slot = state[order[i]];
+                var owner = weights.Count > 0 ? weights[order[i] % weights.Count] : null;
+                vars[(i + 2).ToString(System.Globalization.CultureInfo.InvariantCulture)] = owner is not null && owner.Size == slot.Length
+                    ? new H5Dataset(slot, fileDims: [.. owner.Shape.Select(d => (ulong)d)])
+                    : slot;
+            }
             h5["optimizer"] = new H5Group { ["vars"] = vars };
         }
         return h5;
