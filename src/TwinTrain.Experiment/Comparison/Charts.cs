@@ -122,10 +122,14 @@ public static class Charts
         line.Color = Color.FromHex("#444444");
         line.LineWidth = 2;
         line.LegendText = "|keras − torch| / |torch| of the step's loss";
-        var bound = plot.Add.HorizontalLine(Math.Log10(SameMathsResult.RoundingBound));
+        var bound = plot.Add.HorizontalLine(Math.Log10(SameMathsResult.DriftBound));
         bound.Color = Color.FromHex("#B00020");
         bound.LinePattern = LinePattern.Dashed;
-        bound.LegendText = "bound of float rounding";
+        bound.LegendText = "bound of rounding's drift over training";
+        var first = plot.Add.HorizontalLine(Math.Log10(SameMathsResult.FirstStepBound));
+        first.Color = Color.FromHex("#E6A100");
+        first.LinePattern = LinePattern.Dotted;
+        first.LegendText = "bound of the first step (rounding alone)";
         plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = y => $"1e{y:0}" };
         plot.Axes.SetLimitsY(-9.2, 0);
         plot.Title($"Relative difference of the per-step losses: same weights, SGD, every difference aligned ({same.Steps} steps)");
