@@ -9,7 +9,7 @@ public class MachineLoadTests
     [Fact]
     public void Should_flag_a_run_during_which_another_process_took_a_core()
     {
-        var meter = new MachineLoadMeter(threads: 1);
+        var meter = new MachineLoadMeter(threads: Environment.ProcessorCount); // a run that needs every core
         using (var busy = Process.Start(new ProcessStartInfo("sh", ["-c", "end=$(($(date +%s) + 2)); while [ $(date +%s) -lt $end ]; do :; done"]))!)
         {
             busy.WaitForExit();
@@ -33,5 +33,15 @@ public class MachineLoadTests
         Assert.Equal(3.0, both.LoadAverageMax);
         Assert.Equal(3 / 40.0, both.OtherCores, 12);
         Assert.False(both.Disturbed);
+    }
+
+    [Fact]
+    public void Should_not_count_others_on_the_cores_a_run_leaves_free()
+    {
+        // Two 1-thread shards on 2 cores: each sees the other take a core, which it did not need.
+        Assert.False(new MachineLoad(100, 99, 100, 0, 2, Threads: 1, Cores: 2).Disturbed);
+        Assert.True(new MachineLoad(100, 99, 125, 0, 3, Threads: 1, Cores: 2).Disturbed);
+        Assert.True(new MachineLoad(100, 190, 25, 0, 3, Threads: 2, Cores: 2).Disturbed);
+        Assert.False(new MachineLoad(100, 190, 10, 0, 2, Threads: 2, Cores: 2).Disturbed);
     }
 }

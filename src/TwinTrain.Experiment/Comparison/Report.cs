@@ -213,7 +213,7 @@ public static class Report
             rows.Add([Path.GetFileName(run.Folder), F($"{load.OtherCores:F2}"), F($"{load.StealCores:F2}"), F($"{load.LoadAverageMax:F2}"), F($"{load.Threads}"), load.Disturbed ? "**disturbed**" : "quiet"]);
         }
         string intro = "While each run trained, TwinTrain measured the CPU time other processes took (from /proc/stat, less its own), the time the hypervisor stole, and the load average. " +
-            F($"A run is marked disturbed when others took {Reporting.MachineLoad.DisturbedCores:F1} cores or more on average: its training time, seconds per epoch, images per second and times to accuracy are then not representative; accuracy and loss are not affected.");
+            F($"A run is marked disturbed when others took {Reporting.MachineLoad.DisturbedCores:F1} cores or more on average beyond the cores it left free: its training time, seconds per epoch, images per second and times to accuracy are then not representative; accuracy and loss are not affected.");
         var warnings = SummaryTable.DisturbedLines(result).ToList();
         return intro + "\n\n" + (rows.Count > 1 ? MarkdownTable(rows) + "\n" : "No load was recorded (runs from before load recording, or not Linux).\n\n") + string.Join("\n", warnings.Select(w => w.TrimStart())) + "\n";
     }

@@ -8,7 +8,7 @@ namespace TwinTrain.Experiment.Reporting;
 /// 1-minute load average seen. Timings are only as good as the machine was quiet: libtorch's thread pool slows down
 /// up to tenfold when another process takes one of its cores.
 /// </summary>
-public sealed record MachineLoad(double WallSeconds, double OwnCpuSeconds, double OtherCpuSeconds, double StealSeconds, double LoadAverageMax, int Threads)
+public sealed record MachineLoad(double WallSeconds, double OwnCpuSeconds, double OtherCpuSeconds, double StealSeconds, double LoadAverageMax, int Threads, int Cores = 0)
 {
     /// <summary>Other processes' CPU time as cores taken on average over the run.</summary>
     public double OtherCores => WallSeconds > 0 ? OtherCpuSeconds / WallSeconds : 0;
@@ -22,16 +22,20 @@ public sealed record MachineLoad(double WallSeconds, double OwnCpuSeconds, doubl
     /// </summary>
     public const double DisturbedCores = 0.2;
 
-    public bool Disturbed => OtherCores >= DisturbedCores || StealCores >= DisturbedCores;
+    /// <summary>
+    /// Others took cores this run's threads needed: more than the cores it left free (a 1-thread shard beside another
+    /// on 2 cores is not disturbed by it), by a fifth of a core or more; or the hypervisor stole that much.
+    /// </summary>
+    public bool Disturbed => OtherCores >= Math.Max(0, (Cores > 0 ? Cores : Threads) - Threads) + DisturbedCores || StealCores >= DisturbedCores;
 
     /// <summary>One line in plain words, e.g. for the summary table and bench.</summary>
     public string Describe() => string.Create(CultureInfo.InvariantCulture,
-        $"other processes used {OtherCores:F2} cores on average, steal {StealCores:F2} cores, load average up to {LoadAverageMax:F2}, {Threads} thread(s) on {Environment.ProcessorCount} cores");
+        $"other processes used {OtherCores:F2} cores on average, steal {StealCores:F2} cores, load average up to {LoadAverageMax:F2}, {Threads} thread(s) on {(Cores > 0 ? Cores : Environment.ProcessorCount)} cores");
 
     /// <summary>Two measurements of one run made in separate invocations (a resumed run): times add up, the peak load is the higher.</summary>
     public MachineLoad Plus(MachineLoad? earlier) => earlier is null ? this : new(
         WallSeconds + earlier.WallSeconds, OwnCpuSeconds + earlier.OwnCpuSeconds, OtherCpuSeconds + earlier.OtherCpuSeconds,
-        StealSeconds + earlier.StealSeconds, Math.Max(LoadAverageMax, earlier.LoadAverageMax), Threads);
+        StealSeconds + earlier.StealSeconds, Math.Max(LoadAverageMax, earlier.LoadAverageMax), Threads, Cores);
 }
 
 /// <summary>Measures <see cref="MachineLoad"/> from its creation; <see cref="Sample"/> now and then catches the peak load average.</summary>
@@ -63,7 +67,7 @@ public sealed class MachineLoadMeter
         Sample();
         if (_machineStart is not { } start || _ownStart is not double ownStart || ReadMachine() is not { } end || ReadOwn() is not double ownEnd) return null;
         double own = ownEnd - ownStart;
-        return new MachineLoad(_wall.Elapsed.TotalSeconds, own, Math.Max(0, end.Busy - start.Busy - own), Math.Max(0, end.Steal - start.Steal), _loadMax, _threads);
+        return new MachineLoad(_wall.Elapsed.TotalSeconds, own, Math.Max(0, end.Busy - start.Busy - own), Math.Max(0, end.Steal - start.Steal), _loadMax, _threads, Environment.ProcessorCount);
     }
 
     /// <summary>Busy and stolen CPU seconds of the whole machine since boot: the first line of /proc/stat.</summary>
