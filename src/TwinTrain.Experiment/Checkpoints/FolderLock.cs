@@ -18,48 +18,35 @@ public sealed class FolderLock : IDisposable
     public string? PreviousHolder { get; private init; }
 
     /// <summary>Takes the folder (creating it) or throws at once naming the process that holds it.</summary>
-    public static FolderLock Take(string folder, string command)
-    {
-        Directory.CreateDirectory(folder);
-        string path = Path.Combine(folder, LockFile);
-        FileStream held;
-        try
-        {
-            held = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-        }
-        catch (IOException) when (File.Exists(path))
-        {
-            throw new IOException($"{folder}: in use by another TwinTrain process ({Holder(folder)}); wait for it to finish or choose another --out.");
-        }
-        Data.AtomicFile.WriteAllText(Path.Combine(folder, HolderFile),
-            string.Create(CultureInfo.InvariantCulture, $"pid {Environment.ProcessId}, '{command}' since {DateTime.UtcNow:yyyy-MM-dd HH:mm:ss} UTC\n"));
-        return new FolderLock(held);
-    }
+    public static FolderLock Take(string folder, string command) => Hold(folder, command, shared: false);
 
     /// <summary>
     /// Takes a shared hold on the folder (the shards of one comparison: several at once, but never beside a plain
     /// compare's exclusive one), or throws at once naming the exclusive holder.
     /// </summary>
-    public static FolderLock TakeShared(string folder, string command)
+    public static FolderLock TakeShared(string folder, string command) => Hold(folder, command, shared: true);
+
+    static FolderLock Hold(string folder, string command, bool shared)
     {
         Directory.CreateDirectory(folder);
-        string path = Path.Combine(folder, LockFile);
-        // .NET takes a shared flock for a stream opened with FileShare.ReadWrite (and fails at once beside an exclusive one).
+        string path = Path.Combine(folder, LockFile), holder = Path.Combine(folder, HolderFile);
         FileStream held;
         try
         {
-            held = new FileStream(path, FileMode.OpenOrCreate, FileAccess.Read, FileShare.ReadWrite);
+            // .NET takes an exclusive flock for FileShare.None and a shared one for FileShare.ReadWrite, failing at once on a conflict.
+            held = shared
+                ? new FileStream(path, FileMode.OpenOrCreate, FileAccess.Read, FileShare.ReadWrite)
+                : new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
         }
         catch (IOException) when (File.Exists(path))
         {
-            throw new IOException($"{folder}: in use by another TwinTrain process ({Holder(folder)}); a shard cannot share a folder with a plain compare, resume or report.");
+            throw new IOException($"{folder}: in use by another TwinTrain process ({Holder(folder)}); " +
+                (shared ? "a shard cannot share a folder with a plain compare, resume or report." : "wait for it to finish or choose another --out."));
         }
-        // Shards start together: each writes its own temporary file, and the last rename names the holder.
-        string holder = Path.Combine(folder, HolderFile), temporary = $"{holder}.{Environment.ProcessId}.tmp";
-        string? previous = File.Exists(holder) ? Holder(folder) : null;
-        File.WriteAllText(temporary, string.Create(CultureInfo.InvariantCulture, $"pid {Environment.ProcessId}, '{command}' since {DateTime.UtcNow:yyyy-MM-dd HH:mm:ss} UTC\n"));
-        Data.AtomicFile.SyncFile(temporary);
-        Data.AtomicFile.Commit(temporary, holder);
+        string? previous = shared && File.Exists(holder) ? Holder(folder) : null;
+        // Shards start together; AtomicFile gives each its own temporary file when another is writing, and the last rename names the holder.
+        Data.AtomicFile.WriteAllText(holder,
+            string.Create(CultureInfo.InvariantCulture, $"pid {Environment.ProcessId}, '{command}' since {DateTime.UtcNow:yyyy-MM-dd HH:mm:ss} UTC\n"));
         return new FolderLock(held) { PreviousHolder = previous };
     }
 
