@@ -5,12 +5,18 @@ namespace TwinTrain.Data;
 
 /// <summary>
 /// Writes files so that a crash at any moment leaves the old file or the new one, never a part: the bytes go to a
-/// temporary name, are flushed to disk, and the name is swapped in with one rename (and the folder flushed, so the
-/// rename itself survives a power cut). A temporary file left by an earlier crash is simply overwritten.
-/// Every step is a <see cref="FaultInjection"/> point, so tests can crash the process between any two of them.
+/// temporary file, are flushed to disk, and the name is swapped in with one rename (and the folder flushed, so the
+/// rename itself survives a power cut). Every writer gets a temporary name no other writer can have (host, PID and a
+/// per-process counter, created exclusively), so shards that write one file at once each rename a whole copy of
+/// their own. A temporary file left by a writer that died is removed by the next write of the same file on that
+/// host. Every step is a <see cref="FaultInjection"/> point, so tests can crash the process between any two of them.
 /// </summary>
 public static partial class AtomicFile
 {
+    const string Suffix = ".tmp";
+    static long _temporaries;
+    static readonly string Host = SafeHostName();
+
     public static void WriteAllText(string path, string text) => Write(path, stream => stream.Write(Encoding.UTF8.GetBytes(text)));
 
     public static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes)
@@ -23,36 +29,140 @@ public static partial class AtomicFile
     /// <summary>Writes what <paramref name="fill"/> puts into the stream, then renames it into place.</summary>
     public static void Write(string path, Action<Stream> fill)
     {
-        string temp = TemporaryName(path);
         FaultInjection.Step($"write {Path.GetFileName(path)}");
-        FileStream stream;
+        string temp = CreateTemporary(path);
         try
         {
-            stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
+            using (var stream = new FileStream(temp, FileMode.Truncate, FileAccess.Write, FileShare.None, 1 << 16))
+            {
+                fill(stream);
+                stream.Flush(flushToDisk: true);
+            }
+            Commit(temp, path);
         }
-        catch (IOException) when (File.Exists(temp))
+        catch
         {
-            // Another process is writing the same file (two shards filling one cache): each renames its own whole copy.
-            temp = $"{path}.{Environment.ProcessId}.tmp";
-            stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
+            TryDelete(temp); // a full disk or a bad stream: nothing of this attempt stays behind
+            throw;
         }
-        using (stream)
-        {
-            fill(stream);
-            stream.Flush(flushToDisk: true);
-        }
-        Commit(temp, path);
     }
 
-    /// <summary>The temporary name a file is written under before it is renamed to <paramref name="path"/>.</summary>
-    public static string TemporaryName(string path) => path + ".tmp";
+    /// <summary>
+    /// Atomically writes a file that a library saves by path (a chart, a TorchSharp module): <paramref name="save"/>
+    /// writes the temporary file, which is then flushed and renamed into place.
+    /// </summary>
+    public static void WriteThrough(string path, Action<string> save)
+    {
+        FaultInjection.Step($"write {Path.GetFileName(path)}");
+        string temp = CreateTemporary(path);
+        try
+        {
+            save(temp);
+            SyncFile(temp);
+            Commit(temp, path);
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
+        }
+    }
 
-    /// <summary>Renames a finished temporary file (already on disk) into place and makes the rename durable.</summary>
+    /// <summary>
+    /// Creates (exclusively: it cannot be anyone else's) an empty temporary file beside <paramref name="path"/> and
+    /// returns its name, for a writer that fills it itself (a library's own save) before <see cref="Commit"/>.
+    /// </summary>
+    public static string CreateTemporary(string path)
+    {
+        while (true)
+        {
+            string temp = $"{path}.{Host}.{Environment.ProcessId}.{Interlocked.Increment(ref _temporaries)}{Suffix}";
+            try
+            {
+                using (new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None)) { }
+                return temp;
+            }
+            catch (IOException) when (File.Exists(temp))
+            {
+                // A leftover of an earlier process with the same PID (a container restarted): take the next number.
+            }
+        }
+    }
+
+    /// <summary>Renames a finished temporary file (already on disk) into place, makes the rename durable, and removes dead writers' leftovers.</summary>
     public static void Commit(string temp, string path)
     {
         FaultInjection.Step($"rename {Path.GetFileName(path)}");
         File.Move(temp, path, overwrite: true);
         SyncFolderOf(path);
+        RemoveLeftovers(path);
+    }
+
+    /// <summary>
+    /// Deletes the temporary files of <paramref name="path"/> that no live writer owns: those of a process on this
+    /// host that has ended, and the single "X.tmp" name of older versions. Another host's are left alone (its
+    /// processes cannot be seen from here), and so are this process's own (another thread may be writing).
+    /// </summary>
+    public static void RemoveLeftovers(string path)
+    {
+        string folder = Path.GetDirectoryName(Path.GetFullPath(path))!, name = Path.GetFileName(path);
+        string[] candidates;
+        try
+        {
+            candidates = Directory.GetFiles(folder, name + ".*"); // "X.tmp" as well as "X.HOST.PID.N.tmp"
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return; // best effort: the file itself is written
+        }
+        foreach (string candidate in candidates)
+        {
+            if (IsLeftover(Path.GetFileName(candidate), name)) TryDelete(candidate);
+        }
+    }
+
+    /// <summary>Whether <paramref name="candidate"/> is a temporary name of <paramref name="name"/> whose writer is gone.</summary>
+    static bool IsLeftover(string candidate, string name)
+    {
+        // (Directory.GetFiles's "X.*" also matches X itself.)
+        if (!candidate.StartsWith(name + ".", StringComparison.Ordinal) || !candidate.EndsWith(Suffix, StringComparison.Ordinal)
+            || candidate.Length < name.Length + 1 + Suffix.Length) return false;
+        if (candidate == name + Suffix) return true; // the older versions' one name
+        // NAME.HOST.PID.N.tmp; the host may itself contain dots.
+        var parts = candidate[(name.Length + 1)..^Suffix.Length].Split('.');
+        if (parts.Length < 3 || !int.TryParse(parts[^2], out int pid) || !long.TryParse(parts[^1], out _)) return false;
+        if (string.Join('.', parts[..^2]) != Host || pid == Environment.ProcessId) return false;
+        return !IsRunning(pid);
+    }
+
+    static bool IsRunning(int pid)
+    {
+        if (OperatingSystem.IsLinux()) return Directory.Exists($"/proc/{pid}");
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    static void TryDelete(string file)
+    {
+        try { File.Delete(file); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+    }
+
+    /// <summary>The host name as it can stand in a file name (no separators), so temporary names tell hosts apart on a shared folder.</summary>
+    static string SafeHostName()
+    {
+        string host;
+        try { host = System.Net.Dns.GetHostName(); }
+        catch (System.Net.Sockets.SocketException) { host = Environment.MachineName; }
+        var safe = new string([.. host.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '-')]);
+        return safe.Length == 0 ? "host" : safe;
     }
 
     /// <summary>Flushes a file someone else wrote (a library's own save) to disk.</summary>

@@ -74,7 +74,6 @@ public sealed class DatasetCache(string folder)
     {
         Directory.CreateDirectory(Folder);
         string file = PathFor(source);
-        string temp = $"{file}.{Environment.ProcessId}.tmp";
         byte[][] parts = [data.Train.Labels, data.Test.Labels, data.Train.Pixels, data.Test.Pixels];
         var header = new byte[HeaderSize];
         Magic.CopyTo(header, 0);
@@ -86,13 +85,11 @@ public sealed class DatasetCache(string folder)
         hash.Append(header.AsSpan(0, 32));
         foreach (var part in parts) hash.Append(part);
         BinaryPrimitives.WriteUInt64LittleEndian(header.AsSpan(32), hash.GetCurrentHashAsUInt64());
-        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+        AtomicFile.Write(file, stream =>
         {
             stream.Write(header);
             foreach (var part in parts) stream.Write(part);
-            stream.Flush(flushToDisk: true);
-        }
-        AtomicFile.Commit(temp, file);
+        });
     }
 
     /// <summary>What identifies the source's current content cheaply: its path, sizes and modification times.</summary>

@@ -87,7 +87,7 @@ public sealed class TrainingRun(TextWriter console, bool liveProgress)
             framework.Name, status, interruptedAt, config, MachineInfo.Current, framework.Versions, dataSummary,
             framework.ParameterCount, history, history.LastOrDefault()?.ValLoss, history.LastOrDefault()?.ValAccuracy,
             trainingSeconds, previousWall + wall.Elapsed.TotalSeconds, trainingSeconds > 0 ? trainedImages / trainingSeconds : 0,
-            Math.Max(MachineInfo.PeakMemoryBytes(), resume?.PeakMemoryBytes ?? 0), weights, started, DateTime.UtcNow, Model: model,
+            Math.Max(framework.PeakMemoryBytes ?? MachineInfo.PeakMemoryBytes(), resume?.PeakMemoryBytes ?? 0), weights, started, DateTime.UtcNow, Model: model,
             Checkpoint: checkpoint, Load: load.Measure()?.Plus(resume?.Load), Settings: settings);
 
         using var board = TensorBoard is { } tb ? new TensorBoardRun(tb.Folder, tb.UpdateFrequency) : null;
@@ -113,7 +113,7 @@ public sealed class TrainingRun(TextWriter console, bool liveProgress)
                     diverging.Cancel();
                 }
             }, diverging.Token);
-            double trainSeconds = epochClock.Elapsed.TotalSeconds;
+            double trainSeconds = framework.LastEpochSeconds ?? epochClock.Elapsed.TotalSeconds;
             trainingSeconds += trainSeconds;
             trainedImages += train.Samples;
 

@@ -218,10 +218,12 @@ public class BadInputTests(TrainedRuns runs) : IClassFixture<TrainedRuns>
         Assert.True(code == 0, error);
         byte[] before = File.ReadAllBytes(output);
 
-        // The kernel's own "disk full": the temporary file is /dev/full, where every write fails with ENOSPC.
-        File.CreateSymbolicLink(output + ".tmp", "/dev/full");
-        (code, _, error) = await Run("export", "--model", runs["torch"], "--out", output);
+        // The disk fills up once the new file is written whole, just before it is renamed into place (every writer
+        // has a temporary name of its own, so a test cannot point one at /dev/full beforehand).
+        var full = new Dictionary<string, string> { ["TWINTRAIN_FAULT"] = "enospc:1:rename model.onnx" };
+        (code, _, error) = await CliProcess.Run(full, "export", "--model", runs["torch"], "--out", output);
         OneLine(code, error, "No space left on device");
+        Assert.Equal([output], Directory.GetFiles(folder.Path)); // the attempt's temporary file is removed
         Assert.Equal(before, File.ReadAllBytes(output));
     }
 

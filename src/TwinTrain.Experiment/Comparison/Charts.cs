@@ -29,13 +29,8 @@ public static class Charts
         {
             // Each to a temporary name, flushed and renamed, so a report being rebuilt never shows half a chart.
             string png = Path.Combine(folder, name + ".png"), svg = Path.Combine(folder, name + ".svg");
-            plot.SavePng(TwinTrain.Data.AtomicFile.TemporaryName(png), width, height);
-            plot.SaveSvg(TwinTrain.Data.AtomicFile.TemporaryName(svg), width, height);
-            foreach (string file in new[] { png, svg })
-            {
-                TwinTrain.Data.AtomicFile.SyncFile(TwinTrain.Data.AtomicFile.TemporaryName(file));
-                TwinTrain.Data.AtomicFile.Commit(TwinTrain.Data.AtomicFile.TemporaryName(file), file);
-            }
+            AtomicFile.WriteThrough(png, temp => plot.SavePng(temp, width, height));
+            AtomicFile.WriteThrough(svg, temp => plot.SaveSvg(temp, width, height));
             written.Add(name);
         }
 

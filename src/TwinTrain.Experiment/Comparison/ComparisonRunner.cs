@@ -122,7 +122,7 @@ public sealed class ComparisonRunner(TextWriter console, bool liveProgress)
             RunFiles.WriteJson(path, recorded);
             return;
         }
-        string temporary = TwinTrain.Data.AtomicFile.TemporaryName(path) + "-" + Environment.ProcessId;
+        string temporary = TwinTrain.Data.AtomicFile.CreateTemporary(path);
         RunFiles.WriteJson(temporary, recorded);
         try
         {

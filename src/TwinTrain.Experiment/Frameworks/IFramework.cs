@@ -20,7 +20,7 @@ public delegate void StepCallback(int step, Metrics running);
 /// </summary>
 public interface IFramework : IDisposable
 {
-    /// <summary>Short name used on the command line: "torch" or "keras".</summary>
+    /// <summary>Short name used on the command line: "keras", "torch" or "pytorch".</summary>
     string Name { get; }
 
     /// <summary>Library versions worth recording (e.g. TorchSharp and libtorch).</summary>
@@ -52,4 +52,12 @@ public interface IFramework : IDisposable
 
     /// <summary>Restores weights and optimizer state written by <see cref="SaveCheckpoint"/>, to continue training.</summary>
     void LoadCheckpoint(string folder);
+
+    /// <summary>
+    /// The run's peak resident memory when it is not this process's (a worker process's); null: this process's.
+    /// </summary>
+    long? PeakMemoryBytes => null;
+
+    /// <summary>The last epoch's training seconds by the framework's own clock where it has one (a worker's); null: TwinTrain's clock.</summary>
+    double? LastEpochSeconds => null;
 }

@@ -60,11 +60,11 @@ public static class WeightConversion
     /// <summary>Saves to a temporary name, flushed, and renames it into place, so a crash never leaves a truncated file at <paramref name="path"/>.</summary>
     static void SaveTorch(nn.Module model, ModelFormat format, string path)
     {
-        string temp = Data.AtomicFile.TemporaryName(path);
-        if (format == ModelFormat.PyTorch) WritePyTorch(model, temp);
-        else model.save(temp);
-        Data.AtomicFile.SyncFile(temp);
-        Data.AtomicFile.Commit(temp, path);
+        Data.AtomicFile.WriteThrough(path, temp =>
+        {
+            if (format == ModelFormat.PyTorch) WritePyTorch(model, temp);
+            else model.save(temp);
+        });
     }
 
     /// <summary>The module's state_dict as torch.save writes it (see <see cref="Data.Formats.TorchStateDictWriter"/>).</summary>

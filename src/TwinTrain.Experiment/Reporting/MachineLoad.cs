@@ -82,14 +82,27 @@ public sealed class MachineLoadMeter
         return (busy / TicksPerSecond, fields[7] / TicksPerSecond);
     }
 
-    /// <summary>This process's user and system CPU seconds: fields 14 and 15 of /proc/self/stat (after the command's closing parenthesis).</summary>
+    /// <summary>
+    /// This process's user and system CPU seconds, fields 14 and 15 of /proc/self/stat (after the command's closing
+    /// parenthesis), and those of the framework workers running now (a worker's run is the run's, not "other
+    /// processes'"; the run measures while its worker lives). Other children that ended are not the run's.
+    /// </summary>
     static double? ReadOwn()
     {
-        string? line = ReadFirstLine("/proc/self/stat");
+        if (CpuSeconds("/proc/self/stat", withChildren: false) is not double own) return null;
+        foreach (int worker in Frameworks.Workers.WorkerProcess.Live)
+            own += CpuSeconds($"/proc/{worker}/stat", withChildren: true) ?? 0;
+        return own;
+    }
+
+    static double? CpuSeconds(string statFile, bool withChildren)
+    {
+        string? line = ReadFirstLine(statFile);
         if (line is null) return null;
         var fields = line[(line.LastIndexOf(')') + 2)..].Split(' ');
-        double seconds = fields.Length < 13 ? double.NaN : (Number(fields[11]) + Number(fields[12])) / TicksPerSecond;
-        return double.IsNaN(seconds) ? null : seconds;
+        if (fields.Length < 15) return null;
+        double ticks = Number(fields[11]) + Number(fields[12]) + (withChildren ? Number(fields[13]) + Number(fields[14]) : 0);
+        return double.IsNaN(ticks) ? null : ticks / TicksPerSecond;
     }
 
     static double Number(string text) => double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) ? value : double.NaN;
