@@ -14,12 +14,13 @@ public static class CompareCommand
         var output = new Option<string>("--out", "-o") { Description = "Output folder; rerunning with the same one continues.", DefaultValueFactory = _ => "comparison" };
         var force = new Option<bool>("--force") { Description = "Redo runs that are already complete." };
         var ablate = new Option<bool>("--ablate") { Description = "Run every seed with nothing aligned, each --align difference alone, and all together, and report what each explains." };
+        var frameworks = new Option<string>("--frameworks") { Description = $"Comma-separated frameworks to compare, two or more of: {string.Join(", ", Experiment.Frameworks.FrameworkCatalog.Names)}.", DefaultValueFactory = _ => string.Join(",", Experiment.Frameworks.FrameworkCatalog.DefaultComparison) };
         var shard = new Option<string?>("--shard") { Description = "K/N: train only this process's share of the runs into --out (shared with the other shards); 'twintrain report' then merges them." };
         var report = new ReportOptions();
         var training = new TrainingOptions();
         var command = new Command("compare", "Train a network (--arch; default the study's CNN) with both frameworks under identical conditions and compare them.")
         {
-            seeds, output, force, ablate, shard,
+            seeds, output, force, ablate, shard, frameworks,
         };
         report.AddTo(command);
         training.AddTo(command);
@@ -30,7 +31,8 @@ public static class CompareCommand
             if (parse.GetValue(ablate) && training.AlignGiven(parse))
                 throw new ArgumentException("--ablate runs each alignment itself: leave out --align and --init.");
             var part = parse.GetValue(shard) is { } text ? Shard.Parse(text) : null;
-            var config = report.Apply(parse, new CompareConfig(trainingConfig, ParseSeeds(parse.GetValue(seeds)!), ["keras", "torch"], parse.GetValue(force))
+            var config = report.Apply(parse, new CompareConfig(trainingConfig, ParseSeeds(parse.GetValue(seeds)!),
+                Experiment.Frameworks.FrameworkCatalog.ParseList(parse.GetValue(frameworks)!), parse.GetValue(force))
             {
                 Ablate = parse.GetValue(ablate),
             });
@@ -41,7 +43,8 @@ public static class CompareCommand
             var board = training.TensorBoard(parse, "");
             var result = new ComparisonRunner(console, !Console.IsOutputRedirected) { TensorBoard = board, Shard = part }
                 .Run(config, architecture, cifar, summary, folder, cancel);
-            bool incomplete = result.Runs.Any(r => r.Error is not null || r.Summary?.Status == RunSummary.Diverged);
+            bool incomplete = result.Runs.Any(r => r.Error is not null || r.Summary?.Status == RunSummary.Diverged)
+                || (part is null && !result.Interrupted && result.Summaries.Count < 2);
             if (part is not null)
             {
                 console.WriteLine($"Shard {part} done: {result.Runs.Count(r => r.Summary?.Status == "completed")} completed run(s) in {Path.GetFullPath(folder)}. " +
@@ -60,7 +63,7 @@ public static class CompareCommand
     public static void WriteOutputs(ComparisonResult result, string folder, TextWriter console)
     {
         var charts = Charts.Write(result, Path.Combine(folder, "charts"));
-        Report.Write(result, folder, charts, Listings.Load());
+        Report.Write(result, folder, charts, Listings.Load(result.Config.Frameworks));
         console.WriteLine();
         console.Write(SummaryTable.Format(result));
         console.WriteLine($"Wrote {Path.GetFullPath(folder)}: {ComparisonRunner.ResultsFile}, {Report.Markdown}, {Report.Html}, charts/ ({charts.Count} charts as PNG and SVG)");

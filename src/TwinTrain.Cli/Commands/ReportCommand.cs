@@ -44,14 +44,20 @@ public static class ReportCommand
     }
 
     /// <summary>What a previous results.json measured that the run folders do not hold: warm-up times and the same-maths check.</summary>
-    static (IReadOnlyDictionary<string, double> Warmup, SameMathsResult? SameMaths) PreviousResults(string dir)
+    static (IReadOnlyDictionary<string, double> Warmup, IReadOnlyList<SameMathsResult>? SameMaths) PreviousResults(string dir)
     {
         string path = Path.Combine(dir, ComparisonRunner.ResultsFile);
         try
         {
             if (!File.Exists(path) || JsonNode.Parse(File.ReadAllText(path)) is not JsonObject results) return (new Dictionary<string, double>(), null);
             var warmup = results["warmup_seconds"]?.Deserialize<Dictionary<string, double>>(RunFiles.Json) ?? [];
-            var same = results["same_maths"]?.Deserialize<SameMathsResult>(RunFiles.Json);
+            // A list of pairs; results.json files from before several frameworks hold one pair as an object.
+            var same = results["same_maths"] switch
+            {
+                JsonArray pairs => pairs.Deserialize<List<SameMathsResult>>(RunFiles.Json),
+                JsonObject pair => pair.Deserialize<SameMathsResult>(RunFiles.Json) is { } one ? [one] : null,
+                _ => null,
+            };
             return (warmup, same);
         }
         catch (System.Text.Json.JsonException)
@@ -61,7 +67,7 @@ public static class ReportCommand
     }
 
     /// <summary>The same-maths check, when CIFAR-10 can be found (it takes seconds); null with a note otherwise.</summary>
-    static SameMathsResult? MeasureSameMaths(string? data, RunSummary run, Architecture architecture, CompareConfig config, TextWriter console)
+    static IReadOnlyList<SameMathsResult>? MeasureSameMaths(string? data, RunSummary run, Architecture architecture, CompareConfig config, TextWriter console)
     {
         string? source = data ?? (File.Exists(run.Data.Source) || Directory.Exists(run.Data.Source) ? run.Data.Source : DataLocation.Find(null));
         if (source is null)
@@ -69,8 +75,16 @@ public static class ReportCommand
             console.WriteLine($"Not measuring whether the engines compute the same thing: no CIFAR-10 at {run.Data.Source} (where the runs read it) or in {CifarLoader.DefaultDataFolder()}; give --data.");
             return null;
         }
-        console.WriteLine($"== Do the two engines compute the same thing? (CIFAR-10 from {source})");
+        console.WriteLine($"== Do the engines compute the same thing? (CIFAR-10 from {source})");
         var (full, _) = CifarLoader.Load(source, null, useCache: true);
-        return SameMaths.Run(architecture, full.Train, config.Training.Threads);
+        try
+        {
+            return SameMaths.Run(architecture, full.Train, config.Training.Threads, config.Frameworks);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException)
+        {
+            console.WriteLine($"   the same-maths check failed: {e.Message}");
+            return null;
+        }
     }
 }

@@ -14,7 +14,7 @@ public static class TrainCommand
 {
     public static Command Create()
     {
-        var framework = new Option<string?>("--framework", "-f") { Description = "Which framework trains: torch or keras." };
+        var framework = new Option<string?>("--framework", "-f") { Description = $"Which framework trains: {string.Join(", ", FrameworkCatalog.Names)}." };
         framework.AcceptOnlyFromAmong([.. FrameworkCatalog.Names]);
         var seed = new Option<int>("--seed") { Description = "Seed for initial weights and the sample order.", DefaultValueFactory = _ => 0 };
         var output = new Option<string?>("--out", "-o") { Description = "Output folder (default: runs/<framework>-<time>)." };
@@ -25,8 +25,9 @@ public static class TrainCommand
         command.SetAction((parse, cancel) =>
         {
             var console = parse.InvocationConfiguration.Output;
+            training.ApplyPython(parse);
             if (parse.GetValue(resume) is { } folder) return Task.FromResult(Resume(folder, training, parse, console, cancel));
-            string name = parse.GetValue(framework) ?? throw new ArgumentException("--framework is required (torch or keras), unless --resume continues a run.");
+            string name = parse.GetValue(framework) ?? throw new ArgumentException($"--framework is required ({string.Join(", ", FrameworkCatalog.Names)}), unless --resume continues a run.");
             var architecture = training.ResolveArchitecture(parse);
             var config = training.Config(parse, architecture, parse.GetValue(seed));
             string outFolder = parse.GetValue(output)

@@ -25,6 +25,7 @@ public sealed class TrainingOptions
     readonly Option<bool> _download = new("--download") { Description = "If no --data is given and CIFAR-10 is not where 'twintrain download' puts it, download it there first (a terminal asks)." };
     readonly Option<string> _downloadUrl = new("--download-url") { Hidden = true, DefaultValueFactory = _ => TwinTrain.Data.Download.CifarDownloader.OfficialUrl };
     readonly Option<string> _downloadMd5 = new("--download-md5") { Hidden = true, DefaultValueFactory = _ => TwinTrain.Data.Download.CifarDownloader.OfficialMd5 };
+    readonly Option<string?> _python = new("--python") { Description = $"The Python that runs the pytorch framework's worker (default: ${Experiment.Frameworks.Workers.PythonLocator.Variable}, else the first python3 that can import torch)." };
     readonly Option<string?> _tensorBoard = new("--tensorboard") { Description = "Write TensorBoard event files for every run into this folder (as Keras's TensorBoard callback: RUN/train, RUN/validation)." };
     readonly Option<int> _tensorBoardFrequency = new("--tensorboard-update-freq") { Description = "Also write batch_loss and batch_accuracy every N training steps (0: per epoch only).", DefaultValueFactory = _ => 0 };
 
@@ -36,12 +37,22 @@ public sealed class TrainingOptions
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { _arch, _data, _epochs, _batchSize, _lr, _limitTrain, _limitTest, _threads, _optimizer, _momentum, _init, _align, _cacheDir, _noCache, _download, _downloadUrl, _downloadMd5, _tensorBoard, _tensorBoardFrequency })
+        foreach (var option in new Option[] { _arch, _data, _epochs, _batchSize, _lr, _limitTrain, _limitTest, _threads, _optimizer, _momentum, _init, _align, _cacheDir, _noCache, _download, _downloadUrl, _downloadMd5, _tensorBoard, _tensorBoardFrequency, _python })
             command.Add(option);
     }
 
     /// <summary>The architecture --arch names, checked (it builds, and takes CIFAR-10 images to 10 classes) before anything runs.</summary>
-    public Architecture ResolveArchitecture(ParseResult parse) => Architecture.Resolve(parse.GetValue(_arch)!).ForCifar10();
+    public Architecture ResolveArchitecture(ParseResult parse)
+    {
+        if (parse.GetValue(_python) is { } python) Experiment.Frameworks.Workers.PythonLocator.Override = python;
+        return Architecture.Resolve(parse.GetValue(_arch)!).ForCifar10();
+    }
+
+    /// <summary>--python, for commands that do not resolve an architecture (resume).</summary>
+    public void ApplyPython(ParseResult parse)
+    {
+        if (parse.GetValue(_python) is { } python) Experiment.Frameworks.Workers.PythonLocator.Override = python;
+    }
 
     /// <summary>The validated training conditions given on the command line, with the architecture's name and digest.</summary>
     public TrainingConfig Config(ParseResult parse, Architecture architecture, int seed = 0)

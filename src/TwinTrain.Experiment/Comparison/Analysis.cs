@@ -12,26 +12,64 @@ public sealed record TimeToAccuracy(string Framework, double Target, int Reached
 /// </summary>
 public sealed record AccuracyConclusion(
     string A, string B, TTest? Welch, TTest? Paired, EquivalenceTest? Equivalence, BootstrapInterval? Bootstrap,
-    double ProbabilityABeatsB, int ABetterSeeds, int PairedSeeds, int? SeedsNeeded, string Verdict)
+    double ProbabilityABeatsB, int ABetterSeeds, int PairedSeeds, int? SeedsNeeded, string Verdict,
+    int Comparisons = 1, double? HolmPValue = null, double? HolmEquivalencePValue = null)
 {
     /// <summary>The test the verdict rests on: paired when there are two or more pairs, else Welch's.</summary>
     public TTest? Main => Paired ?? Welch;
+
+    /// <summary>The difference test's p-value after Holm's correction over every pair of frameworks (the raw one for a single pair).</summary>
+    public double? DifferenceP => HolmPValue ?? Main?.PValue;
+
+    /// <summary>The equivalence test's p-value after Holm's correction over every pair (the raw one for a single pair).</summary>
+    public double? EquivalenceP => HolmEquivalencePValue ?? Equivalence?.PValue;
 }
 
 /// <summary>One alignment condition of a comparison (every seed of both frameworks): its summaries and conclusions.</summary>
 public sealed record ConditionResult(string Condition, IReadOnlyList<string> Aligned, IReadOnlyList<FrameworkSummary> Summaries,
-    AccuracyConclusion? Accuracy, IReadOnlyList<TimeToAccuracy> TimeToAccuracy);
+    IReadOnlyList<AccuracyConclusion> Pairs, IReadOnlyList<TimeToAccuracy> TimeToAccuracy)
+{
+    /// <summary>The first pair's conclusion (of the first two frameworks named): the headline of a two-framework comparison.</summary>
+    [System.Text.Json.Serialization.JsonIgnore] public AccuracyConclusion? Accuracy => Pairs.Count > 0 ? Pairs[0] : null;
+}
 
 /// <summary>
 /// What aligning some defaults changed in the gap between the frameworks (A − B), against nothing aligned: on test
 /// accuracy and on the last epoch's training loss, each with a 95% interval (paired by seed).
 /// </summary>
-public sealed record FactorEffect(string Condition, IReadOnlyList<string> Aligned, double AccuracyGap, TTest? OnAccuracyGap, double LossGap, TTest? OnLossGap, int Seeds);
+public sealed record FactorEffect(string Condition, IReadOnlyList<string> Aligned, double AccuracyGap, TTest? OnAccuracyGap, double LossGap, TTest? OnLossGap, int Seeds,
+    string A = "keras", string B = "torch");
 
 /// <summary>Turns the runs of a comparison into its conclusions.</summary>
 public static class Analysis
 {
     static string F(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// Every pair of frameworks (in the given order: A before B), each paired by seed, with Holm's step-down correction
+    /// over the pairs applied to the difference tests and, separately, to the equivalence tests, so that with k
+    /// frameworks the chance of any false "different" (or "equivalent") stays at 5%. One pair is left as it is.
+    /// </summary>
+    public static IReadOnlyList<AccuracyConclusion> ConcludeAll(IReadOnlyList<string> frameworks,
+        IReadOnlyDictionary<string, List<(int Seed, double Value)>> accuracies, double marginPoints)
+    {
+        var pairs = new List<AccuracyConclusion>();
+        for (int i = 0; i < frameworks.Count; i++)
+            for (int j = i + 1; j < frameworks.Count; j++)
+                if (accuracies.TryGetValue(frameworks[i], out var a) && accuracies.TryGetValue(frameworks[j], out var b)
+                    && Conclude(frameworks[i], frameworks[j], a, b, marginPoints) is { } conclusion)
+                    pairs.Add(conclusion);
+        if (pairs.Count < 2) return pairs;
+        var difference = Statistics.Holm([.. pairs.Select(c => c.Main?.PValue ?? double.NaN)]);
+        var equivalence = Statistics.Holm([.. pairs.Select(c => c.Equivalence?.PValue ?? double.NaN)]);
+        return [.. pairs.Select((c, k) =>
+        {
+            var adjusted = c with { Comparisons = pairs.Count, HolmPValue = NaNToNull(difference[k]), HolmEquivalencePValue = NaNToNull(equivalence[k]) };
+            return adjusted with { Verdict = Verdict(adjusted, marginPoints) };
+        })];
+    }
+
+    static double? NaNToNull(double value) => double.IsNaN(value) ? null : value;
 
     public static AccuracyConclusion? Conclude(string a, string b, IReadOnlyList<(int Seed, double Value)> runsA, IReadOnlyList<(int Seed, double Value)> runsB, double marginPoints)
     {
@@ -65,13 +103,16 @@ public static class Analysis
         string needed = c.SeedsNeeded is int n
             ? F($" With the observed spread about {n} seeds would be needed to show equivalence within {margin} (80% power).")
             : F($" The observed difference is at or beyond {margin}, so no number of seeds would show equivalence at this margin.");
-        if (tost.Equivalent)
-            return F($"Equivalent within {margin}: the 90% interval [{100 * tost.Lower90:+0.00;-0.00}, {100 * tost.Upper90:+0.00;-0.00}] lies inside the margin (TOST p = {tost.PValue:0.000}).") +
-                (test.Significant ? F($" The difference of {100 * test.Difference:+0.00;-0.00} points is statistically detectable, but smaller than the margin.") : "");
-        if (test.Significant)
-            return F($"Different: the 95% interval [{100 * test.Lower:+0.00;-0.00}, {100 * test.Upper:+0.00;-0.00}] excludes zero (p = {test.PValue:0.000})") +
+        double p = c.DifferenceP ?? test.PValue, tostP = c.EquivalenceP ?? tost.PValue;
+        bool significant = p < 1 - test.Confidence, equivalent = tostP < 0.05;
+        string holm = c.Comparisons > 1 ? F($", Holm-adjusted over {c.Comparisons} pairs") : "";
+        if (equivalent)
+            return F($"Equivalent within {margin}: the 90% interval [{100 * tost.Lower90:+0.00;-0.00}, {100 * tost.Upper90:+0.00;-0.00}] lies inside the margin (TOST p = {tostP:0.000}{holm}).") +
+                (significant ? F($" The difference of {100 * test.Difference:+0.00;-0.00} points is statistically detectable, but smaller than the margin.") : "");
+        if (significant)
+            return F($"Different: the 95% interval [{100 * test.Lower:+0.00;-0.00}, {100 * test.Upper:+0.00;-0.00}] excludes zero (p = {p:0.000}{holm})") +
                 (tost.Lower90 > tost.Margin || tost.Upper90 < -tost.Margin ? F($", and the difference exceeds {margin}.") : F($", though it may still be within {margin}.")) ;
-        return F($"Not enough runs to tell: the 90% interval [{100 * tost.Lower90:+0.00;-0.00}, {100 * tost.Upper90:+0.00;-0.00}] fits both no difference and a difference beyond {margin} (TOST p = {tost.PValue:0.000}).") + needed;
+        return F($"Not enough runs to tell: the 90% interval [{100 * tost.Lower90:+0.00;-0.00}, {100 * tost.Upper90:+0.00;-0.00}] fits both no difference and a difference beyond {margin} (TOST p = {tostP:0.000}{holm}).") + needed;
     }
 
     /// <summary>Per framework and target: the training seconds (evaluation not counted) until the test accuracy first reached the target.</summary>
@@ -93,6 +134,10 @@ public static class Analysis
         }
     }
 
+    /// <summary>Every pair's (A before B in the given order) factor effects.</summary>
+    public static IReadOnlyList<FactorEffect> EffectsForEveryPair(IReadOnlyList<ConditionResult> conditions, IReadOnlyList<ComparedRun> runs, IReadOnlyList<string> frameworks) =>
+        [.. frameworks.SelectMany((a, i) => frameworks.Skip(i + 1).SelectMany(b => Effects(conditions, runs, a, b)))];
+
     /// <summary>Each aligned condition's change of the A − B gap against the condition with nothing aligned, paired by seed.</summary>
     public static IReadOnlyList<FactorEffect> Effects(IReadOnlyList<ConditionResult> conditions, IReadOnlyList<ComparedRun> runs, string a, string b)
     {
@@ -109,7 +154,7 @@ public static class Analysis
             var loss = Statistics.Paired([.. seeds.Select(s => gaps[s].Loss)], [.. seeds.Select(s => baseGaps[s].Loss)]);
             effects.Add(new FactorEffect(condition.Condition, condition.Aligned,
                 seeds.Average(s => gaps[s].Accuracy - baseGaps[s].Accuracy), accuracy,
-                seeds.Average(s => gaps[s].Loss - baseGaps[s].Loss), loss, seeds.Count));
+                seeds.Average(s => gaps[s].Loss - baseGaps[s].Loss), loss, seeds.Count, a, b));
         }
         return effects;
     }

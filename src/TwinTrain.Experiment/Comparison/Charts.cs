@@ -16,9 +16,14 @@ public static class Charts
     {
         ["keras"] = Color.FromHex("#D95F02"),
         ["torch"] = Color.FromHex("#1B6FB3"),
+        ["pytorch"] = Color.FromHex("#7B3294"),
     };
 
-    static Color ColorOf(string framework) => Colors.GetValueOrDefault(framework, Color.FromHex("#555555"));
+    /// <summary>Colours for frameworks without one of their own (Dark2, after the named ones), by position.</summary>
+    static readonly string[] Spare = ["#1B9E77", "#E7298A", "#66A61E", "#E6AB02", "#A6761D"];
+
+    static Color ColorOf(string framework) => Colors.TryGetValue(framework, out var color) ? color
+        : Color.FromHex(Spare[(int)((uint)framework.GetHashCode(StringComparison.Ordinal) % Spare.Length)]);
 
     /// <summary>Writes every chart into <paramref name="folder"/>; returns the base names (without extension).</summary>
     public static IReadOnlyList<string> Write(ComparisonResult result, string folder)
@@ -41,7 +46,7 @@ public static class Charts
         foreach (var (framework, matrix) in ConfusionMatrices(result))
             Save(Confusion(framework, matrix), $"confusion-{framework}", 760, 660);
         if (ConfusionMatrices(result).Count > 0) Save(PerClassAccuracy(result), "per-class-accuracy");
-        if (result.SameMaths is { } same) Save(SameMathsDifferences(same), SameMathsChart);
+        if (result.SameMaths is { Count: > 0 } same) Save(SameMathsDifferences(same), SameMathsChart);
         return written;
     }
 
@@ -108,15 +113,20 @@ public static class Charts
     public const string SameMathsChart = "same-maths";
 
     /// <summary>Per step, how far apart the two frameworks' losses were (log scale), against the rounding bound.</summary>
-    static Plot SameMathsDifferences(SameMathsResult same)
+    static Plot SameMathsDifferences(IReadOnlyList<SameMathsResult> pairs)
     {
         var plot = new Plot();
-        double[] steps = [.. Enumerable.Range(1, same.Steps).Select(s => (double)s)];
-        double[] differences = [.. same.RelativeLossDifferences.Select(d => Math.Log10(Math.Max(d, 1e-9)))];
-        var line = plot.Add.Scatter(steps, differences);
-        line.Color = Color.FromHex("#444444");
-        line.LineWidth = 2;
-        line.LegendText = "|keras − torch| / |torch| of the step's loss";
+        var same = pairs[0];
+        string[] greys = ["#222222", "#777777", "#AAAAAA", "#444444"];
+        for (int p = 0; p < pairs.Count; p++)
+        {
+            double[] steps = [.. Enumerable.Range(1, pairs[p].Steps).Select(s => (double)s)];
+            double[] differences = [.. pairs[p].RelativeLossDifferences.Select(d => Math.Log10(Math.Max(d, 1e-9)))];
+            var line = plot.Add.Scatter(steps, differences);
+            line.Color = Color.FromHex(greys[p % greys.Length]);
+            line.LineWidth = 2;
+            line.LegendText = $"|{pairs[p].A} − {pairs[p].B}| / |{pairs[p].B}| of the step's loss";
+        }
         var bound = plot.Add.HorizontalLine(Math.Log10(SameMathsResult.DriftBound));
         bound.Color = Color.FromHex("#B00020");
         bound.LinePattern = LinePattern.Dashed;

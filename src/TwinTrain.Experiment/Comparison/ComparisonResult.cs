@@ -15,7 +15,7 @@ public sealed record FrameworkSummary(string Framework, int Runs, double TestAcc
 public sealed record ComparisonResult(
     CompareConfig Config, MachineInfo Machine, DataSummary Data, IReadOnlyDictionary<string, double> WarmupSeconds,
     IReadOnlyList<ComparedRun> Runs, IReadOnlyList<ConditionResult> Conditions, IReadOnlyList<FactorEffect> Factors,
-    bool Interrupted, DateTime FinishedUtc, ModelDescription? Model = null, SameMathsResult? SameMaths = null)
+    bool Interrupted, DateTime FinishedUtc, ModelDescription? Model = null, IReadOnlyList<SameMathsResult>? SameMaths = null)
 {
     /// <summary>The headline condition: the config's own alignment (nothing aligned under --ablate).</summary>
     [JsonIgnore] public ConditionResult? Main => Conditions.Count > 0 ? Conditions[0] : null;
@@ -23,6 +23,9 @@ public sealed record ComparisonResult(
     [JsonIgnore] public IReadOnlyList<FrameworkSummary> Summaries => Main?.Summaries ?? [];
 
     [JsonIgnore] public AccuracyConclusion? Accuracy => Main?.Accuracy;
+
+    /// <summary>Every pair's conclusion in the headline condition.</summary>
+    [JsonIgnore] public IReadOnlyList<AccuracyConclusion> Pairs => Main?.Pairs ?? [];
 
     /// <summary>The runs of the headline condition (the charts' and per-run lines').</summary>
     [JsonIgnore] public IReadOnlyList<ComparedRun> MainRuns => [.. Runs.Where(r => r.Condition == (Main?.Condition ?? Alignments.None))];
@@ -32,10 +35,10 @@ public sealed record ComparisonResult(
 
     /// <summary>Summaries, conclusions and factor effects from the runs (shared by `compare` and `report`).</summary>
     public static ComparisonResult Of(CompareConfig config, MachineInfo machine, DataSummary data, IReadOnlyDictionary<string, double> warmup,
-        IReadOnlyList<ComparedRun> runs, bool interrupted, ModelDescription? model, SameMathsResult? sameMaths)
+        IReadOnlyList<ComparedRun> runs, bool interrupted, ModelDescription? model, IReadOnlyList<SameMathsResult>? sameMaths)
     {
         var conditions = config.Conditions.Select(c => Condition(config, c, runs)).ToList();
-        var factors = config.Frameworks.Count == 2 ? Analysis.Effects(conditions, runs, config.Frameworks[0], config.Frameworks[1]) : [];
+        var factors = Analysis.EffectsForEveryPair(conditions, runs, config.Frameworks);
         return new ComparisonResult(config, machine, data, warmup, runs, conditions, factors, interrupted, DateTime.UtcNow, model, sameMaths);
     }
 
@@ -59,8 +62,6 @@ public sealed record ComparisonResult(
                 done.Max(s => s.PeakMemoryBytes)));
             times.AddRange(Analysis.TimesToAccuracy(name, done, config.Targets));
         }
-        var conclusion = config.Frameworks.Count == 2 && accuracies.TryGetValue(config.Frameworks[0], out var a) && accuracies.TryGetValue(config.Frameworks[1], out var b)
-            ? Analysis.Conclude(config.Frameworks[0], config.Frameworks[1], a, b, config.MarginPoints) : null;
-        return new ConditionResult(condition.Condition, condition.Aligned, summaries, conclusion, times);
+        return new ConditionResult(condition.Condition, condition.Aligned, summaries, Analysis.ConcludeAll(config.Frameworks, accuracies, config.MarginPoints), times);
     }
 }

@@ -100,10 +100,17 @@ public sealed class ComparisonRunner(TextWriter console, bool liveProgress)
         }
         var result = Result();
         if (Shard is not null) return result; // only `report` writes the merged results
-        if (!interrupted && config.Frameworks.Count == 2)
+        if (!interrupted)
         {
-            console.WriteLine("== Do the two engines compute the same thing? A short step-by-step run of both, every difference aligned, plain SGD");
-            result = result with { SameMaths = SameMaths.Run(architecture, data.Train, config.Training.Threads) };
+            console.WriteLine($"== Do the engines compute the same thing? A short step-by-step run of {string.Join(", ", config.Frameworks)}, every difference aligned, plain SGD");
+            try
+            {
+                result = result with { SameMaths = SameMaths.Run(architecture, data.Train, config.Training.Threads, config.Frameworks) };
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException)
+            {
+                console.WriteLine($"   the same-maths check failed: {e.Message}"); // a worker that fails costs this check, not the comparison
+            }
         }
         RunFiles.WriteJson(Path.Combine(outFolder, ResultsFile), result);
         return result;

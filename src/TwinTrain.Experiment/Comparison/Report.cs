@@ -63,8 +63,6 @@ public static class Report
     {
         var sections = new List<(string, string)>();
         var config = result.Config.Training;
-        var keras = result.Summaries.FirstOrDefault(s => s.Framework == "keras");
-        var torch = result.Summaries.FirstOrDefault(s => s.Framework == "torch");
         var model = result.Model;
         string network = model is null ? "The study's CNN"
             : model.IsStudy ? F($"The study's CNN ({model.Parameters:N0} parameters)")
@@ -77,24 +75,25 @@ public static class Report
             F($"{(config.Optimizer == "sgd" ? $"SGD (momentum {config.Momentum})" : "Adam")} at learning rate {config.LearningRate}, ") +
             F($"{config.Threads} thread(s), seeds {string.Join(", ", result.Config.Seeds)}, {aligned}; ") +
             F($"{result.Data.TrainImages:N0} training and {result.Data.TestImages:N0} test images from {result.Data.Source}. ") +
-            F($"Both frameworks saw the same decoded data in the same order per seed, one run after the other, the first alternating from seed to seed so that drift favours neither, ") +
+            F($"Every framework ({string.Join(", ", result.Config.Frameworks)}) saw the same decoded data in the same order per seed, one run after the other, the first alternating from seed to seed so that drift favours neither, ") +
             F($"on {(machines.Count > 1 ? $"{machines.Count} machines ({string.Join("; ", machines)})" : machines.FirstOrDefault() ?? result.Machine.CpuModel)} ({result.Machine.OperatingSystem}, {result.Machine.DotNet}). ") +
             (result.WarmupSeconds.Count == 0
                 ? "No warm-up was recorded (every run was resumed, or the report was rebuilt from run folders)."
                 : "Warm-up before timing (not counted): " + string.Join(", ", result.WarmupSeconds.Select(w => F($"{w.Key} {w.Value:F1} s"))) + ".")));
 
+        // The study's two columns, then one per framework compared.
+        var ours = result.Config.Frameworks.Select(f => result.Summaries.FirstOrDefault(s => s.Framework == f)).ToList();
+        string[] Row(string label, string studyKeras, string studyTorch, Func<FrameworkSummary, string> value) =>
+            [label, studyKeras, studyTorch, .. ours.Select(s => s is null ? "n/a" : value(s))];
         var table = new List<string[]>
         {
-            new[] { "", "Study: TensorFlow/Keras", "Study: PyTorch", "TwinTrain: keras", "TwinTrain: torch" },
-            new[] { "Test accuracy", Percent(StudyKerasAccuracy), Percent(StudyTorchAccuracy),
-                keras is null ? "n/a" : Spread(keras), torch is null ? "n/a" : Spread(torch) },
-            new[] { "Training time", F($"{StudyKerasSeconds} s"), F($"{StudyTorchSeconds} s"),
-                keras is null ? "n/a" : F($"{keras.TrainingSecondsMean:F1} s"), torch is null ? "n/a" : F($"{torch.TrainingSecondsMean:F1} s") },
-            new[] { "Seconds per epoch", F($"{StudyKerasSeconds / 10.0:F1}"), F($"{StudyTorchSeconds / 10.0:F1}"),
-                keras is null ? "n/a" : F($"{keras.SecondsPerEpochMean:F1}"), torch is null ? "n/a" : F($"{torch.SecondsPerEpochMean:F1}") },
-            new[] { "Training images/s", "", "", keras is null ? "n/a" : F($"{keras.ImagesPerSecondMean:N0}"), torch is null ? "n/a" : F($"{torch.ImagesPerSecondMean:N0}") },
-            new[] { "Peak memory (process)", "", "", keras is null ? "n/a" : F($"{keras.PeakMemoryBytesMax / 1048576.0:N0} MiB"), torch is null ? "n/a" : F($"{torch.PeakMemoryBytesMax / 1048576.0:N0} MiB") },
-            new[] { "Hardware", "Colab GPU", "Colab GPU", "CPU", "CPU" },
+            new[] { "", "Study: TensorFlow/Keras", "Study: PyTorch" }.Concat(result.Config.Frameworks.Select(f => $"TwinTrain: {f}")).ToArray(),
+            Row("Test accuracy", Percent(StudyKerasAccuracy), Percent(StudyTorchAccuracy), Spread),
+            Row("Training time", F($"{StudyKerasSeconds} s"), F($"{StudyTorchSeconds} s"), s => F($"{s.TrainingSecondsMean:F1} s")),
+            Row("Seconds per epoch", F($"{StudyKerasSeconds / 10.0:F1}"), F($"{StudyTorchSeconds / 10.0:F1}"), s => F($"{s.SecondsPerEpochMean:F1}")),
+            Row("Training images/s", "", "", s => F($"{s.ImagesPerSecondMean:N0}")),
+            Row("Peak memory (process)", "", "", s => F($"{s.PeakMemoryBytesMax / 1048576.0:N0} MiB")),
+            Row("Hardware", "Colab GPU", "Colab GPU", _ => "CPU"),
         };
         var perRun = result.MainRuns.Select(r => F($"{r.Framework} seed {r.Seed}: ") +
             (r.Error is not null ? $"failed ({r.Error})"
@@ -105,8 +104,8 @@ public static class Report
         sections.Add(("What can be concluded", Conclusions(result)));
         sections.Add(("Defaults that differ", DefaultsThatDiffer(result)));
         if (result.Factors.Count > 0) sections.Add(("What each default explains (ablation)", Ablation(result)));
-        sections.Add(("Do the two engines compute the same thing?", result.SameMaths is { } same
-            ? same.Sentence() + (charts.Contains(Charts.SameMathsChart) ? $"\n\n![{Charts.SameMathsChart}](charts/{Charts.SameMathsChart}.png)" : "")
+        sections.Add(("Do the engines compute the same thing?", result.SameMaths is { Count: > 0 } same
+            ? string.Join("\n\n", same.Select(pair => pair.Sentence())) + (charts.Contains(Charts.SameMathsChart) ? $"\n\n![{Charts.SameMathsChart}](charts/{Charts.SameMathsChart}.png)" : "")
             : "Not measured for this report (it is measured at the end of a plain `compare`, and by `twintrain report` when the data is reachable)."));
         sections.Add(("Timings a reader can trust", Timings(result)));
         sections.Add(("The study's summed loss", SummedLossNote(result)));
@@ -127,7 +126,7 @@ public static class Report
         {
             code.AppendLine("<div>").AppendLine().AppendLine(F($"### {listing.Framework} ({listing.CodeLines} lines of code)")).AppendLine();
             foreach (var (file, text) in listing.Files)
-                code.AppendLine($"`{file}`").AppendLine().AppendLine("```csharp").Append(text).AppendLine("```").AppendLine();
+                code.AppendLine($"`{file}`").AppendLine().AppendLine("```" + listing.Language).Append(text).AppendLine("```").AppendLine();
             code.AppendLine("</div>");
         }
         code.AppendLine("</div>");
@@ -139,15 +138,29 @@ public static class Report
     static string Conclusions(ComparisonResult result)
     {
         var text = new StringBuilder();
-        if (result.Accuracy is not { } c)
+        if (result.Pairs.Count == 0)
         {
-            text.AppendLine("Too few completed seeds per framework (two or more are needed) to test whether the accuracy difference is real.").AppendLine();
+            text.AppendLine(result.Summaries.Count < 2
+                ? F($"No comparison: {(result.Summaries.Count == 0 ? "no framework" : $"only {result.Summaries[0].Framework}")} completed a run; a comparison needs two frameworks.")
+                : "Too few completed seeds per framework (two or more are needed) to test whether the accuracy difference is real.").AppendLine();
         }
-        else
+        if (result.Pairs.Count > 1)
         {
+            var names = result.Config.Frameworks;
+            var matrix = new List<string[]> { new[] { "row − column (points)" }.Concat(names.Skip(1)).ToArray() };
+            foreach (string row in names.SkipLast(1))
+                matrix.Add([row, .. names.Skip(1).Select(column => result.Pairs.FirstOrDefault(p => p.A == row && p.B == column) is { Main: { } t } c
+                    ? F($"{Points(t.Difference)} [{Points(t.Lower)}, {Points(t.Upper)}], p {c.DifferenceP:F3}: {c.Verdict.Split(':')[0].ToLowerInvariant()}") : "")]);
+            text.AppendLine(F($"Every pair of the {names.Count} frameworks, paired by seed; p-values (difference and equivalence) Holm-adjusted over the {result.Pairs.Count} pairs, so that the chance of any false verdict stays at 5%:")).AppendLine()
+                .Append(MarkdownTable(matrix)).AppendLine();
+        }
+        foreach (var c in result.Pairs)
+        {
+            if (result.Pairs.Count > 1) text.AppendLine(F($"### {c.A} − {c.B}")).AppendLine();
             text.AppendLine(F($"**{c.Verdict}**")).AppendLine();
             var rows = new List<string[]> { new[] { F($"{c.A} − {c.B} (test accuracy, points)"), "Difference", "95% interval", "t", "df", "p" } };
-            if (c.Paired is { } p) rows.Add([F($"Paired by seed ({p.Pairs} pairs)"), Points(p.Difference), F($"[{Points(p.Lower)}, {Points(p.Upper)}]"), F($"{p.T:F2}"), F($"{p.DegreesOfFreedom:F0}"), F($"{p.PValue:F3}")]);
+            if (c.Paired is { } p) rows.Add([F($"Paired by seed ({p.Pairs} pairs)"), Points(p.Difference), F($"[{Points(p.Lower)}, {Points(p.Upper)}]"), F($"{p.T:F2}"), F($"{p.DegreesOfFreedom:F0}"),
+                c.Comparisons > 1 ? F($"{p.PValue:F3} (Holm {c.DifferenceP:F3})") : F($"{p.PValue:F3}")]);
             if (c.Welch is { } w) rows.Add(["Welch (unpaired)", Points(w.Difference), F($"[{Points(w.Lower)}, {Points(w.Upper)}]"), F($"{w.T:F2}"), F($"{w.DegreesOfFreedom:F1}"), F($"{w.PValue:F3}")]);
             if (c.Bootstrap is { } b) rows.Add([F($"Bootstrap ({b.Resamples:N0} resamples{(b.Paired ? " of the pairs" : "")})"), "", F($"[{Points(b.Lower)}, {Points(b.Upper)}]"), "", "", ""]);
             text.Append(MarkdownTable(rows)).AppendLine();
@@ -155,8 +168,9 @@ public static class Report
                 text.AppendLine(F($"Equivalence (TOST) at ±{100 * e.Margin:0.0##} points, {(e.Paired ? "paired" : "Welch")}: one-sided p-values {e.PLower:F3} (difference > −margin) and {e.PUpper:F3} (difference < +margin), 90% interval [{Points(e.Lower90)}, {Points(e.Upper90)}]. ") +
                     F($"A {c.A} run beats a {c.B} run with probability {c.ProbabilityABeatsB:F2}") + (c.PairedSeeds > 0 ? F($" ({c.A} was better in {c.ABetterSeeds} of {c.PairedSeeds} seeds). ") : ". ") +
                     (c.SeedsNeeded is int n ? F($"Seeds needed to show equivalence at this margin with the observed spread (80% power): {n}.") : "No number of seeds would show equivalence at this margin: the observed difference is at or beyond it.")).AppendLine();
-            text.AppendLine("A difference that is not significant does not show the frameworks equivalent; only the equivalence test can, against a margin chosen beforehand (`--margin`).").AppendLine();
         }
+        if (result.Pairs.Count > 0)
+            text.AppendLine("A difference that is not significant does not show the frameworks equivalent; only the equivalence test can, against a margin chosen beforehand (`--margin`).").AppendLine();
         var times = result.Main?.TimeToAccuracy ?? [];
         if (times.Count > 0)
         {
@@ -172,34 +186,36 @@ public static class Report
     /// <summary>Each framework's settings as it ran (from run.json), side by side, differences first.</summary>
     static string DefaultsThatDiffer(ComparisonResult result)
     {
-        var first = result.Config.Frameworks.Select(f => result.MainRuns.FirstOrDefault(r => r.Framework == f && r.Summary?.Settings is not null)?.Summary).ToList();
-        if (first.Count != 2 || first.Any(s => s is null)) return "Not recorded (the runs are from before settings were recorded, or not both frameworks ran).";
-        var a = first[0]!.Settings!;
-        var b = first[1]!.Settings!;
-        var keys = a.Select(s => (s.Scope, s.Setting)).Union(b.Select(s => (s.Scope, s.Setting))).ToList();
+        var names = result.Config.Frameworks;
+        var first = names.Select(f => result.MainRuns.FirstOrDefault(r => r.Framework == f && r.Summary?.Settings is not null)?.Summary).ToList();
+        var present = names.Zip(first).Where(p => p.Second is not null).ToList();
+        if (present.Count < 2) return "Not recorded (the runs are from before settings were recorded, or fewer than two frameworks ran).";
+        var keys = present.SelectMany(p => p.Second!.Settings!.Select(s => (s.Scope, s.Setting))).Distinct().ToList();
         string Value(IReadOnlyList<Frameworks.FrameworkSetting> settings, (string Scope, string Setting) key) =>
             settings.FirstOrDefault(s => s.Scope == key.Scope && s.Setting == key.Setting)?.Value ?? "—";
-        var rows = keys.Select(k => (k, A: Value(a, k), B: Value(b, k))).OrderBy(r => r.A == r.B).ToList();
-        var table = new List<string[]> { new[] { "Where", "Setting", result.Config.Frameworks[0], result.Config.Frameworks[1], "Same?" } };
-        table.AddRange(rows.Select(r => new[] { r.k.Scope, r.k.Setting, r.A, r.B, r.A == r.B ? "same" : "**differs**" }));
+        var rows = keys.Select(k => (k, Values: present.Select(p => Value(p.Second!.Settings!, k)).ToArray()))
+            .OrderBy(r => r.Values.Distinct().Count() == 1).ToList();
+        var table = new List<string[]> { new[] { "Where", "Setting" }.Concat(present.Select(p => p.First)).Append("Same?").ToArray() };
+        table.AddRange(rows.Select(r => new[] { r.k.Scope, r.k.Setting }.Concat(r.Values).Append(r.Values.Distinct().Count() == 1 ? "same" : "**differs**").ToArray()));
         return "What each framework actually ran with, read from its built model and optimizer and recorded in every run.json " +
-            F($"(the {result.Config.Frameworks[0]} and {result.Config.Frameworks[1]} runs of seed {first[0]!.Config.Seed}). `--align init`, `--align epsilon` or `--align all` removes the differences that can be removed; `--ablate` measures what each explains.") +
+            F($"(the runs of seed {present[0].Second!.Config.Seed}: {string.Join(", ", present.Select(p => p.First))}). `--align init`, `--align epsilon` or `--align all` removes the differences that can be removed; `--ablate` measures what each explains.") +
             "\n\n" + MarkdownTable(table);
     }
 
     static string Ablation(ComparisonResult result)
     {
-        string a = result.Config.Frameworks[0], b = result.Config.Frameworks[1];
-        var rows = new List<string[]> { new[] { "Aligned", "Seeds", F($"Effect on the {a} − {b} accuracy gap (points, 95% CI)"), "Effect on the final training loss gap (95% CI)" } };
-        rows.AddRange(result.Factors.Select(f => new[] { f.Condition, F($"{f.Seeds}"), SummaryTable.Effect(100 * f.AccuracyGap, f.OnAccuracyGap, 100, 2), SummaryTable.Effect(f.LossGap, f.OnLossGap, 1, 4) }));
-        var conditions = new List<string[]> { new[] { "Condition", a, b, F($"{a} − {b}"), "Verdict" } };
+        var names = result.Config.Frameworks;
+        var rows = new List<string[]> { new[] { "Pair", "Aligned", "Seeds", "Effect on the accuracy gap (points, 95% CI)", "Effect on the final training loss gap (95% CI)" } };
+        rows.AddRange(result.Factors.Select(f => new[] { F($"{f.A} − {f.B}"), f.Condition, F($"{f.Seeds}"), SummaryTable.Effect(100 * f.AccuracyGap, f.OnAccuracyGap, 100, 2), SummaryTable.Effect(f.LossGap, f.OnLossGap, 1, 4) }));
+        var conditions = new List<string[]> { new[] { "Condition" }.Concat(names).Concat(result.Pairs.Select(c => F($"{c.A} − {c.B}"))).ToArray() };
         foreach (var c in result.Conditions)
         {
             string Of(string name) => c.Summaries.FirstOrDefault(s => s.Framework == name) is { } s ? Spread(s) : "n/a";
-            conditions.Add([c.Condition, Of(a), Of(b), c.Accuracy?.Main is { } t ? F($"{Points(t.Difference)} [{Points(t.Lower)}, {Points(t.Upper)}]") : "n/a", c.Accuracy?.Verdict.Split(':')[0] ?? ""]);
+            conditions.Add([c.Condition, .. names.Select(Of), .. result.Pairs.Select(pair => c.Pairs.FirstOrDefault(x => x.A == pair.A && x.B == pair.B) is { Main: { } t } x
+                ? F($"{Points(t.Difference)} [{Points(t.Lower)}, {Points(t.Upper)}] ({x.Verdict.Split(':')[0].ToLowerInvariant()})") : "n/a")]);
         }
         return "Every seed was trained under each condition: nothing aligned, each default aligned alone, and all together. " +
-            F($"The effect of a condition is its {a} − {b} gap minus the gap with nothing aligned, paired by seed; an interval that excludes zero means that default explains part of the gap.") +
+            "The effect of a condition on a pair is the pair's gap under it minus the gap with nothing aligned, paired by seed; an interval that excludes zero means that default explains part of the gap." +
             "\n\n" + MarkdownTable(rows) + "\n" + MarkdownTable(conditions);
     }
 
@@ -238,10 +254,11 @@ public static class Report
     static string SummedLossNote(ComparisonResult result)
     {
         int steps = (result.Data.TrainImages + result.Config.Training.BatchSize - 1) / result.Config.Training.BatchSize;
-        var torchRun = result.Runs.FirstOrDefault(r => r.Framework == "torch" && r.Summary is { History.Count: > 0 })?.Summary;
+        // A PyTorch-style run (TorchSharp's, or the real PyTorch's), whose loss the study summed.
+        var torchRun = result.Runs.FirstOrDefault(r => r.Framework is "torch" or "pytorch" && r.Summary is { History.Count: > 0 })?.Summary;
         string measured = torchRun is null
             ? ""
-            : F($" In our torch run (seed {torchRun.Config.Seed}) the first epoch's mean training loss was {torchRun.History[0].Loss:F4}; summed over its {steps} batches, the study's way, it reads {torchRun.History[0].Loss * steps:F1}, and the last epoch's {torchRun.History[^1].Loss:F4} reads {torchRun.History[^1].Loss * steps:F1}.");
+            : F($" In our {torchRun.Framework} run (seed {torchRun.Config.Seed}) the first epoch's mean training loss was {torchRun.History[0].Loss:F4}; summed over its {steps} batches, the study's way, it reads {torchRun.History[0].Loss * steps:F1}, and the last epoch's {torchRun.History[^1].Loss:F4} reads {torchRun.History[^1].Loss * steps:F1}.");
         return F($"The study added up PyTorch's batch losses over each epoch while Keras reports their mean, so its PyTorch curve was larger by the number of batches per epoch: {steps} here ({result.Data.TrainImages:N0} images in batches of {result.Config.Training.BatchSize}; 782 for the full training set).") +
             measured + " TwinTrain reports for both frameworks the mean loss per sample over the epoch, so the curves above are comparable.";
     }
@@ -265,7 +282,7 @@ public static class Report
         table { border-collapse: collapse; margin: 1em 0; } th, td { border: 1px solid #ccc; padding: 0.3em 0.7em; text-align: right; }
         th:first-child, td:first-child { text-align: left; }
         figure { margin: 1em 0; } img { max-width: 100%; }
-        .listings { display: grid; grid-template-columns: 1fr 1fr; gap: 1em; }
+        .listings { display: grid; grid-template-columns: repeat(auto-fit, minmax(30em, 1fr)); gap: 1em; }
         pre { background: #f6f6f6; padding: 0.7em; overflow-x: auto; font-size: 12px; }
         </style></head><body>
         {{body}}

@@ -5,15 +5,15 @@ using TwinTrain.Experiment.Frameworks;
 
 namespace TwinTrain.Experiment.Comparison;
 
-/// <summary>The same-mathematics check: both frameworks' per-step losses and how far apart they and the final weights ended.</summary>
+/// <summary>The same-mathematics check of one pair of frameworks (A, B): both per-step losses and how far apart they and the final weights ended.</summary>
 public sealed record SameMathsResult(int Steps, int BatchSize, double LearningRate, int Threads, string Architecture,
-    IReadOnlyList<double> KerasLosses, IReadOnlyList<double> TorchLosses, double MaxLossDifference, double MaxWeightDifference, double Seconds,
-    double MaxElementDifference = double.NaN)
+    IReadOnlyList<double> LossesA, IReadOnlyList<double> LossesB, double MaxLossDifference, double MaxWeightDifference, double Seconds,
+    double MaxElementDifference = double.NaN, string A = "keras", string B = "torch")
 {
-    /// <summary>Per step, |keras − torch| / |torch| of the step's mean loss.</summary>
-    public IEnumerable<double> RelativeLossDifferences => KerasLosses.Zip(TorchLosses, (k, t) => Math.Abs(k - t) / Math.Max(Math.Abs(t), 1e-30));
+    /// <summary>Per step, |A − B| / |B| of the step's mean loss.</summary>
+    public IEnumerable<double> RelativeLossDifferences => LossesA.Zip(LossesB, (k, t) => Math.Abs(k - t) / Math.Max(Math.Abs(t), 1e-30));
 
-    /// <summary>The first step's |keras − torch| / |torch|: identical weights and images, so float rounding alone.</summary>
+    /// <summary>The first step's |A − B| / |B|: identical weights and images, so float rounding alone.</summary>
     public double FirstStepDifference => RelativeLossDifferences.FirstOrDefault(double.NaN);
 
     /// <summary>
@@ -32,10 +32,10 @@ public sealed record SameMathsResult(int Steps, int BatchSize, double LearningRa
 
     public string Sentence() => string.Create(CultureInfo.InvariantCulture,
         $"From the same initial weights, on the same {Steps} batches of {BatchSize} real training images in the same order, with plain SGD (learning rate {LearningRate}) and {Threads} thread(s): ") +
-        string.Create(CultureInfo.InvariantCulture, $"the first step's losses differ by {FirstStepDifference:0.0E+0} (relative), the per-step losses over all {Steps} steps by at most {MaxLossDifference:0.0E+0}, and the final weights by {MaxWeightDifference:0.0E+0} (‖keras − torch‖ / ‖torch‖ over all weights). ") +
+        string.Create(CultureInfo.InvariantCulture, $"{A} and {B}'s first-step losses differ by {FirstStepDifference:0.0E+0} (relative), the per-step losses over all {Steps} steps by at most {MaxLossDifference:0.0E+0}, and the final weights by {MaxWeightDifference:0.0E+0} (‖{A} − {B}‖ / ‖{B}‖ over all weights). ") +
         (Same
-            ? "The two engines compute the same thing: the first step shows float rounding alone (summing in different orders: Winograd and blocked products in the Keras-style engine, libtorch's own kernels), and training carries it forward from step to step, slowly."
-            : string.Create(CultureInfo.InvariantCulture, $"That is more than float rounding explains (a first step within {FirstStepBound:0E+0}, a drift within {DriftBound:0E+0}): the two engines do not compute the same thing for this network, so their results differ for a reason other than their defaults.")) +
+            ? string.Create(CultureInfo.InvariantCulture, $"{A} and {B} compute the same thing: the first step shows float rounding alone (summing in different orders: Winograd and blocked products in the Keras-style engine, each libtorch's own kernels), and training carries it forward from step to step, slowly.")
+            : string.Create(CultureInfo.InvariantCulture, $"That is more than float rounding explains (a first step within {FirstStepBound:0E+0}, a drift within {DriftBound:0E+0}): {A} and {B} do not compute the same thing for this network, so their results differ for a reason other than their defaults.")) +
         (double.IsNaN(MaxElementDifference) || MaxElementDifference < DriftBound ? ""
             : string.Create(CultureInfo.InvariantCulture, $" Single weights differ more (up to {MaxElementDifference:0.0E+0} of their tensor's largest value): where max pooling meets an exact tie, as in the flat regions of JPEG images, rounding decides which pixel wins and the gradient flows through another one; in a network with BatchNormalization, a bias right before it gets no gradient and holds rounding noise only."));
 }
@@ -50,7 +50,8 @@ public static class SameMaths
     public const int Steps = 50, BatchSize = 64;
     const double LearningRate = 0.01;
 
-    public static SameMathsResult Run(Architecture architecture, ImageSet train, int threads)
+    /// <summary>Trains each framework once from the same weights and compares every pair (in the given order).</summary>
+    public static IReadOnlyList<SameMathsResult> Run(Architecture architecture, ImageSet train, int threads, IReadOnlyList<string>? frameworks = null)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var withoutDropout = WithoutDropout(architecture);
@@ -62,7 +63,8 @@ public static class SameMaths
         var images = train.Subset(Math.Min(train.Count, Steps * BatchSize));
         var losses = new Dictionary<string, double[]>();
         var weights = new Dictionary<string, float[][]>();
-        foreach (string name in new[] { "keras", "torch" })
+        var names = frameworks ?? ["keras", "torch"];
+        foreach (string name in names)
         {
             using var framework = FrameworkCatalog.Create(name, config, images, withoutDropout);
             var running = new List<Metrics>();
@@ -71,13 +73,23 @@ public static class SameMaths
             losses[name] = [.. running.Select((m, i) => i == 0 ? m.Loss : (m.Loss * m.Samples - running[i - 1].Loss * running[i - 1].Samples) / (m.Samples - running[i - 1].Samples))];
             weights[name] = framework.TrainableWeightsInKerasLayout();
         }
-        double lossDifference = losses["keras"].Zip(losses["torch"], (k, t) => Math.Abs(k - t) / Math.Max(Math.Abs(t), 1e-30)).DefaultIfEmpty().Max();
+        double seconds = clock.Elapsed.TotalSeconds;
+        var pairs = new List<SameMathsResult>();
+        for (int i = 0; i < names.Count; i++)
+            for (int j = i + 1; j < names.Count; j++)
+                pairs.Add(Compare(names[i], names[j], losses, weights, architecture.Name, threads, seconds));
+        return pairs;
+    }
+
+    static SameMathsResult Compare(string a, string b, Dictionary<string, double[]> losses, Dictionary<string, float[][]> weights, string architecture, int threads, double seconds)
+    {
+        double lossDifference = losses[a].Zip(losses[b], (k, t) => Math.Abs(k - t) / Math.Max(Math.Abs(t), 1e-30)).DefaultIfEmpty().Max();
         // The weights as one vector (a bias before BatchNormalization gets no gradient and stays at rounding noise, so
         // its own norm is no scale), and single elements against their tensor's largest value.
         double squares = 0, norm = 0, elementDifference = 0;
-        for (int w = 0; w < weights["keras"].Length; w++)
+        for (int w = 0; w < weights[a].Length; w++)
         {
-            float[] k = weights["keras"][w], t = weights["torch"][w];
+            float[] k = weights[a][w], t = weights[b][w];
             double scale = Math.Max(t.Max(v => Math.Abs((double)v)), 1e-30);
             for (int i = 0; i < k.Length; i++)
             {
@@ -87,8 +99,8 @@ public static class SameMaths
             }
         }
         double weightDifference = Math.Sqrt(squares / Math.Max(norm, 1e-60));
-        return new SameMathsResult(losses["keras"].Length, BatchSize, LearningRate, threads, architecture.Name, losses["keras"], losses["torch"],
-            lossDifference, weightDifference, clock.Elapsed.TotalSeconds, elementDifference);
+        return new SameMathsResult(losses[a].Length, BatchSize, LearningRate, threads, architecture, losses[a], losses[b],
+            lossDifference, weightDifference, seconds, elementDifference, a, b);
     }
 
     /// <summary>The architecture with every Dropout's rate set to 0 (the same network otherwise).</summary>

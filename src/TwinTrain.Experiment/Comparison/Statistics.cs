@@ -160,4 +160,21 @@ public static class Statistics
         }
         return null;
     }
+
+    /// <summary>
+    /// Holm's step-down adjustment of p-values (Holm 1979): the i-th smallest of m is multiplied by m − i + 1, kept
+    /// monotone and capped at 1. NaN entries (no test) stay NaN and do not count among the m.
+    /// </summary>
+    public static double[] Holm(IReadOnlyList<double> pValues)
+    {
+        var adjusted = pValues.Select(_ => double.NaN).ToArray();
+        var order = Enumerable.Range(0, pValues.Count).Where(i => !double.IsNaN(pValues[i])).OrderBy(i => pValues[i]).ToList();
+        double running = 0;
+        for (int rank = 0; rank < order.Count; rank++)
+        {
+            running = Math.Max(running, Math.Min(1, (order.Count - rank) * pValues[order[rank]]));
+            adjusted[order[rank]] = running;
+        }
+        return adjusted;
+    }
 }

@@ -18,7 +18,7 @@ public static class SummaryTable
             string spread = double.IsNaN(s.TestAccuracyStd) ? "" : F($" ± {100 * s.TestAccuracyStd:F2}");
             text.AppendLine(F($"{s.Framework,-10} {s.Runs,4} {$"{100 * s.TestAccuracyMean:F2}{spread} %",18} {s.TrainingSecondsMean,9:F1} {s.SecondsPerEpochMean,8:F1} {s.ImagesPerSecondMean,7:F0} {s.PeakMemoryBytesMax / 1048576.0,9:F0}"));
         }
-        foreach (var failed in result.Runs.Where(r => r.Error is not null))
+        foreach (var failed in result.Runs.Where(r => r.Error is not null && r.Condition == (result.Main?.Condition ?? Alignments.None)))
             text.AppendLine(F($"{failed.Framework,-10} seed {failed.Seed} failed: {failed.Error}"));
         foreach (var diverged in result.Runs.Where(r => r.Summary?.Status == RunSummary.Diverged))
             text.AppendLine(F($"{diverged.Framework,-10} seed {diverged.Seed} diverged at {diverged.Summary!.DivergedAt} (not in the statistics)."));
@@ -26,13 +26,20 @@ public static class SummaryTable
             text.AppendLine(F($"time to {100 * time.Target:0.#} % test accuracy, {time.Framework}: ") + (time.Reached == 0
                 ? F($"not reached in {time.Runs} run(s)")
                 : F($"{time.MeanSeconds:F1}{(double.IsNaN(time.StdSeconds) ? "" : F($" ± {time.StdSeconds:F1}"))} s of training ({time.Reached} of {time.Runs} runs reached it)")));
-        if (result.Accuracy is { } c) AppendConclusion(text, c);
-        else if (result.Summaries.Count == 2) text.AppendLine("Too few seeds for a test of the difference (two or more per framework are needed).");
-        if (result.Factors.Count > 0)
+        if (result.Summaries.Count < 2)
+            text.AppendLine(F($"No comparison: {(result.Summaries.Count == 0 ? "no framework" : $"only {result.Summaries[0].Framework}")} completed a run of the {result.Config.Frameworks.Count} named ({string.Join(", ", result.Config.Frameworks)}); a comparison needs two."));
+        else if (result.Pairs.Count == 0) text.AppendLine("Too few seeds for a test of the difference (two or more per framework are needed).");
+        if (result.Pairs.Count > 1)
         {
-            text.AppendLine(F($"Ablation: what aligning each default changes in the {result.Config.Frameworks[0]} − {result.Config.Frameworks[1]} gap (paired by seed, 95% CI):"));
+            text.AppendLine(F($"Every pair (row − column, paired by seed, points; p Holm-adjusted over {result.Pairs.Count} pairs):"));
+            foreach (var line in Matrix(result)) text.AppendLine("  " + line);
+        }
+        foreach (var c in result.Pairs) AppendConclusion(text, c);
+        foreach (var pair in result.Factors.GroupBy(f => (f.A, f.B)))
+        {
+            text.AppendLine(F($"Ablation: what aligning each default changes in the {pair.Key.A} − {pair.Key.B} gap (paired by seed, 95% CI):"));
             text.AppendLine(F($"  {"aligned",-14} {"seeds",5} {"test accuracy (points)",32} {"final training loss",30}"));
-            foreach (var f in result.Factors)
+            foreach (var f in pair)
                 text.AppendLine(F($"  {f.Condition,-14} {f.Seeds,5} {Effect(100 * f.AccuracyGap, f.OnAccuracyGap, 100, 2),32} {Effect(f.LossGap, f.OnLossGap, 1, 4),30}"));
         }
         foreach (var line in DisturbedLines(result)) text.AppendLine(line);
@@ -45,7 +52,8 @@ public static class SummaryTable
     {
         string Interval(double lower, double upper) => F($"[{100 * lower:+0.00;-0.00}, {100 * upper:+0.00;-0.00}]");
         if (c.Paired is { } p)
-            text.AppendLine(F($"{c.A} − {c.B}, paired by seed ({p.Pairs} pairs): {100 * p.Difference:+0.00;-0.00} points, 95% CI {Interval(p.Lower, p.Upper)}, t = {p.T:F2}, df = {p.DegreesOfFreedom:F0}, p = {p.PValue:F3}"));
+            text.AppendLine(F($"{c.A} − {c.B}, paired by seed ({p.Pairs} pairs): {100 * p.Difference:+0.00;-0.00} points, 95% CI {Interval(p.Lower, p.Upper)}, t = {p.T:F2}, df = {p.DegreesOfFreedom:F0}, p = {p.PValue:F3}") +
+                (c.Comparisons > 1 ? F($" (Holm-adjusted over {c.Comparisons} pairs: {c.DifferenceP:F3})") : ""));
         if (c.Welch is { } w)
             text.AppendLine(F($"{c.A} − {c.B}, Welch: {100 * w.Difference:+0.00;-0.00} points, 95% CI {Interval(w.Lower, w.Upper)}, t = {w.T:F2}, df = {w.DegreesOfFreedom:F1}, p = {w.PValue:F3}"));
         if (c.Bootstrap is { } b)
@@ -56,6 +64,26 @@ public static class SummaryTable
             text.AppendLine(c.SeedsNeeded is int n
                 ? F($"Seeds needed to show equivalence within ±{100 * e.Margin:0.0##} points at the observed spread (80% power): {n}.")
                 : F($"Seeds needed to show equivalence within ±{100 * e.Margin:0.0##} points: none would do, the observed difference is at or beyond the margin."));
+    }
+
+    /// <summary>
+    /// The pairs as a matrix: a row per framework but the last, a column per framework but the first; each cell the
+    /// row's accuracy minus the column's in points, the (Holm-adjusted) p and the verdict's first word.
+    /// </summary>
+    public static IEnumerable<string> Matrix(ComparisonResult result)
+    {
+        var names = result.Config.Frameworks;
+        const int width = 44;
+        yield return F($"{"",-10}") + string.Concat(names.Skip(1).Select(n => F($"{n,width}")));
+        foreach (string row in names.SkipLast(1))
+        {
+            var cells = names.Skip(1).Select(column =>
+            {
+                var c = result.Pairs.FirstOrDefault(p => p.A == row && p.B == column);
+                return c?.Main is { } t ? F($"{100 * t.Difference:+0.00;-0.00} (p {c.DifferenceP:0.000}, {c.Verdict.Split(':')[0].ToLowerInvariant()})") : "";
+            });
+            yield return F($"{row,-10}") + string.Concat(cells.Select(cell => F($"{cell,width}")));
+        }
     }
 
     /// <summary>A mean effect and its 95% interval, e.g. "+0.42 [-0.10, +0.94]".</summary>
