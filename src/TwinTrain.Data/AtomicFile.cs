@@ -124,10 +124,10 @@ public static partial class AtomicFile
     /// <summary>Whether <paramref name="candidate"/> is a temporary name of <paramref name="name"/> whose writer is gone.</summary>
     static bool IsLeftover(string candidate, string name)
     {
+        if (candidate == name + Suffix) return true; // the older versions' one name
         // (Directory.GetFiles's "X.*" also matches X itself.)
         if (!candidate.StartsWith(name + ".", StringComparison.Ordinal) || !candidate.EndsWith(Suffix, StringComparison.Ordinal)
             || candidate.Length < name.Length + 1 + Suffix.Length) return false;
-        if (candidate == name + Suffix) return true; // the older versions' one name
         // NAME.HOST.PID.N.tmp; the host may itself contain dots.
         var parts = candidate[(name.Length + 1)..^Suffix.Length].Split('.');
         if (parts.Length < 3 || !int.TryParse(parts[^2], out int pid) || !long.TryParse(parts[^1], out _)) return false;

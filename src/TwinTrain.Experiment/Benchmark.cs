@@ -11,12 +11,13 @@ namespace TwinTrain.Experiment;
 /// <summary>Throughput of one framework in one round of the benchmark.</summary>
 public sealed record BenchRound(string Framework, double TrainImagesPerSecond, double EvalImagesPerSecond);
 
-/// <summary>The benchmark's result: medians per framework over interleaved rounds, the ratios, and how busy the machine was.</summary>
-public sealed record BenchResult(IReadOnlyList<BenchRound> Rounds, double TorchTrain, double TorchEval, double KerasTrain, double KerasEval,
-    double? TunedTrain = null, double? TunedEval = null, Reporting.MachineLoad? Load = null)
+/// <summary>One framework's medians over the rounds.</summary>
+public sealed record BenchMedian(string Framework, double TrainImagesPerSecond, double EvalImagesPerSecond);
+
+/// <summary>The benchmark's result: medians per framework (in the order measured) over interleaved rounds, and how busy the machine was.</summary>
+public sealed record BenchResult(IReadOnlyList<BenchRound> Rounds, IReadOnlyList<BenchMedian> Medians, Reporting.MachineLoad? Load = null)
 {
-    public double TrainRatio => KerasTrain / TorchTrain;
-    public double EvalRatio => KerasEval / TorchEval;
+    public BenchMedian? Of(string framework) => Medians.FirstOrDefault(m => m.Framework == framework);
 
     /// <summary>The rounds run while other processes took a core's fifth or more.</summary>
     public int DisturbedRounds { get; init; }
@@ -48,10 +49,12 @@ public static class Benchmark
     }
 
     /// <summary>
-    /// Interleaved rounds of torch, keras and (with <paramref name="tunedTorch"/>) torch-tuned, the tuned TorchSharp
-    /// settings of <see cref="TorchCpuTuning.CpuTuned"/>; each round's machine load is measured and a disturbed round flagged.
+    /// Interleaved rounds of the frameworks named (default torch, keras) and, with <paramref name="tunedTorch"/>,
+    /// torch-tuned, the tuned TorchSharp settings of <see cref="TorchCpuTuning.CpuTuned"/>; each round's machine load
+    /// is measured and a disturbed round flagged. A worker's training rate is by its own clock.
     /// </summary>
-    public static BenchResult Run(Architecture architecture, int threads, int batchSize, int steps, int rounds, TextWriter log, bool tunedTorch = false)
+    public static BenchResult Run(Architecture architecture, int threads, int batchSize, int steps, int rounds, TextWriter log, bool tunedTorch = false,
+        IReadOnlyList<string>? frameworks = null)
     {
         var overall = new Reporting.MachineLoadMeter(threads);
         int disturbedRounds = 0;
@@ -60,7 +63,7 @@ public static class Benchmark
         var warmup = RandomImages(batchSize * Math.Max(20, steps / 5), seed: 2);
         var evaluation = RandomImages(Math.Max(batchSize * steps, 2048), seed: 3);
         var results = new List<BenchRound>();
-        string[] names = tunedTorch ? ["torch", "keras", "torch-tuned"] : ["torch", "keras"];
+        string[] names = [.. frameworks ?? ["torch", "keras"], .. tunedTorch ? ["torch-tuned"] : Array.Empty<string>()];
         var measured = names.Select(n => FrameworkCatalog.Create(n, config, train, architecture)).ToList();
         try
         {
@@ -77,7 +80,7 @@ public static class Benchmark
                 {
                     var clock = Stopwatch.StartNew();
                     framework.TrainEpoch(round, null, CancellationToken.None);
-                    double trainRate = train.Count / clock.Elapsed.TotalSeconds;
+                    double trainRate = train.Count / (framework.LastEpochSeconds ?? clock.Elapsed.TotalSeconds);
                     clock.Restart();
                     framework.Evaluate(evaluation);
                     double evalRate = evaluation.Count / clock.Elapsed.TotalSeconds;
@@ -101,9 +104,7 @@ public static class Benchmark
             var values = results.Where(r => r.Framework == name).Select(pick).Order().ToArray();
             return values.Length % 2 == 1 ? values[values.Length / 2] : (values[values.Length / 2 - 1] + values[values.Length / 2]) / 2;
         }
-        return new BenchResult(results, Median("torch", r => r.TrainImagesPerSecond), Median("torch", r => r.EvalImagesPerSecond),
-            Median("keras", r => r.TrainImagesPerSecond), Median("keras", r => r.EvalImagesPerSecond),
-            tunedTorch ? Median("torch-tuned", r => r.TrainImagesPerSecond) : null, tunedTorch ? Median("torch-tuned", r => r.EvalImagesPerSecond) : null,
+        return new BenchResult(results, [.. names.Select(n => new BenchMedian(n, Median(n, r => r.TrainImagesPerSecond), Median(n, r => r.EvalImagesPerSecond)))],
             overall.Measure()) { DisturbedRounds = disturbedRounds };
     }
 

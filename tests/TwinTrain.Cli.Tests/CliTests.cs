@@ -105,9 +105,11 @@ public class CliTests
             var main = root.GetProperty("conditions")[0];
             Assert.Equal("none", main.GetProperty("condition").GetString());
             Assert.Equal(2, main.GetProperty("summaries").GetArrayLength());
-            Assert.True(main.GetProperty("accuracy").GetProperty("welch").GetProperty("degrees_of_freedom").GetDouble() > 0);
-            Assert.Equal(1, main.GetProperty("accuracy").GetProperty("paired").GetProperty("degrees_of_freedom").GetDouble());
-            Assert.True(root.GetProperty("same_maths").GetProperty("max_loss_difference").GetDouble() < 1e-3);
+            var pair = main.GetProperty("pairs")[0];
+            Assert.Equal(("keras", "torch"), (pair.GetProperty("a").GetString(), pair.GetProperty("b").GetString()));
+            Assert.True(pair.GetProperty("welch").GetProperty("degrees_of_freedom").GetDouble() > 0);
+            Assert.Equal(1, pair.GetProperty("paired").GetProperty("degrees_of_freedom").GetDouble());
+            Assert.True(root.GetProperty("same_maths")[0].GetProperty("max_loss_difference").GetDouble() < 1e-3);
             Assert.True(root.GetProperty("warmup_seconds").GetProperty("keras").GetDouble() > 0);
         }
 
@@ -115,7 +117,7 @@ public class CliTests
         string md = File.ReadAllText(Path.Combine(folder.Path, "report.md"));
         Assert.Contains("68.78 %", md);
         Assert.Contains("| Welch (unpaired) |", md);
-        Assert.Contains("## Do the two engines compute the same thing?", md);
+        Assert.Contains("## Do the engines compute the same thing?", md);
         Assert.Contains("class StudyCnn", md);
         Assert.Contains("new Conv2D(32, (3, 3)", md);
         Assert.Contains("summed over its 4 batches", md);

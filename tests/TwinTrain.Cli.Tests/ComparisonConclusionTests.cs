@@ -52,10 +52,10 @@ public class ComparisonConclusionTests
             $"{Path.GetFileName(r.GetProperty("folder").GetString())} {r.GetProperty("summary").GetProperty("test_accuracy").GetDouble():R} " +
             string.Join(",", r.GetProperty("summary").GetProperty("history").EnumerateArray().Select(e => e.GetProperty("loss").GetDouble().ToString("R")))));
         Assert.Equal(Numbers(b.RootElement), Numbers(a.RootElement));
-        string Verdict(JsonElement root) => root.GetProperty("conditions")[0].GetProperty("accuracy").GetProperty("verdict").GetString()!;
+        string Verdict(JsonElement root) => root.GetProperty("conditions")[0].GetProperty("pairs")[0].GetProperty("verdict").GetString()!;
         Assert.Equal(Verdict(b.RootElement), Verdict(a.RootElement));
-        Assert.Equal(b.RootElement.GetProperty("conditions")[0].GetProperty("accuracy").GetProperty("paired").GetRawText(),
-            a.RootElement.GetProperty("conditions")[0].GetProperty("accuracy").GetProperty("paired").GetRawText());
+        Assert.Equal(b.RootElement.GetProperty("conditions")[0].GetProperty("pairs")[0].GetProperty("paired").GetRawText(),
+            a.RootElement.GetProperty("conditions")[0].GetProperty("pairs")[0].GetProperty("paired").GetRawText());
     }
 
     [Fact]

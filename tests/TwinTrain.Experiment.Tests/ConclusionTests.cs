@@ -112,4 +112,52 @@ public class ConclusionTests
         Assert.Contains("applies to --optimizer adam", Assert.Throws<ArgumentException>(sgd.Validate).Message);
         Assert.Equal(["none", "init"], Alignments.AblationConditions(sgd with { Epsilon = "native" }).Select(c => Alignments.ConditionName([.. c.Select(f => f.Name)])));
     }
+
+    [Fact]
+    public void Should_say_identical_when_every_seed_gives_the_same_accuracy_rather_than_fall_back_to_welch()
+    {
+        // TorchSharp and the real PyTorch from the same seed can agree to the last bit: a paired difference of 0 with
+        // no spread, where a t-test is undefined.
+        var identical = Conclude([0.1172, 0.1406, 0.125], [0.1172, 0.1406, 0.125]);
+        Assert.True(identical.IdenticalInEverySeed);
+        Assert.StartsWith("Identical: the same test accuracy in each of the 3 seeds", identical.Verdict);
+        Assert.False(Conclude([0.1172, 0.1406], [0.1172, 0.1407]).IdenticalInEverySeed);
+    }
+
+    [Fact]
+    public void Should_conclude_every_pair_of_three_frameworks_with_holms_correction()
+    {
+        var accuracies = new Dictionary<string, List<(int Seed, double Value)>>
+        {
+            ["keras"] = [(0, 0.700), (1, 0.702), (2, 0.698), (3, 0.701)],
+            ["torch"] = [(0, 0.650), (1, 0.655), (2, 0.649), (3, 0.652)],
+            ["pytorch"] = [(0, 0.651), (1, 0.653), (2, 0.650), (3, 0.652)],
+        };
+        var pairs = Analysis.ConcludeAll(["keras", "torch", "pytorch"], accuracies, marginPoints: 1.0);
+        Assert.Equal(["keras-torch", "keras-pytorch", "torch-pytorch"], pairs.Select(p => $"{p.A}-{p.B}"));
+        Assert.All(pairs, p => Assert.Equal(3, p.Comparisons));
+        // Holm (1979): sorted raw p-values times 3, 2, 1, kept monotone.
+        var raw = pairs.Select(p => p.Paired!.PValue).ToArray();
+        var order = Enumerable.Range(0, 3).OrderBy(i => raw[i]).ToArray();
+        double first = Math.Min(1, 3 * raw[order[0]]), second = Math.Max(first, Math.Min(1, 2 * raw[order[1]])), third = Math.Max(second, raw[order[2]]);
+        Assert.Equal(first, pairs[order[0]].HolmPValue!.Value, 12);
+        Assert.Equal(second, pairs[order[1]].HolmPValue!.Value, 12);
+        Assert.Equal(third, pairs[order[2]].HolmPValue!.Value, 12);
+        Assert.StartsWith("Different", pairs[0].Verdict);
+        Assert.Contains("Holm-adjusted over 3 pairs", pairs[0].Verdict);
+        // A single pair is not adjusted.
+        var one = Assert.Single(Analysis.ConcludeAll(["keras", "torch"], accuracies, 1.0));
+        Assert.Null(one.HolmPValue);
+        Assert.Equal(one.Paired!.PValue, one.DifferenceP);
+    }
+
+    [Fact]
+    public void Should_adjust_p_values_as_holms_step_down_procedure()
+    {
+        // Holm's worked order: 0.01, 0.04, 0.03, 0.005 -> 0.005*4, 0.01*3, 0.03*2, 0.04*1, kept monotone.
+        var adjusted = Statistics.Holm([0.01, 0.04, 0.03, 0.005]);
+        Assert.Equal([0.03, 0.06, 0.06, 0.02], adjusted.Select(p => Math.Round(p, 12)));
+        Assert.True(double.IsNaN(Statistics.Holm([double.NaN, 0.2])[0]));
+        Assert.Equal(0.2, Statistics.Holm([double.NaN, 0.2])[1]);
+    }
 }

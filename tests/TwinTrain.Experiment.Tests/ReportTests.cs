@@ -29,7 +29,7 @@ public class ReportTests
         Report.Write(result, folder.Path, charts, Listings.Load());
 
         string md = File.ReadAllText(Path.Combine(folder.Path, Report.Markdown));
-        foreach (string section in new[] { "## What can be concluded", "## Defaults that differ", "## Timings a reader can trust", "## Do the two engines compute the same thing?", "## The code, side by side" })
+        foreach (string section in new[] { "## What can be concluded", "## Defaults that differ", "## Timings a reader can trust", "## Do the engines compute the same thing?", "## The code, side by side" })
             Assert.Contains(section, md);
         Assert.Contains("| conv2d | kernel initialisation | GlorotUniform | kaiming_uniform_(a=√5) | **differs** |", md);
         Assert.Contains("| (model) | threads | 2 | 2 | same |", md);

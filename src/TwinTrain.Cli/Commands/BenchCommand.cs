@@ -16,9 +16,11 @@ public static class BenchCommand
         var rounds = new Option<int>("--rounds") { Description = "Interleaved rounds per framework (medians are reported).", DefaultValueFactory = _ => 5 };
         var arch = new Option<string>("--arch") { Description = $"The network: a preset ({string.Join(", ", Architecture.Presets)}) or a Keras model config file.", DefaultValueFactory = _ => Architecture.Default };
         var tuned = new Option<bool>("--torch-tuned") { Description = "Also measure TorchSharp with the settings a performance-minded user would apply on CPU (channels_last, inference_mode, one inter-op thread)." };
+        var frameworks = new Option<string>("--frameworks") { Description = $"Comma-separated frameworks to measure, one or more of: {string.Join(", ", Experiment.Frameworks.FrameworkCatalog.Names)}.", DefaultValueFactory = _ => "torch,keras" };
+        var python = new Option<string?>("--python") { Description = "The Python that runs the pytorch framework's worker." };
         var command = new Command("bench", "Benchmark a network (--arch; default the study's CNN) in both frameworks on random data (images/s, GFLOP/s, ratios).")
         {
-            arch, threads, batchSize, steps, rounds, tuned,
+            arch, threads, batchSize, steps, rounds, tuned, frameworks, python,
         };
         command.SetAction(parse =>
         {
@@ -29,18 +31,18 @@ public static class BenchCommand
             var output = parse.InvocationConfiguration.Output;
             string F(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
+            var names = Experiment.Frameworks.FrameworkCatalog.ParseList(parse.GetValue(frameworks)!, minimum: 1);
+            if (parse.GetValue(python) is { } pythonPath) Experiment.Frameworks.Workers.PythonLocator.Override = pythonPath;
             var architecture = Architecture.Resolve(parse.GetValue(arch)!).ForCifar10();
             var (trainFlops, evalFlops) = Benchmark.FlopsPerImage(architecture);
             output.WriteLine(F($"{architecture.Name} ({architecture.Parameters:N0} parameters), batch {b}, {t} threads, {s} steps x {r} interleaved rounds, random data; CPU {Experiment.Reporting.MachineInfo.Current.CpuModel}"));
-            var result = Benchmark.Run(architecture, t, b, s, r, output, parse.GetValue(tuned));
+            var result = Benchmark.Run(architecture, t, b, s, r, output, parse.GetValue(tuned), names);
             var (peak, how) = Benchmark.NominalPeak(t);
             output.WriteLine(F($"Nominal peak {peak:F1} GFLOP/s: {how}"));
             output.WriteLine(F($"GFLOP/s count the convolutions' and dense layers' direct {trainFlops / 1e6:F1} MFLOP per training image and {evalFlops / 1e6:F1} per evaluated one;"));
             output.WriteLine("Winograd and skipped zeros do fewer, so an engine that uses them can pass 100% of the peak.");
             output.WriteLine(F($"{"",-11} {"train img/s",12} {"GFLOP/s",8} {"% peak",7} {"eval img/s",11} {"GFLOP/s",8} {"% peak",7}"));
-            var rows = new List<(string, double, double)> { ("torch", result.TorchTrain, result.TorchEval), ("keras", result.KerasTrain, result.KerasEval) };
-            if (result.TunedTrain is double tunedTrain && result.TunedEval is double tunedEval) rows.Add(("torch-tuned", tunedTrain, tunedEval));
-            foreach (var (name, train, eval) in rows)
+            foreach (var (name, train, eval) in result.Medians)
             {
                 double trainGflops = train * trainFlops / 1e9, evalGflops = eval * evalFlops / 1e9;
                 output.WriteLine(F($"{name,-11} {train,12:F0} {trainGflops,8:F1} {100 * trainGflops / peak,6:F0}% {eval,11:F0} {evalGflops,8:F1} {100 * evalGflops / peak,6:F0}%"));
@@ -48,15 +50,25 @@ public static class BenchCommand
             output.WriteLine("Kernel micro-benchmark (1 thread, the study's shapes m x n x k; flops the kernel does, skipped zeros not counted):");
             foreach (var (kernel, gflops) in Benchmark.KernelMicroBenchmark(TimeSpan.FromMilliseconds(300)))
                 output.WriteLine(F($"  {kernel} {gflops,6:F1} GFLOP/s ({100 * gflops / (peak / t):F0}% of one core's nominal peak)"));
-            if (result.TunedTrain is double tt && result.TunedEval is double te)
-                output.WriteLine(F($"torch-tuned ({Experiment.Frameworks.TorchCpuTuning.CpuTuned}) / plain torch: train {tt / result.TorchTrain:F2}x, eval {te / result.TorchEval:F2}x; keras/torch-tuned: train {result.KerasTrain / tt:F2}x, eval {result.KerasEval / te:F2}x") +
-                    " (the inter-op setting holds for the whole process, so the plain torch rounds ran with it too)");
+            if (result.Medians.Count > 1)
+            {
+                output.WriteLine("Ratios, row / column (training, evaluation):");
+                output.WriteLine(F($"  {"",-11}") + string.Concat(result.Medians.Select(m => F($"{m.Framework,20}"))));
+                foreach (var row in result.Medians)
+                    output.WriteLine(F($"  {row.Framework,-11}") + string.Concat(result.Medians.Select(column => row == column ? F($"{"",20}")
+                        : F($"{$"{row.TrainImagesPerSecond / column.TrainImagesPerSecond:F2}x, {row.EvalImagesPerSecond / column.EvalImagesPerSecond:F2}x",20}"))));
+            }
+            if (result.Of("torch-tuned") is not null)
+                output.WriteLine(F($"torch-tuned is {Experiment.Frameworks.TorchCpuTuning.CpuTuned}; the inter-op setting holds for the whole process, so the plain torch rounds ran with it too."));
+            if (result.Of("pytorch") is not null)
+                output.WriteLine("pytorch's training rate is by the worker's own clock (its epoch's steps); its evaluation includes one request's round trip.");
             if (result.Load is { } load)
                 output.WriteLine(result.DisturbedRounds == 0 && !load.Disturbed
                     ? $"Machine load: quiet ({load.Describe()})."
                     : $"Warning: the machine was busy during {result.DisturbedRounds} of {r} rounds ({load.Describe()}): the speeds and ratios are not representative; run bench with nothing else running.");
             // Last, for scripts.
-            output.WriteLine(F($"ratio keras/torch: train {result.TrainRatio:F2}x, eval {result.EvalRatio:F2}x"));
+            if (result.Of("keras") is { } keras && result.Of("torch") is { } torch)
+                output.WriteLine(F($"ratio keras/torch: train {keras.TrainImagesPerSecond / torch.TrainImagesPerSecond:F2}x, eval {keras.EvalImagesPerSecond / torch.EvalImagesPerSecond:F2}x"));
             return 0;
         });
         return command;

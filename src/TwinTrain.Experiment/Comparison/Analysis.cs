@@ -13,7 +13,7 @@ public sealed record TimeToAccuracy(string Framework, double Target, int Reached
 public sealed record AccuracyConclusion(
     string A, string B, TTest? Welch, TTest? Paired, EquivalenceTest? Equivalence, BootstrapInterval? Bootstrap,
     double ProbabilityABeatsB, int ABetterSeeds, int PairedSeeds, int? SeedsNeeded, string Verdict,
-    int Comparisons = 1, double? HolmPValue = null, double? HolmEquivalencePValue = null)
+    int Comparisons = 1, double? HolmPValue = null, double? HolmEquivalencePValue = null, bool IdenticalInEverySeed = false)
 {
     /// <summary>The test the verdict rests on: paired when there are two or more pairs, else Welch's.</summary>
     public TTest? Main => Paired ?? Welch;
@@ -90,7 +90,7 @@ public static class Analysis
             : Math.Sqrt(Math.Pow(Statistics.StandardDeviation(valuesA), 2) + Math.Pow(Statistics.StandardDeviation(valuesB), 2));
         int? needed = main is null ? null : Statistics.SeedsForEquivalence(main.Difference, sd, margin);
         var conclusion = new AccuracyConclusion(a, b, welch, paired, equivalence, bootstrap, Statistics.ProbabilityOfSuperiority(valuesA, valuesB),
-            pairs.Count(p => p.A > p.B), pairs.Count, needed, "");
+            pairs.Count(p => p.A > p.B), pairs.Count, needed, "", IdenticalInEverySeed: pairs.Count >= 2 && pairs.All(p => p.A == p.B));
         return conclusion with { Verdict = Verdict(conclusion, marginPoints) };
     }
 
@@ -98,6 +98,9 @@ public static class Analysis
     static string Verdict(AccuracyConclusion c, double marginPoints)
     {
         string margin = F($"±{marginPoints:0.0##} points");
+        // Every pair of runs the same to the last bit: no spread, so no t-test is defined, and none is needed.
+        if (c.IdenticalInEverySeed)
+            return F($"Identical: the same test accuracy in each of the {c.PairedSeeds} seeds (paired difference exactly 0, no spread), so no test is needed; for these seeds the two agree within any margin.");
         if (c.Main is not { } test || c.Equivalence is not { } tost)
             return "Not enough runs to tell: two or more completed seeds per framework are needed for any test.";
         string needed = c.SeedsNeeded is int n

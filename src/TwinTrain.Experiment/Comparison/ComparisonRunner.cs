@@ -69,9 +69,10 @@ public sealed class ComparisonRunner(TextWriter console, bool liveProgress)
             }
             using (runHeld)
             {
-                if (!warmup.ContainsKey(name)) warmup[name] = WarmUp(name, training, architecture, data.Train);
                 try
                 {
+                    // Inside the try: a framework that cannot start (a worker without its Python) costs its runs, not the comparison.
+                    if (!warmup.ContainsKey(name)) warmup[name] = WarmUp(name, training, architecture, data.Train);
                     MachineInfo.ResetPeakMemory();
                     using var framework = FrameworkCatalog.Create(name, training, data.Train, architecture);
                     var resume = previous is null ? null : ResumeFrom(folder, previous, framework);

@@ -37,7 +37,9 @@ public static class Report
     public static string MarkdownText(ComparisonResult result, IReadOnlyList<string> charts, IReadOnlyList<Listing> listings)
     {
         var md = new StringBuilder();
-        md.AppendLine("# TwinTrain: Keras-style vs PyTorch-style on CIFAR-10").AppendLine();
+        var names = result.Config.Frameworks;
+        md.AppendLine(names.SequenceEqual(["keras", "torch"]) ? "# TwinTrain: Keras-style vs PyTorch-style on CIFAR-10"
+            : $"# TwinTrain: {string.Join(" vs ", names)} on CIFAR-10").AppendLine();
         foreach (var (title, body) in Sections(result, charts, listings))
             md.AppendLine($"## {title}").AppendLine().AppendLine(body.TrimEnd()).AppendLine();
         return md.ToString();
