@@ -36,10 +36,22 @@ public sealed record RunSummary(
     string? DivergedAt = null,
     CheckpointRecord? Checkpoint = null,
     MachineLoad? Load = null,
-    IReadOnlyList<FrameworkSetting>? Settings = null)
+    IReadOnlyList<FrameworkSetting>? Settings = null,
+    string? DivergedBecause = null)
 {
-    /// <summary>"completed", "interrupted", "running", or "diverged" (the loss became NaN or infinite: a result, not a success).</summary>
-    public const string Diverged = "diverged";
+    /// <summary>A run's status in run.json: completed, interrupted, running (between commits), or diverged (see <see cref="DivergenceRule"/>: a result, not a success).</summary>
+    public const string Completed = "completed", Interrupted = "interrupted", Running = "running", Diverged = "diverged";
+
+    /// <summary>
+    /// The loss beyond which a run has diverged, the same for every framework: 100 times the loss of a uniform guess
+    /// over the classes (100 × ln 10 ≈ 230 for CIFAR-10), which no run that learns reaches, while a finite loss can
+    /// grow without bound (TorchSharp's reached 9.7e25 at a learning rate of 1e5 and stayed finite).
+    /// </summary>
+    public static double DivergenceBound(int classes) => 100 * Math.Log(Math.Max(classes, 2));
+
+    /// <summary>The rule as the report states it.</summary>
+    public static string DivergenceRule(int classes) => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"A run has diverged, in every framework alike, when its running mean training loss is not finite or exceeds 100 × ln {classes} = {DivergenceBound(classes):F0} (a hundred times the loss of a uniform guess over the {classes} classes); it stops after that step, keeps its last whole epoch's model, and is left out of the statistics.");
 }
 
 /// <summary>
@@ -70,7 +82,7 @@ public sealed class TrainingRun(TextWriter console, bool liveProgress)
         // Anything under checkpoint/ that run.json does not record is a leftover (an older run, or a crash mid-write).
         CheckpointRecord.RemoveOthers(outFolder, resume?.Checkpoint);
         architecture.WriteTo(outFolder);
-        var model = ModelDescription.Of(architecture, config);
+        var model = ModelDescription.Of(architecture);
         var started = resume?.StartedUtc ?? DateTime.UtcNow;
         var wall = Stopwatch.StartNew();
         var history = new List<EpochRecord>(resume?.History ?? []);
@@ -91,7 +103,9 @@ public sealed class TrainingRun(TextWriter console, bool liveProgress)
             Checkpoint: checkpoint, Load: load.Measure()?.Plus(resume?.Load), Settings: settings);
 
         using var board = TensorBoard is { } tb ? new TensorBoardRun(tb.Folder, tb.UpdateFrequency) : null;
-        string? divergedAt = null;
+        string? divergedAt = null, divergedBecause = null;
+        int classes = architecture.OutputSize;
+        double bound = RunSummary.DivergenceBound(classes);
         // A NaN or infinite loss stops training after that step (as Keras's TerminateOnNaN), through this token.
         using var diverging = CancellationTokenSource.CreateLinkedTokenSource(stop);
         for (int epoch = history.Count; epoch < config.Epochs; epoch++)
@@ -107,9 +121,12 @@ public sealed class TrainingRun(TextWriter console, bool liveProgress)
                 steps = step;
                 bar.Update(step, Values(running));
                 board?.Step((long)current * framework.StepsPerEpoch + step, running.Loss, running.Accuracy);
-                if (divergedAt is null && !double.IsFinite(running.Loss))
+                if (divergedAt is null && (!double.IsFinite(running.Loss) || running.Loss > bound))
                 {
                     divergedAt = $"epoch {current + 1}, step {step}/{framework.StepsPerEpoch}";
+                    divergedBecause = double.IsNaN(running.Loss) ? "the loss became NaN"
+                        : double.IsInfinity(running.Loss) ? "the loss became infinite"
+                        : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"the loss reached {running.Loss:G3}, beyond 100 × ln {classes} = {bound:F0}");
                     diverging.Cancel();
                 }
             }, diverging.Token);
@@ -121,7 +138,7 @@ public sealed class TrainingRun(TextWriter console, bool liveProgress)
             {
                 bar.Finish(steps, Values(train));
                 console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                    $"Training diverged: the loss became {(double.IsNaN(train.Loss) ? "NaN" : "infinite")} at {divergedAt} (learning rate {config.LearningRate}). ") +
+                    $"Training diverged: {divergedBecause} at {divergedAt} (learning rate {config.LearningRate}). ") +
                     (history.Count > 0 ? $"The saved model is the one after epoch {history.Count}." : "No epoch was completed, so no model was saved."));
                 break;
             }
@@ -143,7 +160,7 @@ public sealed class TrainingRun(TextWriter console, bool liveProgress)
             EpochDone?.Invoke(history[^1]);
             checkpoint = CheckpointRecord.Write(outFolder, epoch + 1, architecture, framework.SaveCheckpoint);
             weights = checkpoint.ModelPath;
-            RunFiles.WriteJson(Path.Combine(outFolder, RunFiles.Run), Summary("running")); // the commit point
+            RunFiles.WriteJson(Path.Combine(outFolder, RunFiles.Run), Summary(RunSummary.Running)); // the commit point
             CheckpointRecord.RemoveOthers(outFolder, checkpoint);
             RunFiles.WriteHistory(outFolder, history);
             if (stop.IsCancellationRequested && epoch + 1 < config.Epochs)
@@ -153,9 +170,9 @@ public sealed class TrainingRun(TextWriter console, bool liveProgress)
             }
         }
 
-        var summary = divergedAt is not null ? Summary(RunSummary.Diverged) with { DivergedAt = divergedAt }
-            : Summary(interruptedAt is null ? "completed" : "interrupted");
-        if (summary.Status == "completed" && history.Count > 0) summary = summary with { ConfusionMatrix = Confusion(framework.PredictClasses(data.Test), data.Test.Labels) };
+        var summary = divergedAt is not null ? Summary(RunSummary.Diverged) with { DivergedAt = divergedAt, DivergedBecause = divergedBecause }
+            : Summary(interruptedAt is null ? RunSummary.Completed : RunSummary.Interrupted);
+        if (summary.Status == RunSummary.Completed && history.Count > 0) summary = summary with { ConfusionMatrix = Confusion(framework.PredictClasses(data.Test), data.Test.Labels) };
         RunFiles.WriteHistory(outFolder, history); // current already, unless a crash came between a commit and its history
         RunFiles.WriteJson(Path.Combine(outFolder, RunFiles.Run), summary);
         return summary;

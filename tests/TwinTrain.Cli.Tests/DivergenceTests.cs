@@ -16,7 +16,7 @@ public class DivergenceTests
         var (code, output, error) = await Run("train", "-f", "keras", "--lr", "1e6", "--data", SharedData.ArchivePath,
             "--epochs", "3", "--limit-train", "1280", "--limit-test", "200", "--out", run);
         Assert.Equal(CommandRunner.Failure, code);
-        Assert.Contains("Training diverged: the loss became NaN at epoch 1, step ", output);
+        Assert.Matches(@"Training diverged: the loss (became NaN|reached [0-9.E+]+, beyond 100 × ln 10 = 230) at epoch 1, step ", output);
         Assert.Contains("learning rate 1000000", output);
         Assert.Contains("No epoch was completed, so no model was saved.", output);
         using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "run.json")));
@@ -39,6 +39,26 @@ public class DivergenceTests
         Assert.Contains("keras seed 0: diverged at epoch 1, step ", report);
         using var results = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder.Path, "results.json")));
         Assert.DoesNotContain(results.RootElement.GetProperty("conditions")[0].GetProperty("summaries").EnumerateArray(), s => s.GetProperty("framework").GetString() == "keras");
+    }
+
+    [Fact]
+    public async Task Should_call_every_framework_diverged_by_one_rule_at_a_huge_learning_rate()
+    {
+        // At 1e5 TorchSharp's loss stays finite (it read 9.7e25 with 10% accuracy) while the Keras-style one becomes NaN:
+        // one rule (not finite, or beyond 100 × ln 10) calls both diverged, and the comparison keeps neither.
+        using var folder = new TempFolder();
+        var (code, output, error) = await Run("compare", "--lr", "100000", "--seeds", "0", "--data", SharedData.ArchivePath, "--cache-dir", SharedData.CacheFolder,
+            "--epochs", "1", "--limit-train", "640", "--limit-test", "100", "--threads", "1", "--out", folder.Path);
+        Assert.True(code == CommandRunner.Failure, error + output);
+        foreach (string framework in new[] { "keras", "torch" })
+        {
+            Assert.Contains($"{framework,-10} seed 0 diverged at epoch 1, step ", output);
+            using var run = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder.Path, "runs", $"{framework}-seed0", "run.json")));
+            Assert.Equal("diverged", run.RootElement.GetProperty("status").GetString());
+            Assert.Matches("^the loss (became NaN|became infinite|reached .*, beyond 100 × ln 10 = 230)$", run.RootElement.GetProperty("diverged_because").GetString());
+        }
+        Assert.Contains("No comparison: no framework completed a run", output);
+        Assert.Contains("exceeds 100 × ln 10 = 230 (a hundred times the loss of a uniform guess over the 10 classes)", File.ReadAllText(Path.Combine(folder.Path, "report.md")));
     }
 
     [Theory]

@@ -85,6 +85,16 @@ public class PyTorchWorkerTests
         var torchPytorch = same.Single(p => p!["a"]!.GetValue<string>() == "torch" && p["b"]!.GetValue<string>() == "pytorch")!;
         double firstStep = Math.Abs(torchPytorch["losses_a"]![0]!.GetValue<double>() - torchPytorch["losses_b"]![0]!.GetValue<double>());
         Assert.True(firstStep < 1e-5, $"libtorch 2.10 and 1.13 on the first step: {firstStep}");
+        // With the same initial weights given to the worker (a torch.save state_dict), the Keras-style engine agrees too.
+        var kerasPytorch = same.Single(p => p!["a"]!.GetValue<string>() == "keras" && p["b"]!.GetValue<string>() == "pytorch")!;
+        Assert.True(kerasPytorch["max_loss_difference"]!.GetValue<double>() < 1e-3, kerasPytorch.ToJsonString());
+        Assert.True(Math.Abs(kerasPytorch["losses_a"]![0]!.GetValue<double>() - kerasPytorch["losses_b"]![0]!.GetValue<double>()) < 1e-5);
+
+        // The worker's model file is a PyTorch state_dict that TwinTrain's own commands read: evaluate agrees with the worker.
+        (code, output, error) = await CliProcess.Run(null, ["evaluate", "--model", Path.Combine(folder.Path, "runs", "pytorch-seed0"), "--data", SharedData.ArchivePath,
+            "--limit-test", "64"]);
+        Assert.True(code == 0, error);
+        Assert.Contains(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"accuracy {100 * run["test_accuracy"]!.GetValue<double>():F2}%"), output);
         string report = File.ReadAllText(Path.Combine(folder.Path, "report.md"));
         Assert.Contains("| TwinTrain: keras | TwinTrain: torch | TwinTrain: pytorch |", report);
         Assert.Contains("### torch − pytorch", report);
@@ -168,6 +178,36 @@ public class PyTorchWorkerTests
         Assert.Contains(ProcessesTagged(tag), pid => pid != process.Id); // its worker
         process.Kill(); // SIGKILL: no handler runs, the worker must notice by itself
         await process.WaitForExitAsync();
+        await NoWorkerLeft(tag);
+    }
+
+    [Fact]
+    public async Task Should_stop_the_worker_after_the_current_step_on_ctrl_c_and_record_the_run_as_interrupted()
+    {
+        using var folder = new TempFolder();
+        var environment = Tagged(out string tag);
+        string run = folder["run"];
+        using var process = CliProcess.Start(environment, ["train", "-f", "pytorch", "--data", SharedData.ArchivePath, "--cache-dir", SharedData.CacheFolder,
+            "--limit-train", "4096", "--limit-test", "64", "--epochs", "3", "--threads", "1", "--out", run]);
+        var output = new System.Text.StringBuilder();
+        string? line;
+        while ((line = await process.StandardOutput.ReadLineAsync()) is not null)
+        {
+            output.AppendLine(line);
+            if (line.StartsWith("Epoch 2/3", StringComparison.Ordinal)) break;
+        }
+        Assert.NotNull(line);
+        await Task.Delay(500); // inside the second epoch
+        // What Ctrl+C sends; the worker, in the same process group on a terminal, ignores it and is stopped through the protocol.
+        using (var interrupt = System.Diagnostics.Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!)
+            await interrupt.WaitForExitAsync();
+        output.Append(await process.StandardOutput.ReadToEndAsync());
+        await process.WaitForExitAsync();
+        Assert.True(process.ExitCode == CommandRunner.Interrupted, $"exit {process.ExitCode}: {output}");
+        Assert.Contains("Interrupted at epoch 2, step ", output.ToString());
+        var summary = JsonNode.Parse(File.ReadAllText(Path.Combine(run, "run.json")))!;
+        Assert.Equal("interrupted", summary["status"]!.GetValue<string>());
+        Assert.Single(summary["history"]!.AsArray());
         await NoWorkerLeft(tag);
     }
 }

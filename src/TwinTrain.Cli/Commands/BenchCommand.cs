@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using TwinTrain.Experiment;
 using TwinTrain.Experiment.Architectures;
+using static TwinTrain.Experiment.Invariant;
 
 namespace TwinTrain.Cli.Commands;
 
@@ -29,7 +30,6 @@ public static class BenchCommand
             if (b > TrainingConfig.MaxBatchSize) throw new ArgumentException($"--batch-size must be at most {TrainingConfig.MaxBatchSize:N0} (got {b:N0}).");
             TrainingOptions.WarnIfOversubscribed(t, parse.InvocationConfiguration.Error);
             var output = parse.InvocationConfiguration.Output;
-            string F(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
             var names = Experiment.Frameworks.FrameworkCatalog.ParseList(parse.GetValue(frameworks)!, minimum: 1);
             if (parse.GetValue(python) is { } pythonPath) Experiment.Frameworks.Workers.PythonLocator.Override = pythonPath;

@@ -47,7 +47,7 @@ public static class CompareCommand
                 || (part is null && !result.Interrupted && result.Summaries.Count < 2);
             if (part is not null)
             {
-                console.WriteLine($"Shard {part} done: {result.Runs.Count(r => r.Summary?.Status == "completed")} completed run(s) in {Path.GetFullPath(folder)}. " +
+                console.WriteLine($"Shard {part} done: {result.Runs.Count(r => r.Summary?.Status == RunSummary.Completed)} completed run(s) in {Path.GetFullPath(folder)}. " +
                     $"When every shard is done, 'twintrain report {folder}' writes the merged results and report.");
             }
             else

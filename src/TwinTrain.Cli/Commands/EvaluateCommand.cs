@@ -5,6 +5,7 @@ using System.Text.Json;
 using TwinTrain.Data;
 using TwinTrain.Experiment.Models;
 using TwinTrain.Experiment.Reporting;
+using static TwinTrain.Experiment.Invariant;
 
 namespace TwinTrain.Cli.Commands;
 
@@ -56,7 +57,6 @@ public static class EvaluateCommand
     static string Format(Evaluation e)
     {
         var text = new StringBuilder();
-        string F(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
         text.AppendLine(F($"{e.Framework} model {e.Model}: {e.Images:N0} test images, accuracy {100 * e.Accuracy:F2}%, loss {e.Loss:F4}"));
         text.AppendLine();
         text.AppendLine("Confusion matrix (rows: true class, columns: predicted), with per-class accuracy:");

@@ -33,7 +33,7 @@ public static class ReportCommand
             var previous = PreviousResults(dir);
             var sameMaths = previous.SameMaths ?? MeasureSameMaths(parse.GetValue(data), first, architecture, config, console);
             var result = ComparisonResult.Of(config, MachineInfo.Current, first.Data, previous.Warmup, runs, interrupted: false,
-                ModelDescription.Of(architecture, config.Training), sameMaths);
+                ModelDescription.Of(architecture), sameMaths);
             RunFiles.WriteJson(Path.Combine(dir, ComparisonRunner.ResultsFile), result);
             console.WriteLine($"{runs.Count(r => r.Summary is not null)} run(s) of {config.Plan().Count} planned in {dir}" +
                 (runs.Count(r => r.Summary is not null) < config.Plan().Count ? " (the others are not there yet: the report covers these)" : ""));

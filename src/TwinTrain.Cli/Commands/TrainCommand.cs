@@ -52,7 +52,7 @@ public static class TrainCommand
         var config = previous.Config with { Epochs = training.ExplicitEpochs(parse) ?? previous.Config.Epochs };
         config.Validate();
         // A run killed after its last epoch's checkpoint but before it was marked completed only needs finishing.
-        if (previous.History.Count >= config.Epochs && previous.Status is "completed" or RunSummary.Diverged)
+        if (previous.History.Count >= config.Epochs && previous.Status is RunSummary.Completed or RunSummary.Diverged)
             throw new ArgumentException($"{folder}: the run already has {previous.History.Count} epoch(s); pass --epochs N (more than that) to train further.");
         var (data, dataSummary) = training.LoadData(parse, config, console, previous.Data.Source);
         if (data.Train.Count != previous.Data.TrainImages || data.Test.Count != previous.Data.TestImages)
@@ -92,7 +92,7 @@ public static class TrainCommand
         console.WriteLine($"Wrote {Path.GetFullPath(outFolder)} (history.csv, run.json, {Architecture.FileName}{(summary.WeightsFile is null ? "" : $", {summary.WeightsFile}")}).");
         return summary.Status switch
         {
-            "completed" => 0,
+            RunSummary.Completed => 0,
             RunSummary.Diverged => CommandRunner.Failure,
             _ => CommandRunner.Interrupted,
         };

@@ -37,18 +37,31 @@ public sealed class Architecture
         Summary = model.Summary(lineLength: 76); // Keras's width on an 80-column terminal, the same on every machine
         Digest = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(ModelConfig.ToJson(model, indented: false))));
         IsStudy = Name == Default || StructureOf(model) == StudyStructure.Value;
-        try
+        _torch = new Lazy<(TorchTranslation?, string?)>(() =>
         {
-            Torch = new TorchTranslation(model, IsStudy);
-        }
-        catch (NotSupportedException e)
-        {
-            throw new InvalidDataException($"{source}: {e.Message}");
-        }
+            using var built = Build(seed: 0);
+            try
+            {
+                return (new TorchTranslation(built, IsStudy), null);
+            }
+            catch (NotSupportedException e)
+            {
+                return (null, e.Message);
+            }
+        });
     }
 
-    /// <summary>The PyTorch-style model of this architecture: its modules, state_dict keys and the settings translated.</summary>
-    public TorchTranslation Torch { get; }
+    readonly Lazy<(TorchTranslation? Translation, string? Problem)> _torch;
+
+    /// <summary>
+    /// The PyTorch-style model of this architecture: its modules, state_dict keys and the settings translated. Only the
+    /// frameworks (and files) that need it ask for it, so a network without one still trains with -f keras; for them,
+    /// one error naming the config and the layer.
+    /// </summary>
+    public TorchTranslation Torch => _torch.Value.Translation ?? throw new InvalidDataException($"{Source}: {_torch.Value.Problem}");
+
+    /// <summary>Why the architecture has no PyTorch translation; null when it has one.</summary>
+    public string? TorchProblem => _torch.Value.Problem;
 
     /// <summary>The Keras-style model's summary table.</summary>
     public string Summary { get; }

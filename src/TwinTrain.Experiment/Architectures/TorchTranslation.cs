@@ -4,6 +4,7 @@ using TorchSharp;
 using TwinTrain.Keras;
 using TwinTrain.Keras.Layers;
 using static TorchSharp.torch;
+using static TwinTrain.Experiment.Invariant;
 
 namespace TwinTrain.Experiment.Architectures;
 
@@ -219,17 +220,11 @@ public sealed class TorchTranslation
         return top == bottom && left == right ? (top, left, true) : (0, 0, false);
     }
 
-    /// <summary>TensorFlow's 'same' padding per side: (top, left, bottom, right), the odd one after.</summary>
+    /// <summary>TensorFlow's 'same' padding per side: (top, left, bottom, right), the odd one after (Keras's own arithmetic).</summary>
     public static (int Top, int Left, int Bottom, int Right) SamePads(int[] inputShape, (int Height, int Width) kernel, (int Height, int Width) strides)
     {
-        static (int, int) Along(int input, int k, int s)
-        {
-            int output = (input + s - 1) / s;
-            int total = Math.Max((output - 1) * s + k - input, 0);
-            return (total / 2, total - total / 2);
-        }
-        var (top, bottom) = Along(inputShape[0], kernel.Height, strides.Height);
-        var (left, right) = Along(inputShape[1], kernel.Width, strides.Width);
+        var (_, top, bottom) = Keras.Layers.Padding.Sides(inputShape[0], kernel.Height, strides.Height, same: true);
+        var (_, left, right) = Keras.Layers.Padding.Sides(inputShape[1], kernel.Width, strides.Width, same: true);
         return (top, left, bottom, right);
     }
 
@@ -258,8 +253,6 @@ public sealed class TorchTranslation
     }
 
     static string Tuple((long, long) t) => $"({t.Item1}, {t.Item2})";
-
-    static string F(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>For each Keras conv-kernel index ((ky, kx, in, out) order), the torch index ((out, in, ky, kx) order).</summary>
     static int[] ConvOrder(int kh, int kw, int cin, int cout)

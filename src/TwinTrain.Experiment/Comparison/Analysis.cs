@@ -1,4 +1,5 @@
 using System.Globalization;
+using static TwinTrain.Experiment.Invariant;
 
 namespace TwinTrain.Experiment.Comparison;
 
@@ -43,7 +44,6 @@ public sealed record FactorEffect(string Condition, IReadOnlyList<string> Aligne
 /// <summary>Turns the runs of a comparison into its conclusions.</summary>
 public static class Analysis
 {
-    static string F(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>
     /// Every pair of frameworks (in the given order: A before B), each paired by seed, with Holm's step-down correction
@@ -165,7 +165,7 @@ public static class Analysis
     /// <summary>Per seed with both frameworks completed in the condition: A − B in test accuracy and in the last training loss.</summary>
     static Dictionary<int, (double Accuracy, double Loss)> Gaps(IReadOnlyList<ComparedRun> runs, string condition, string a, string b)
     {
-        var completed = runs.Where(r => r.Condition == condition && r.Summary is { Status: "completed", TestAccuracy: not null, History.Count: > 0 }).ToList();
+        var completed = runs.Where(r => r.Condition == condition && r.Summary is { Status: RunSummary.Completed, TestAccuracy: not null, History.Count: > 0 }).ToList();
         var gaps = new Dictionary<int, (double, double)>();
         foreach (var x in completed.Where(r => r.Framework == a))
             if (completed.FirstOrDefault(r => r.Framework == b && r.Seed == x.Seed) is { } y)

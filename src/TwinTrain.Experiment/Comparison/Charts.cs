@@ -52,7 +52,7 @@ public static class Charts
 
     /// <summary>Completed runs per framework, in the configured order.</summary>
     static IEnumerable<(string Framework, List<RunSummary> Runs)> Completed(ComparisonResult result) =>
-        result.Config.Frameworks.Select(f => (f, result.MainRuns.Where(r => r.Framework == f && r.Summary is { Status: "completed" })
+        result.Config.Frameworks.Select(f => (f, result.MainRuns.Where(r => r.Framework == f && r.Summary is { Status: RunSummary.Completed })
             .Select(r => r.Summary!).ToList())).Where(g => g.Item2.Count > 0);
 
     static Plot Curves(ComparisonResult result, string metric, string yLabel, bool logScale, bool percent)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Serialization;
+using static TwinTrain.Experiment.Invariant;
 
 namespace TwinTrain.Experiment.Comparison;
 
@@ -49,7 +50,6 @@ public sealed record CompareConfig(TrainingConfig Training, IReadOnlyList<int> S
     /// <summary>The same runs (whatever the report settings and --force): what shards of one comparison must share.</summary>
     public IReadOnlyList<string> DifferencesFrom(CompareConfig other)
     {
-        string F(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
         var differences = new List<string>();
         if (Training != other.Training) differences.Add(F($"training {Describe(Training, other.Training)}"));
         if (!Seeds.SequenceEqual(other.Seeds)) differences.Add(F($"seeds {string.Join(",", Seeds)} vs {string.Join(",", other.Seeds)}"));

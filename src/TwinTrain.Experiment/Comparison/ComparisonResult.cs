@@ -31,7 +31,7 @@ public sealed record ComparisonResult(
     [JsonIgnore] public IReadOnlyList<ComparedRun> MainRuns => [.. Runs.Where(r => r.Condition == (Main?.Condition ?? Alignments.None))];
 
     /// <summary>Completed runs whose machine was busy while they ran (their timings are not representative).</summary>
-    [JsonIgnore] public IReadOnlyList<ComparedRun> Disturbed => [.. Runs.Where(r => r.Summary is { Status: "completed", Load.Disturbed: true })];
+    [JsonIgnore] public IReadOnlyList<ComparedRun> Disturbed => [.. Runs.Where(r => r.Summary is { Status: RunSummary.Completed, Load.Disturbed: true })];
 
     /// <summary>Summaries, conclusions and factor effects from the runs (shared by `compare` and `report`).</summary>
     public static ComparisonResult Of(CompareConfig config, MachineInfo machine, DataSummary data, IReadOnlyDictionary<string, double> warmup,
@@ -49,7 +49,7 @@ public sealed record ComparisonResult(
         var times = new List<TimeToAccuracy>();
         foreach (string name in config.Frameworks)
         {
-            var done = runs.Where(r => r.Condition == condition.Condition && r.Framework == name && r.Summary is { Status: "completed", TestAccuracy: not null })
+            var done = runs.Where(r => r.Condition == condition.Condition && r.Framework == name && r.Summary is { Status: RunSummary.Completed, TestAccuracy: not null })
                 .Select(r => r.Summary!).ToList();
             if (done.Count == 0) continue;
             var accuracy = done.Select(s => s.TestAccuracy!.Value).ToList();

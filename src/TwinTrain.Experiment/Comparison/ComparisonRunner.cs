@@ -34,7 +34,7 @@ public sealed class ComparisonRunner(TextWriter console, bool liveProgress)
         var warmup = new Dictionary<string, double>();
         var runs = new List<ComparedRun>();
         bool interrupted = false;
-        var model = ModelDescription.Of(architecture, config.Training);
+        var model = ModelDescription.Of(architecture);
         var plan = config.Plan().Where(r => Shard?.Owns(r) ?? true).ToList();
         ComparisonResult Result() => ComparisonResult.Of(config, MachineInfo.Current, dataSummary, warmup, runs, interrupted, model, sameMaths: null);
         var progress = new ComparisonProgress(plan.Count, config.Training.Epochs, config.Frameworks);
@@ -48,7 +48,7 @@ public sealed class ComparisonRunner(TextWriter console, bool liveProgress)
             string label = training.Condition == Alignments.None ? $"{name}, seed {seed}" : $"{name}, seed {seed}, aligned: {training.Condition}";
             string folder = Path.Combine(outFolder, "runs", plan[index].Name);
             var previous = config.Force ? null : TryReadRun(folder, training);
-            if (previous is { Status: "completed" or RunSummary.Diverged })
+            if (previous is { Status: RunSummary.Completed or RunSummary.Diverged })
             {
                 console.WriteLine($"== {label}: already done in {folder}; skipping (--force to redo)");
                 runs.Add(new ComparedRun(name, seed, folder, previous, null, Resumed: true, training.Condition));
@@ -86,7 +86,7 @@ public sealed class ComparisonRunner(TextWriter console, bool liveProgress)
                     }.Execute(framework, training, architecture, data, dataSummary, folder, stop, resume);
                     runs.Add(new ComparedRun(name, seed, folder, summary, null, Resumed: false, training.Condition));
                     // A diverged run is a result: the comparison goes on without it (statistics use completed runs only).
-                    if (summary.Status == "interrupted") interrupted = true;
+                    if (summary.Status == RunSummary.Interrupted) interrupted = true;
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {

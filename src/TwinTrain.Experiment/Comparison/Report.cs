@@ -4,6 +4,7 @@ using Markdig.Syntax;
 using Markdig.Syntax.Inlines;
 using TwinTrain.Experiment.Architectures;
 using System.Text;
+using static TwinTrain.Experiment.Invariant;
 
 namespace TwinTrain.Experiment.Comparison;
 
@@ -20,7 +21,6 @@ public static class Report
 
     const double StudyKerasAccuracy = 0.6878, StudyTorchAccuracy = 0.6895, StudyKerasSeconds = 715, StudyTorchSeconds = 723;
 
-    static string F(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
     static string Percent(double value) => double.IsNaN(value) ? "n/a" : F($"{100 * value:F2} %");
     static string Points(double fraction) => F($"{100 * fraction:+0.00;-0.00}");
 
@@ -99,9 +99,10 @@ public static class Report
         };
         var perRun = result.MainRuns.Select(r => F($"{r.Framework} seed {r.Seed}: ") +
             (r.Error is not null ? $"failed ({r.Error})"
-                : r.Summary is { Status: RunSummary.Diverged } diverged ? $"diverged at {diverged.DivergedAt} (left out of the statistics)"
+                : r.Summary is { Status: RunSummary.Diverged } diverged ? $"diverged at {diverged.DivergedAt}{(diverged.DivergedBecause is { } why ? $" ({why})" : "")} (left out of the statistics)"
                 : r.Summary?.TestAccuracy is double a ? Percent(a) + (r.Summary.Load?.Disturbed == true ? " (machine busy: timings not representative)" : "") : r.Summary?.Status ?? "not run"));
-        sections.Add(("Results", MarkdownTable(table) + "\nPer run: " + string.Join("; ", perRun) + ".\n\n" +
+        string divergence = result.Runs.Any(r => r.Summary?.Status == RunSummary.Diverged) ? " " + RunSummary.DivergenceRule(TwinTrain.Data.CifarClasses.Count) : "";
+        sections.Add(("Results", MarkdownTable(table) + "\nPer run: " + string.Join("; ", perRun) + "." + divergence + "\n\n" +
             string.Concat(charts.Where(c => c != Charts.SameMathsChart).Select(c => $"![{c}](charts/{c}.png)\n\n"))));
         sections.Add(("What can be concluded", Conclusions(result)));
         sections.Add(("Defaults that differ", DefaultsThatDiffer(result)));
@@ -246,7 +247,7 @@ public static class Report
         translations.AddRange(model.Translations.Select(t => new[] { t.Layer, t.Setting, t.Keras, t.PyTorch, t.Note }));
         return ("The model",
             F($"{model.Arch}, defined once as a Keras model config (digest {model.Digest[..12]}) and built by both frameworks.") + "\n\n" + MarkdownTable(layers) +
-            "\nWhat the PyTorch side spells differently, and the defaults the two frameworks differ on (recorded in every run.json):\n\n" + MarkdownTable(translations));
+            "\nWhat the PyTorch side spells differently (the defaults each framework ran with are in *Defaults that differ*):\n\n" + MarkdownTable(translations));
     }
 
     static string Spread(FrameworkSummary s) =>

@@ -1,12 +1,12 @@
 using System.Globalization;
 using System.Text;
+using static TwinTrain.Experiment.Invariant;
 
 namespace TwinTrain.Experiment.Comparison;
 
 /// <summary>The comparison's short summary for the terminal: one row per framework, the conclusions, the ablation, the machine's load.</summary>
 public static class SummaryTable
 {
-    static string F(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 
     public static string Format(ComparisonResult result)
     {
@@ -21,7 +21,7 @@ public static class SummaryTable
         foreach (var failed in result.Runs.Where(r => r.Error is not null && r.Condition == (result.Main?.Condition ?? Alignments.None)))
             text.AppendLine(F($"{failed.Framework,-10} seed {failed.Seed} failed: {failed.Error}"));
         foreach (var diverged in result.Runs.Where(r => r.Summary?.Status == RunSummary.Diverged))
-            text.AppendLine(F($"{diverged.Framework,-10} seed {diverged.Seed} diverged at {diverged.Summary!.DivergedAt} (not in the statistics)."));
+            text.AppendLine(F($"{diverged.Framework,-10} seed {diverged.Seed} diverged at {diverged.Summary!.DivergedAt}{(diverged.Summary.DivergedBecause is { } why ? $": {why}" : "")} (not in the statistics)."));
         foreach (var time in result.Main?.TimeToAccuracy ?? [])
             text.AppendLine(F($"time to {100 * time.Target:0.#} % test accuracy, {time.Framework}: ") + (time.Reached == 0
                 ? F($"not reached in {time.Runs} run(s)")

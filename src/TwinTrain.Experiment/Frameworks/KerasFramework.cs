@@ -4,6 +4,7 @@ using TwinTrain.Experiment.Study;
 using TwinTrain.Keras;
 using TwinTrain.Keras.Callbacks;
 using TwinTrain.Keras.Optimizers;
+using static TwinTrain.Experiment.Invariant;
 
 namespace TwinTrain.Experiment.Frameworks;
 
@@ -76,8 +77,6 @@ public sealed class KerasFramework : IFramework
         yield return new("(model)", "data layout", "NHWC (channels last)");
         yield return new("(model)", "threads", F($"{_model.Threads}"));
     }
-
-    static string F(FormattableString text) => text.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     public int StepsPerEpoch => (_train.Count + _config.BatchSize - 1) / _config.BatchSize;
 

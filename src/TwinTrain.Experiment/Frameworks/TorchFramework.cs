@@ -4,6 +4,7 @@ using TwinTrain.Data.Batching;
 using TwinTrain.Experiment.Architectures;
 using TwinTrain.Torch;
 using static TorchSharp.torch;
+using static TwinTrain.Experiment.Invariant;
 
 namespace TwinTrain.Experiment.Frameworks;
 
@@ -95,8 +96,6 @@ public sealed class TorchFramework : IFramework
         yield return new("(model)", "data layout", _tuning.ChannelsLast ? "NCHW, channels_last in memory" : "NCHW (channels first)");
         yield return new("(model)", "threads", F($"{torch.get_num_threads()}"));
     }
-
-    static string F(FormattableString text) => text.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     public int StepsPerEpoch => _train.BatchCount;
 

@@ -85,23 +85,20 @@ public sealed class MachineLoadMeter
     /// <summary>
     /// This process's user and system CPU seconds, fields 14 and 15 of /proc/self/stat (after the command's closing
     /// parenthesis), and those of the framework workers running now (a worker's run is the run's, not "other
-    /// processes'"; the run measures while its worker lives). Other children that ended are not the run's.
+    /// processes'", also once they have ended). Other children are not the run's.
     /// </summary>
     static double? ReadOwn()
     {
-        if (CpuSeconds("/proc/self/stat", withChildren: false) is not double own) return null;
-        foreach (int worker in Frameworks.Workers.WorkerProcess.Live)
-            own += CpuSeconds($"/proc/{worker}/stat", withChildren: true) ?? 0;
-        return own;
+        return CpuSeconds("/proc/self/stat") is double own ? own + Frameworks.Workers.WorkerProcess.CpuSecondsOfWorkers() : null;
     }
 
-    static double? CpuSeconds(string statFile, bool withChildren)
+    static double? CpuSeconds(string statFile)
     {
         string? line = ReadFirstLine(statFile);
         if (line is null) return null;
         var fields = line[(line.LastIndexOf(')') + 2)..].Split(' ');
         if (fields.Length < 15) return null;
-        double ticks = Number(fields[11]) + Number(fields[12]) + (withChildren ? Number(fields[13]) + Number(fields[14]) : 0);
+        double ticks = Number(fields[11]) + Number(fields[12]);
         return double.IsNaN(ticks) ? null : ticks / TicksPerSecond;
     }
 

@@ -195,6 +195,14 @@ class WorkerTests(unittest.TestCase):
         self.assertLess(message["result"]["samples"], 256)
         self.assertEqual(message["result"]["samples"], (len(progress) + 1) * 16)
 
+    def test_should_ignore_a_stop_that_arrives_after_its_epoch_ended(self):
+        worker = self.started()
+        worker.request("train_epoch", order=list(range(256)), batch_size=64)
+        worker.process.stdin.write(json.dumps({"op": "stop"}) + "\n")
+        worker.process.stdin.flush()
+        result, _ = worker.request("evaluate", name="test", batch_size=64)  # answered as if no stop had come
+        self.assertEqual(64, result["samples"])
+
     def test_should_exit_when_its_input_ends(self):
         worker = self.started()
         worker.process.stdin.close()

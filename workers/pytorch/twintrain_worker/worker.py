@@ -97,6 +97,8 @@ class Worker:
                 continue
             if request is None:
                 return 0
+            if request.get("op") == "stop":
+                continue  # a stop that arrived after its epoch had ended: nothing to stop, and never answered
             request_id = request.get("id", -1)
             try:
                 result = self.handle(request)

@@ -27,9 +27,35 @@ public sealed class WorkerProcess : IDisposable
     int _nextId;
     bool _broken;
 
-    /// <summary>All live workers' process IDs, so that the machine-load meter counts their CPU time as the run's own.</summary>
-    public static IReadOnlyCollection<int> Live => LiveWorkers.Keys.ToList();
     static readonly ConcurrentDictionary<int, bool> LiveWorkers = new();
+    static double _endedCpuSeconds;
+
+    /// <summary>
+    /// The CPU seconds of every worker this process started, those running now (from /proc/PID/stat) and those ended
+    /// (as last read before they quit): the machine-load meter counts them as TwinTrain's own, not "other processes'".
+    /// </summary>
+    public static double CpuSecondsOfWorkers()
+    {
+        double total = Volatile.Read(ref _endedCpuSeconds);
+        foreach (int pid in LiveWorkers.Keys) total += CpuSeconds(pid) ?? 0;
+        return total;
+    }
+
+    /// <summary>User and system CPU seconds of a process (fields 14 and 15 of /proc/PID/stat, after the command's parenthesis).</summary>
+    static double? CpuSeconds(int pid)
+    {
+        try
+        {
+            string line = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = line[(line.LastIndexOf(')') + 2)..].Split(' ');
+            return fields.Length < 13 ? null
+                : (double.Parse(fields[11], CultureInfo.InvariantCulture) + double.Parse(fields[12], CultureInfo.InvariantCulture)) / 100; // USER_HZ
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        {
+            return null;
+        }
+    }
 
     WorkerProcess(string framework, Process process, TimeSpan timeout)
     {
@@ -177,6 +203,7 @@ public sealed class WorkerProcess : IDisposable
     /// <summary>Marks the worker broken, kills it, and gives the one-line error, with its last words on stderr.</summary>
     WorkerException Fail(string what)
     {
+        Retire();
         _broken = true;
         Kill();
         Thread.Sleep(50); // let the last stderr lines arrive
@@ -212,6 +239,7 @@ public sealed class WorkerProcess : IDisposable
     /// <summary>Asks the worker to quit, and kills it if it does not within a few seconds.</summary>
     public void Dispose()
     {
+        Retire();
         if (!_broken && !_process.HasExited)
         {
             try
@@ -223,7 +251,16 @@ public sealed class WorkerProcess : IDisposable
             catch (Exception e) when (e is WorkerException or IOException or InvalidOperationException) { }
         }
         Kill();
-        LiveWorkers.TryRemove(_process.Id, out _);
         _process.Dispose();
+    }
+
+    /// <summary>Moves the worker's CPU time from the live count to the ended one, once (what it spends quitting is not counted).</summary>
+    void Retire()
+    {
+        double used = CpuSeconds(_process.Id) ?? 0;
+        if (!LiveWorkers.TryRemove(_process.Id, out _)) return;
+        double before, after;
+        do { before = Volatile.Read(ref _endedCpuSeconds); after = before + used; }
+        while (Interlocked.CompareExchange(ref _endedCpuSeconds, after, before) != before);
     }
 }
