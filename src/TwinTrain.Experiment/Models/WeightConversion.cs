@@ -58,7 +58,7 @@ public static class WeightConversion
     static string BesidePath(string path) => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, Architectures.Architecture.FileName);
 
     /// <summary>Saves to a temporary name, flushed, and renames it into place, so a crash never leaves a truncated file at <paramref name="path"/>.</summary>
-    static void SaveTorch(nn.Module model, ModelFormat format, string path)
+    internal static void SaveTorch(nn.Module model, ModelFormat format, string path)
     {
         Data.AtomicFile.WriteThrough(path, temp =>
         {

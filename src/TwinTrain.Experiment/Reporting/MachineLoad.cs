@@ -92,7 +92,8 @@ public sealed class MachineLoadMeter
         return CpuSeconds("/proc/self/stat") is double own ? own + Frameworks.Workers.WorkerProcess.CpuSecondsOfWorkers() : null;
     }
 
-    static double? CpuSeconds(string statFile)
+    /// <summary>User and system CPU seconds of a process from its stat file (/proc/self/stat, /proc/PID/stat).</summary>
+    internal static double? CpuSeconds(string statFile)
     {
         string? line = ReadFirstLine(statFile);
         if (line is null) return null;

@@ -40,7 +40,7 @@ public sealed class PyTorchFramework : IFramework
             Versions = hello["versions"] is JsonObject versions
                 ? versions.ToDictionary(v => v.Key, v => v.Value?.ToString() ?? "?") : new Dictionary<string, string>();
             Load("train", train);
-            var built = _worker.Request("build", new JsonObject
+            var build = new JsonObject
             {
                 ["modules"] = architecture.Torch.ModuleSpecs(),
                 ["optimizer"] = config.Optimizer == "sgd"
@@ -51,7 +51,9 @@ public sealed class PyTorchFramework : IFramework
                 ["threads"] = config.Threads,
                 ["init"] = null,
                 ["init_sha256"] = null,
-            }.Also(request => SharedInitialWeights(request)));
+            };
+            SharedInitialWeights(build);
+            var built = _worker.Request("build", build);
             ParameterCount = built["parameters"]!.GetValue<long>();
             Settings = [.. built["settings"]!.AsArray().Select(row => row!.AsArray()).Select(row =>
                 new FrameworkSetting(Scope(row[0]!.GetValue<string>()), row[1]!.GetValue<string>(), row[2]!.GetValue<string>()))];
@@ -68,17 +70,14 @@ public sealed class PyTorchFramework : IFramework
     void SharedInitialWeights(JsonObject request)
     {
         if (_config.Init != "shared") return;
+        // Exactly what `convert --to pytorch` writes for these weights: the module's whole state_dict, buffers included.
         using var keras = _architecture.Build(_config.Seed);
-        var values = WeightLayout.ToTorchLayout(keras, _architecture.Torch);
-        var tensors = _architecture.Torch.Tensors.Zip(values, (t, v) =>
-            new TorchStateDictWriter.Tensor(t.Key, "float32", t.Shape, System.Runtime.InteropServices.MemoryMarshal.AsBytes(v.AsSpan()).ToArray())).ToList();
-        // BatchNorm's num_batches_tracked is a buffer of the module the worker builds too: it starts at 0.
-        foreach (var module in _architecture.Torch.Modules.Where(m => m.Kind.StartsWith("BatchNorm", StringComparison.Ordinal)))
-            tensors.Add(new TorchStateDictWriter.Tensor(module.Name + ".num_batches_tracked", "int64", [], new byte[8]));
+        using var module = _architecture.Torch.CreateModule();
+        WeightLayout.KerasToTorch(keras, module, _architecture.Torch);
         string path = WorkerFiles.NewFile(".init.pt");
-        AtomicFile.Write(path, stream => TorchStateDictWriter.Write(stream, tensors));
+        Models.WeightConversion.SaveTorch(module, Models.ModelFormat.PyTorch, path);
         request["init"] = path;
-        request["init_sha256"] = WorkerFiles.Sha256(path);
+        request["init_sha256"] = Checkpoints.Checksums.Of(path);
     }
 
     string Scope(string module) => module == "(model)" ? module : _architecture.Torch.KerasLayerOf(module);
@@ -170,14 +169,4 @@ public sealed class PyTorchFramework : IFramework
         : double.Parse(node?.ToString() ?? "NaN", CultureInfo.InvariantCulture);
 
     public void Dispose() => _worker.Dispose();
-}
-
-static class JsonObjectExtensions
-{
-    /// <summary>Applies <paramref name="change"/> to the object and returns it (for building a request in one expression).</summary>
-    public static JsonObject Also(this JsonObject value, Action<JsonObject> change)
-    {
-        change(value);
-        return value;
-    }
 }

@@ -77,12 +77,6 @@ public static class WorkerFiles
         return Convert.ToHexStringLower(sha.GetHashAndReset());
     }
 
-    public static string Sha256(string path)
-    {
-        using var stream = File.OpenRead(path);
-        return Convert.ToHexStringLower(SHA256.HashData(stream));
-    }
-
     /// <summary>Removes the folders of TwinTrain processes that have ended (killed before their exit handler ran).</summary>
     static void RemoveEnded()
     {

@@ -41,22 +41,6 @@ public sealed class WorkerProcess : IDisposable
         return total;
     }
 
-    /// <summary>User and system CPU seconds of a process (fields 14 and 15 of /proc/PID/stat, after the command's parenthesis).</summary>
-    static double? CpuSeconds(int pid)
-    {
-        try
-        {
-            string line = File.ReadAllText($"/proc/{pid}/stat");
-            var fields = line[(line.LastIndexOf(')') + 2)..].Split(' ');
-            return fields.Length < 13 ? null
-                : (double.Parse(fields[11], CultureInfo.InvariantCulture) + double.Parse(fields[12], CultureInfo.InvariantCulture)) / 100; // USER_HZ
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
-        {
-            return null;
-        }
-    }
-
     WorkerProcess(string framework, Process process, TimeSpan timeout)
     {
         _framework = framework;
@@ -65,6 +49,8 @@ public sealed class WorkerProcess : IDisposable
     }
 
     public int ProcessId => _process.Id;
+
+    static double? CpuSeconds(int pid) => Reporting.MachineLoadMeter.CpuSeconds($"/proc/{pid}/stat");
 
     /// <summary>The time-out without any message: TWINTRAIN_WORKER_TIMEOUT seconds, default 600.</summary>
     public static TimeSpan DefaultTimeout =>
@@ -213,17 +199,18 @@ public sealed class WorkerProcess : IDisposable
 
     static string Shorten(string text) => text.Length <= 160 ? text : text[..157] + "...";
 
-    /// <summary>The worker's peak resident memory (VmHWM), or null where /proc cannot tell.</summary>
+    /// <summary>The worker's peak resident memory (VmHWM on Linux, as .NET reads it), or null once it has ended.</summary>
     public long? PeakMemoryBytes()
     {
         try
         {
-            foreach (string line in File.ReadLines($"/proc/{_process.Id}/status"))
-                if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
-                    return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+            _process.Refresh();
+            return _process.HasExited ? null : _process.PeakWorkingSet64;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException) { }
-        return null;
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
     }
 
     void Kill()
