@@ -135,7 +135,8 @@ public static partial class AtomicFile
         return !IsRunning(pid);
     }
 
-    static bool IsRunning(int pid)
+    /// <summary>Whether a process of this machine with that PID is running (the test for a writer, a lock holder or a worker that is gone).</summary>
+    public static bool IsRunning(int pid)
     {
         if (OperatingSystem.IsLinux()) return Directory.Exists($"/proc/{pid}");
         try

@@ -12,9 +12,9 @@ public static class Alignments
     public static IReadOnlyList<AlignmentFactor> Factors { get; } =
     [
         new("init", "the same initial weights (Keras's GlorotUniform from the seed, converted for PyTorch)",
-            c => c.Init == "shared", c => c with { Init = "shared" }),
+            c => c.Init == Initialisation.Shared, c => c with { Init = Initialisation.Shared }),
         new("epsilon", "the same Adam epsilon (1e-8) in the same place (added to √v̂ after the bias correction, as PyTorch)",
-            c => c.Epsilon == "aligned", c => c with { Epsilon = "aligned" }),
+            c => c.Epsilon == AdamEpsilon.Aligned, c => c with { Epsilon = AdamEpsilon.Aligned }),
     ];
 
     public const string None = "none", All = "all";
@@ -33,7 +33,7 @@ public static class Alignments
     /// <summary>The config with exactly <paramref name="factors"/> aligned (each other factor at its native default).</summary>
     public static TrainingConfig With(TrainingConfig config, IEnumerable<AlignmentFactor> factors)
     {
-        var native = config with { Init = "native", Epsilon = "native" };
+        var native = config with { Init = Initialisation.Native, Epsilon = AdamEpsilon.Native };
         return factors.Aggregate(native, (c, f) => f.Apply(c));
     }
 
@@ -48,7 +48,7 @@ public static class Alignments
     }
 
     /// <summary>Whether the factor means anything for this config (epsilon does not for SGD).</summary>
-    public static bool Applies(AlignmentFactor factor, TrainingConfig config) => factor.Name != "epsilon" || config.Optimizer == "adam";
+    public static bool Applies(AlignmentFactor factor, TrainingConfig config) => factor.Name != "epsilon" || config.Optimizer == TrainingOptimizer.Adam;
 
     public static string ConditionName(IReadOnlyList<string> aligned) =>
         aligned.Count == 0 ? None : aligned.Count == Factors.Count && Factors.Count > 1 ? All : string.Join("+", aligned);

@@ -50,7 +50,7 @@ public static class Benchmark
 
     /// <summary>
     /// Interleaved rounds of the frameworks named (default torch, keras) and, with <paramref name="tunedTorch"/>,
-    /// torch-tuned, the tuned TorchSharp settings of <see cref="TorchCpuTuning.CpuTuned"/>; each round's machine load
+    /// torch-tuned (TorchSharp tuned for CPU, registered by the program but not offered to compare); each round's machine load
     /// is measured and a disturbed round flagged. A worker's training rate is by its own clock.
     /// </summary>
     public static BenchResult Run(Architecture architecture, int threads, int batchSize, int steps, int rounds, TextWriter log, bool tunedTorch = false,
@@ -63,7 +63,7 @@ public static class Benchmark
         var warmup = RandomImages(batchSize * Math.Max(20, steps / 5), seed: 2);
         var evaluation = RandomImages(Math.Max(batchSize * steps, 2048), seed: 3);
         var results = new List<BenchRound>();
-        string[] names = [.. frameworks ?? ["torch", "keras"], .. tunedTorch ? ["torch-tuned"] : Array.Empty<string>()];
+        string[] names = [.. frameworks ?? FrameworkCatalog.DefaultComparison, .. tunedTorch ? ["torch-tuned"] : Array.Empty<string>()];
         var measured = names.Select(n => FrameworkCatalog.Create(n, config, train, architecture)).ToList();
         try
         {

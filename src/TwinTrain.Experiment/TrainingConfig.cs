@@ -1,4 +1,31 @@
+using System.Text.Json;
+
 namespace TwinTrain.Experiment;
+
+/// <summary>The optimizer both frameworks train with.</summary>
+public enum TrainingOptimizer { Adam, Sgd }
+
+/// <summary>Where the initial weights come from (see <see cref="TrainingConfig.Init"/>).</summary>
+public enum Initialisation { Native, Shared }
+
+/// <summary>Adam's epsilon and its place (see <see cref="TrainingConfig.Epsilon"/>).</summary>
+public enum AdamEpsilon { Native, Aligned }
+
+/// <summary>The spelling of a choice on the command line and in run.json: lower snake case ("adam", "shared").</summary>
+public static class Choice
+{
+    public static string Name<T>(T value) where T : struct, Enum => JsonNamingPolicy.SnakeCaseLower.ConvertName(value.ToString());
+
+    public static IReadOnlyList<string> Names<T>() where T : struct, Enum => [.. Enum.GetValues<T>().Select(Name)];
+
+    /// <summary>The choice spelled <paramref name="text"/>; a one-line error naming <paramref name="option"/> otherwise.</summary>
+    public static T Parse<T>(string text, string option) where T : struct, Enum
+    {
+        foreach (var value in Enum.GetValues<T>())
+            if (Name(value) == text) return value;
+        throw new ArgumentException($"{option} must be one of {string.Join(", ", Names<T>())} (got '{text}').");
+    }
+}
 
 /// <summary>Everything that defines a training run; the same config means the same conditions for both frameworks.</summary>
 public sealed record TrainingConfig
@@ -12,28 +39,25 @@ public sealed record TrainingConfig
     /// <summary>Evaluate on this many images spread over the test set (all when null).</summary>
     public int? LimitTest { get; init; }
     public int Threads { get; init; } = Environment.ProcessorCount;
-    /// <summary>"adam" (the study's) or "sgd".</summary>
-    public string Optimizer { get; init; } = "adam";
+    /// <summary>Adam (the study's) or SGD.</summary>
+    public TrainingOptimizer Optimizer { get; init; } = TrainingOptimizer.Adam;
     /// <summary>SGD's momentum (Keras's and PyTorch's forms are the same update for a constant learning rate).</summary>
     public double Momentum { get; init; }
     /// <summary>
-    /// "native": each framework initialises its own way (Keras: Glorot-uniform, PyTorch: Kaiming-uniform), as in the
-    /// study. "shared": both start from the same weights (Keras-style Glorot from the seed, converted for PyTorch).
+    /// Native: each framework initialises its own way (Keras: Glorot-uniform, PyTorch: Kaiming-uniform), as in the
+    /// study. Shared: all start from the same weights (Keras-style Glorot from the seed, converted for PyTorch).
     /// </summary>
-    public string Init { get; init; } = "native";
+    public Initialisation Init { get; init; } = Initialisation.Native;
     /// <summary>
-    /// Adam's epsilon. "native": each framework's default (Keras 1e-7 added to √v before the bias correction, PyTorch
-    /// 1e-8 added to √v̂ after it). "aligned": 1e-8 after the bias correction in both (PyTorch's).
+    /// Adam's epsilon. Native: each framework's default (Keras 1e-7 added to √v before the bias correction, PyTorch
+    /// 1e-8 added to √v̂ after it). Aligned: 1e-8 after the bias correction in all (PyTorch's).
     /// </summary>
-    public string Epsilon { get; init; } = "native";
+    public AdamEpsilon Epsilon { get; init; } = AdamEpsilon.Native;
 
     /// <summary>The architecture: a preset's name or a Keras model config file (see <see cref="Architectures.Architecture"/>).</summary>
     public string Arch { get; init; } = Architectures.Architecture.Default;
     /// <summary>The architecture's <see cref="Architectures.Architecture.Digest"/>, so that runs of different configs never pass as the same conditions.</summary>
     public string? ArchDigest { get; init; }
-
-    public static IReadOnlyList<string> Optimizers { get; } = ["adam", "sgd"];
-    public static IReadOnlyList<string> Inits { get; } = ["native", "shared"];
 
     /// <summary>PyTorch's default Adam epsilon, which both frameworks use when epsilon is aligned.</summary>
     public const double AlignedEpsilon = 1e-8;
@@ -55,11 +79,11 @@ public sealed record TrainingConfig
         if (LimitTrain is < 1) throw new ArgumentException("--limit-train must be at least 1.");
         if (LimitTest is < 1) throw new ArgumentException("--limit-test must be at least 1.");
         if (Threads < 1) throw new ArgumentException("--threads must be at least 1.");
-        if (!Optimizers.Contains(Optimizer)) throw new ArgumentException($"--optimizer must be one of {string.Join(", ", Optimizers)}.");
+        if (!Enum.IsDefined(Optimizer)) throw new ArgumentException($"--optimizer must be one of {string.Join(", ", Choice.Names<TrainingOptimizer>())}.");
         if (Momentum is < 0 or >= 1) throw new ArgumentException("--momentum must be in [0, 1).");
-        if (Momentum > 0 && Optimizer != "sgd") throw new ArgumentException("--momentum applies to --optimizer sgd only.");
-        if (!Inits.Contains(Init)) throw new ArgumentException($"--init must be one of {string.Join(", ", Inits)}.");
-        if (Epsilon is not ("native" or "aligned")) throw new ArgumentException("Epsilon must be native or aligned.");
-        if (Epsilon == "aligned" && Optimizer != "adam") throw new ArgumentException("--align epsilon applies to --optimizer adam only (SGD has no epsilon).");
+        if (Momentum > 0 && Optimizer != TrainingOptimizer.Sgd) throw new ArgumentException("--momentum applies to --optimizer sgd only.");
+        if (!Enum.IsDefined(Init)) throw new ArgumentException($"--init must be one of {string.Join(", ", Choice.Names<Initialisation>())}.");
+        if (!Enum.IsDefined(Epsilon)) throw new ArgumentException($"Epsilon must be one of {string.Join(", ", Choice.Names<AdamEpsilon>())}.");
+        if (Epsilon == AdamEpsilon.Aligned && Optimizer != TrainingOptimizer.Adam) throw new ArgumentException("--align epsilon applies to --optimizer adam only (SGD has no epsilon).");
     }
 }

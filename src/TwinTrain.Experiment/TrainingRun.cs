@@ -37,7 +37,9 @@ public sealed record RunSummary(
     CheckpointRecord? Checkpoint = null,
     MachineLoad? Load = null,
     IReadOnlyList<FrameworkSetting>? Settings = null,
-    string? DivergedBecause = null)
+    string? DivergedBecause = null,
+    long? RunMemoryBytes = null,
+    string? RunMemoryMeasure = null)
 {
     /// <summary>A run's status in run.json: completed, interrupted, running (between commits), or diverged (see <see cref="DivergenceRule"/>: a result, not a success).</summary>
     public const string Completed = "completed", Interrupted = "interrupted", Running = "running", Diverged = "diverged";
@@ -48,6 +50,14 @@ public sealed record RunSummary(
     /// grow without bound (TorchSharp's reached 9.7e25 at a learning rate of 1e5 and stayed finite).
     /// </summary>
     public static double DivergenceBound(int classes) => 100 * Math.Log(Math.Max(classes, 2));
+
+    /// <summary>How <see cref="RunMemoryBytes"/> was measured: a worker's own peak, or this process's peak above what it held when the run began.</summary>
+    public const string WorkerMemory = "the worker process's peak", AddedMemory = "peak above what the process held when the run began";
+
+    /// <summary>"212 MiB (peak above what ...); process peak 1,180 MiB", for the terminal.</summary>
+    public string MemoryText() => RunMemoryBytes is long own
+        ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{own / 1048576.0:N0} MiB for the run ({RunMemoryMeasure}); process peak {PeakMemoryBytes / 1048576.0:N0} MiB")
+        : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"process peak {PeakMemoryBytes / 1048576.0:N0} MiB");
 
     /// <summary>The rule as the report states it.</summary>
     public static string DivergenceRule(int classes) => string.Create(System.Globalization.CultureInfo.InvariantCulture,
@@ -69,6 +79,22 @@ public sealed class TrainingRun(TextWriter console, bool liveProgress)
 
     /// <summary>Told of each completed epoch (a comparison learns its speed from them).</summary>
     public Action<EpochRecord>? EpochDone { get; init; }
+
+    /// <summary>
+    /// The process's resident bytes when this run began, before its framework was built (<see cref="MachineInfo.StartRunMemory"/>),
+    /// so that the run's own memory is its peak above it; null: not measured.
+    /// </summary>
+    public long? ResidentAtStart { get; init; }
+
+    /// <summary>
+    /// What the run itself needed: a worker's own peak, or this process's peak during the run minus what was resident
+    /// when it began (the larger of this and the resumed part's).
+    /// </summary>
+    long? RunMemory(IFramework framework, RunSummary? resume)
+    {
+        long? own = framework.PeakMemoryBytes ?? (ResidentAtStart is long start ? Math.Max(0, MachineInfo.PeakMemoryBytes() - start) : null);
+        return resume?.RunMemoryBytes is long earlier && own is long now ? Math.Max(earlier, now) : own ?? resume?.RunMemoryBytes;
+    }
 
     /// <summary>
     /// Trains epochs [resumed epochs, config.Epochs). After each epoch the model and optimizer are checkpointed, so
@@ -100,7 +126,8 @@ public sealed class TrainingRun(TextWriter console, bool liveProgress)
             framework.ParameterCount, history, history.LastOrDefault()?.ValLoss, history.LastOrDefault()?.ValAccuracy,
             trainingSeconds, previousWall + wall.Elapsed.TotalSeconds, trainingSeconds > 0 ? trainedImages / trainingSeconds : 0,
             Math.Max(framework.PeakMemoryBytes ?? MachineInfo.PeakMemoryBytes(), resume?.PeakMemoryBytes ?? 0), weights, started, DateTime.UtcNow, Model: model,
-            Checkpoint: checkpoint, Load: load.Measure()?.Plus(resume?.Load), Settings: settings);
+            Checkpoint: checkpoint, Load: load.Measure()?.Plus(resume?.Load), Settings: settings, RunMemoryBytes: RunMemory(framework, resume),
+            RunMemoryMeasure: framework.PeakMemoryBytes is not null ? RunSummary.WorkerMemory : ResidentAtStart is not null ? RunSummary.AddedMemory : resume?.RunMemoryMeasure);
 
         using var board = TensorBoard is { } tb ? new TensorBoardRun(tb.Folder, tb.UpdateFrequency) : null;
         string? divergedAt = null, divergedBecause = null;

@@ -108,7 +108,12 @@ public class ArchitectureTests
             // The defaults that differ are the settings read from the built framework, not prose in the model section.
             Assert.Contains(runJson.RootElement.GetProperty("settings").EnumerateArray(), t => t.GetProperty("setting").GetString() == "Adam epsilon");
             Assert.Equal("cifar-bn", runJson.RootElement.GetProperty("config").GetProperty("arch").GetString());
+            // The run's own memory, apart from what the process held before it (other frameworks' memory included).
+            long own = runJson.RootElement.GetProperty("run_memory_bytes").GetInt64(), peak = runJson.RootElement.GetProperty("peak_memory_bytes").GetInt64();
+            Assert.InRange(own, 0, peak);
+            Assert.Equal(Experiment.RunSummary.AddedMemory, runJson.RootElement.GetProperty("run_memory_measure").GetString());
         }
+        Assert.Contains("MiB for the run (peak above what the process held when the run began); process peak", output);
         Assert.Equal("Sequential", (string?)JsonNode.Parse(File.ReadAllText(Path.Combine(run, "model.json")))!["class_name"]);
 
         (code, output, error) = await Run("evaluate", "--model", run, "--data", SharedData.ArchivePath, "--limit-test", "200");

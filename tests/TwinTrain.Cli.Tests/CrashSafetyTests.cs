@@ -83,7 +83,7 @@ public class CrashSafetyTests(ITestOutputHelper log)
             using var keras = TwinTrain.Keras.Sequential.Load(ModelIn(folder));
             return (epochs, keras.GetWeights().SelectMany(w => w).ToArray());
         }
-        using var torch = new TwinTrain.Torch.StudyCnn();
+        using var torch = new TwinTrain.Frameworks.Torch.Study.StudyCnn();
         torch.load(ModelIn(folder));
         var weights = torch.parameters().SelectMany(p => p.data<float>().ToArray()).ToArray();
         return (epochs, weights);

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using TwinTrain.Frameworks.Torch;
 using TwinTrain.Tests.Shared;
 using static TwinTrain.Cli.Tests.CliRunner;
 

@@ -76,6 +76,8 @@ public class PyTorchWorkerTests
         Assert.Contains(run["settings"]!.AsArray(), s => s!["setting"]!.GetValue<string>() == "Adam epsilon" && s["value"]!.GetValue<string>() == "1e-08");
         Assert.Equal("model.pt", Path.GetFileName(run["weights_file"]!.GetValue<string>()));
         Assert.True(run["peak_memory_bytes"]!.GetValue<long>() > 50 << 20, "the worker's peak memory is recorded");
+        Assert.Equal(run["peak_memory_bytes"]!.GetValue<long>(), run["run_memory_bytes"]!.GetValue<long>());
+        Assert.Equal(Experiment.RunSummary.WorkerMemory, run["run_memory_measure"]!.GetValue<string>());
         Assert.True(run["load"]!["own_cpu_seconds"]!.GetValue<double>() > 0.5 * run["training_seconds"]!.GetValue<double>(),
             "the worker's CPU time is the run's own, not other processes'");
 

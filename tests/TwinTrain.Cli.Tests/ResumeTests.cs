@@ -13,7 +13,7 @@ public class ResumeTests
 
     static float[][] TorchWeights(string folder)
     {
-        using var model = new TwinTrain.Torch.StudyCnn();
+        using var model = new TwinTrain.Frameworks.Torch.Study.StudyCnn();
         model.load(ModelIn(folder));
         return model.parameters().Select(p => p.data<float>().ToArray()).ToArray();
     }

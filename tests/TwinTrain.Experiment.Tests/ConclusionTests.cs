@@ -20,25 +20,76 @@ public class ConclusionTests
     static AccuracyConclusion Conclude(double[] keras, double[] torch) => Analysis.Conclude("keras", "torch",
         [.. keras.Select((a, i) => (i, a))], [.. torch.Select((a, i) => (i, a))], marginPoints: 1.0)!;
 
+    // One test per verdict the README's "What the verdicts mean" lists, each with its sentence.
+
     [Fact]
     public void Should_call_two_frameworks_equivalent_only_when_the_90_percent_interval_lies_inside_the_margin()
     {
         var equivalent = Conclude([0.700, 0.702, 0.698, 0.701, 0.699], [0.699, 0.702, 0.697, 0.700, 0.699]);
         Assert.True(equivalent.Equivalence!.Equivalent);
-        Assert.StartsWith("Equivalent within ±1.0 points", equivalent.Verdict);
+        Assert.StartsWith("Equivalent within ±1.0 points: the 90% interval [", equivalent.Verdict);
         Assert.NotNull(equivalent.Paired);
+    }
 
+    [Fact]
+    public void Should_call_a_difference_beyond_the_margin_different_and_say_it_is_beyond()
+    {
         var different = Conclude([0.700, 0.702, 0.698], [0.650, 0.651, 0.649]);
-        Assert.StartsWith("Different", different.Verdict);
-        Assert.Contains("exceeds ±1.0 points", different.Verdict);
+        Assert.StartsWith("Different: +5.00 points, the 95% interval [", different.Verdict);
+        Assert.EndsWith("and the difference is beyond ±1.0 points.", different.Verdict);
         Assert.Null(different.SeedsNeeded);
+    }
 
-        // Three seeds spread by about 2 points: no difference and a 4-point one both fit (the situation).
+    [Fact]
+    public void Should_call_a_significant_difference_that_straddles_the_margin_different_without_calling_it_large()
+    {
+        // Paired differences of 0.5 to 1.5 points: clearly not zero, but the 90% interval holds the margin itself.
+        var different = Conclude([0.705, 0.715, 0.710, 0.708, 0.712], [0.700, 0.700, 0.700, 0.700, 0.700]);
+        Assert.StartsWith("Different: +1.00 points", different.Verdict);
+        Assert.EndsWith("whether it is beyond ±1.0 points is not shown.", different.Verdict);
+    }
+
+    [Fact]
+    public void Should_say_neither_different_nor_equivalent_in_one_sentence_when_the_difference_is_beyond_the_margin()
+    {
+        // The case: +1.81 points over 3 seeds, p about 0.12: beyond the margin, so never equivalent; more
+        // seeds would decide whether it is real. Never "not enough runs" beside "no number of seeds would do".
+        var unclear = Conclude([0.7300, 0.7050, 0.71930], [0.7000, 0.7000, 0.7000]);
+        Assert.StartsWith("No significant difference (p = 0.1", unclear.Verdict);
+        Assert.Contains("and not equivalent within ±1.0 points (TOST p = 0.", unclear.Verdict);
+        Assert.Contains("the observed +1.81 points is beyond the margin, so no number of seeds would show equivalence; about ", unclear.Verdict);
+        Assert.Contains($"about {unclear.SeedsForDifference} seeds would show whether it is real", unclear.Verdict);
+        Assert.True(unclear.SeedsForDifference > 3);
+        Assert.DoesNotContain("Not enough runs", unclear.Verdict);
+    }
+
+    [Fact]
+    public void Should_say_how_many_seeds_each_decision_needs_when_a_small_difference_is_too_uncertain()
+    {
+        // Three seeds spread by about 2 points around +0.33: within the margin, but no difference and a 4-point one both fit.
         var unclear = Conclude([0.70, 0.68, 0.72], [0.70, 0.70, 0.69]);
-        Assert.StartsWith("Not enough runs to tell", unclear.Verdict);
+        Assert.StartsWith("No significant difference (p = ", unclear.Verdict);
+        Assert.Contains("the observed +0.33 points is within the margin but the interval is too wide", unclear.Verdict);
         Assert.True(unclear.SeedsNeeded > 3);
-        Assert.Contains($"about {unclear.SeedsNeeded} seeds", unclear.Verdict);
+        Assert.Contains($"about {unclear.SeedsNeeded} seeds would show equivalence, and about {unclear.SeedsForDifference} a difference of this size", unclear.Verdict);
         Assert.Equal(1, unclear.ABetterSeeds);
+    }
+
+    [Fact]
+    public void Should_leave_out_the_bootstrap_interval_of_a_few_pairs_and_give_superiority_with_its_counts()
+    {
+        var three = Conclude([0.7300, 0.7050, 0.71930], [0.7000, 0.7000, 0.7000]);
+        Assert.False(three.Bootstrap!.Reliable);
+        Assert.Equal(10.0, three.Bootstrap.DistinctResamples); // C(5, 3): the ten multisets of three pairs
+        string line = SummaryTable.BootstrapLine(three.Bootstrap, "[x, y]");
+        Assert.StartsWith("bootstrap interval left out: 3 pairs have only 10 distinct resamples", line);
+        Assert.DoesNotContain("[x, y]", line);
+        Assert.Equal("P(keras run beats torch run) = 1.00, from 3 × 3 runs; keras better in 3 of 3 seeds", SummaryTable.SuperiorityLine(three));
+
+        double[] a = [.. Enumerable.Range(0, 12).Select(i => 0.70 + 0.001 * i)], b = [.. Enumerable.Range(0, 12).Select(i => 0.69 + 0.0015 * i)];
+        var twelve = Conclude(a, b);
+        Assert.True(twelve.Bootstrap!.Reliable);
+        Assert.StartsWith("bootstrap 95% CI of the mean difference [x, y] (10,000 resamples of the 12 pairs)", SummaryTable.BootstrapLine(twelve.Bootstrap, "[x, y]"));
     }
 
     [Fact]
@@ -58,7 +109,7 @@ public class ConclusionTests
     public void Should_give_each_alignment_its_effect_on_the_gap_paired_by_seed()
     {
         var native = new TrainingConfig();
-        var init = native with { Init = "shared" };
+        var init = native with { Init = Initialisation.Shared };
         var runs = new List<ComparedRun>();
         for (int seed = 0; seed < 3; seed++)
         {
@@ -108,9 +159,9 @@ public class ConclusionTests
         Assert.Contains("unknown difference 'seed'", Assert.Throws<ArgumentException>(() => Alignments.Parse("init,seed")).Message);
         Assert.Equal(["init", "epsilon"], Alignments.Parse("all").Select(f => f.Name));
         Assert.Empty(Alignments.Parse("none"));
-        var sgd = new TrainingConfig { Optimizer = "sgd", Epsilon = "aligned" };
+        var sgd = new TrainingConfig { Optimizer = TrainingOptimizer.Sgd, Epsilon = AdamEpsilon.Aligned };
         Assert.Contains("applies to --optimizer adam", Assert.Throws<ArgumentException>(sgd.Validate).Message);
-        Assert.Equal(["none", "init"], Alignments.AblationConditions(sgd with { Epsilon = "native" }).Select(c => Alignments.ConditionName([.. c.Select(f => f.Name)])));
+        Assert.Equal(["none", "init"], Alignments.AblationConditions(sgd with { Epsilon = AdamEpsilon.Native }).Select(c => Alignments.ConditionName([.. c.Select(f => f.Name)])));
     }
 
     [Fact]

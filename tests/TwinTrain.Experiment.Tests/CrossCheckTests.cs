@@ -12,7 +12,7 @@ public class CrossCheckTests
 {
     [Fact]
     public void Should_give_the_same_per_step_losses_over_the_first_20_steps_with_shared_init_and_sgd() =>
-        AssertSameLosses(new TrainingConfig { BatchSize = 64, LearningRate = 0.05, Seed = 4, Threads = 1, Optimizer = "sgd", Init = "shared" }, 2e-3);
+        AssertSameLosses(new TrainingConfig { BatchSize = 64, LearningRate = 0.05, Seed = 4, Threads = 1, Optimizer = TrainingOptimizer.Sgd, Init = Initialisation.Shared }, 2e-3);
 
     /// <summary>--align all is a real setting of both frameworks: with it, Adam's steps agree too (its ε in PyTorch's place in both).</summary>
     [Fact]
@@ -47,7 +47,7 @@ public class CrossCheckTests
     [Fact]
     public void Should_start_both_frameworks_from_the_same_weights_with_shared_init()
     {
-        var config = new TrainingConfig { Seed = 9, Threads = 1, Init = "shared" };
+        var config = new TrainingConfig { Seed = 9, Threads = 1, Init = Initialisation.Shared };
         var test = SharedData.Cifar10.Test.Subset(200);
         using var torch = FrameworkCatalog.Create("torch", config, test);
         using var keras = FrameworkCatalog.Create("keras", config, test);
@@ -56,7 +56,7 @@ public class CrossCheckTests
         Assert.Equal(torchMetrics.Loss, kerasMetrics.Loss, 4);
         Assert.Equal(torchMetrics.Accuracy, kerasMetrics.Accuracy);
 
-        using var nativeTorch = FrameworkCatalog.Create("torch", config with { Init = "native" }, test);
+        using var nativeTorch = FrameworkCatalog.Create("torch", config with { Init = Initialisation.Native }, test);
         Assert.NotEqual(torchMetrics.Loss, nativeTorch.Evaluate(test).Loss, 4);
     }
 }

@@ -4,12 +4,13 @@ using TwinTrain.Data;
 using TwinTrain.Data.Batching;
 using TwinTrain.Experiment.Architectures;
 using TwinTrain.Experiment.Frameworks;
-using TwinTrain.Experiment.Study;
+using TwinTrain.Frameworks.Keras.Study;
 using TwinTrain.Keras;
 using TwinTrain.Keras.Engine;
 using TwinTrain.Keras.Optimizers;
 using TwinTrain.Tests.Shared;
-using TwinTrain.Torch;
+using TwinTrain.Frameworks.Torch;
+using TwinTrain.Frameworks.Torch.Study;
 using static TorchSharp.torch;
 
 namespace TwinTrain.Experiment.Tests;
@@ -70,7 +71,7 @@ public class DifferentialTests
         keras.Compile(new Adam(), metrics: ["accuracy"]);
         keras.Threads = threads;
         using var torchModel = architecture.Torch.CreateModule();
-        WeightLayout.KerasToTorch(keras, torchModel, architecture.Torch);
+        TorchWeights.KerasToTorch(keras, torchModel, architecture.Torch);
 
         float[] probabilities;
         double kerasLoss;
@@ -116,7 +117,7 @@ public class DifferentialTests
 
         // Inference: the moving statistics, which the training step updated in both frameworks (torch with n/(n-1)
         // on the variance), so the Keras model's own statistics go to torch for this comparison.
-        WeightLayout.KerasToTorch(keras, torchModel, architecture.Torch);
+        TorchWeights.KerasToTorch(keras, torchModel, architecture.Torch);
         torchModel.eval();
         using var noGrad = no_grad();
         AssertClose(nn.functional.softmax(torchModel.call(x), 1).data<float>().ToArray(), probabilities, 1e-5, "probabilities");
@@ -129,8 +130,8 @@ public class DifferentialTests
         using var keras = KerasStudy.CreateModel(seed: 5, learningRate: 0.001);
         using var handWritten = new StudyCnn();
         using var fromConfig = Architecture.Study.Torch.CreateModule();
-        WeightLayout.KerasToTorch(keras, handWritten, Architecture.Study.Torch);
-        WeightLayout.KerasToTorch(keras, fromConfig, Architecture.Study.Torch);
+        TorchWeights.KerasToTorch(keras, handWritten, Architecture.Study.Torch);
+        TorchWeights.KerasToTorch(keras, fromConfig, Architecture.Study.Torch);
         Assert.Equal(handWritten.state_dict().Keys.Order(), fromConfig.state_dict().Keys.Order());
         using var noGrad = no_grad();
         var x = tensor(nchw, [Count, 3, 32, 32]);
@@ -147,9 +148,9 @@ public class DifferentialTests
                 for (int i = 0; i < w.Size; i++) w.Value[i] = 0.5f + i; // moving statistics too
             using var torchModel = architecture.Torch.CreateModule();
             var original = keras.GetWeights();
-            WeightLayout.KerasToTorch(keras, torchModel, architecture.Torch);
+            TorchWeights.KerasToTorch(keras, torchModel, architecture.Torch);
             using var other = architecture.Build(seed: 4);
-            WeightLayout.TorchToKeras(torchModel, other, architecture.Torch);
+            TorchWeights.TorchToKeras(torchModel, other, architecture.Torch);
             var roundTrip = other.GetWeights();
             Assert.Equal(original.Length, roundTrip.Length);
             for (int i = 0; i < original.Length; i++) Assert.Equal(original[i], roundTrip[i]);
@@ -164,7 +165,7 @@ public class DifferentialTests
         keras.Compile(new SGD(0.05), metrics: ["accuracy"]);
         keras.Threads = 1;
         using var torchModel = new StudyCnn();
-        WeightLayout.KerasToTorch(keras, torchModel, Architecture.Study.Torch);
+        TorchWeights.KerasToTorch(keras, torchModel, Architecture.Study.Torch);
         using var optimizer = optim.SGD(torchModel.parameters(), 0.05);
         var kerasBatches = new Batches(set, 64, ImageLayout.Nhwc);
         var torchBatches = new Batches(set, 64, ImageLayout.Nchw);

@@ -2,7 +2,8 @@ using System.IO.Compression;
 using System.Text;
 using TwinTrain.Experiment.Models;
 using TwinTrain.Tests.Shared;
-using TwinTrain.Torch;
+using TwinTrain.Frameworks.Torch;
+using TwinTrain.Frameworks.Torch.Study;
 
 namespace TwinTrain.Experiment.Tests;
 

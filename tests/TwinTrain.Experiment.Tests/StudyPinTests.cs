@@ -3,7 +3,8 @@ using TwinTrain.Data.Batching;
 using TwinTrain.Experiment.Architectures;
 using TwinTrain.Experiment.Frameworks;
 using TwinTrain.Tests.Shared;
-using TwinTrain.Torch;
+using TwinTrain.Frameworks.Torch;
+using TwinTrain.Frameworks.Torch.Study;
 
 namespace TwinTrain.Experiment.Tests;
 
@@ -21,7 +22,7 @@ public class StudyPinTests
 {
     const int Steps = 6, Seed = 3;
 
-    static TrainingConfig Config(int threads, string init) => new() { BatchSize = 64, Seed = Seed, Threads = threads, Init = init };
+    static TrainingConfig Config(int threads, string init) => new() { BatchSize = 64, Seed = Seed, Threads = threads, Init = Choice.Parse<Initialisation>(init, "init") };
 
     static Data.ImageSet Train => SharedData.Cifar10.Train.Subset(Steps * 64);
 
@@ -42,7 +43,7 @@ public class StudyPinTests
         if (init == "shared")
         {
             using var shared = Architecture.Study.Build(Seed);
-            WeightLayout.KerasToTorch(shared, model, Architecture.Study.Torch);
+            TorchWeights.KerasToTorch(shared, model, Architecture.Study.Torch);
         }
         using var optimizer = torch.optim.Adam(model.parameters(), lr: 0.001);
         var batches = new Batches(Train, 64, ImageLayout.Nchw);

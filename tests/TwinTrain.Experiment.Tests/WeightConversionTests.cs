@@ -2,7 +2,8 @@ using System.IO.Compression;
 using TorchSharp.PyBridge;
 using TwinTrain.Experiment.Models;
 using TwinTrain.Tests.Shared;
-using TwinTrain.Torch;
+using TwinTrain.Frameworks.Torch;
+using TwinTrain.Frameworks.Torch.Study;
 using static TorchSharp.torch;
 
 namespace TwinTrain.Experiment.Tests;

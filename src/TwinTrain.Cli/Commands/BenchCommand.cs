@@ -32,7 +32,7 @@ public static class BenchCommand
             var output = parse.InvocationConfiguration.Output;
 
             var names = Experiment.Frameworks.FrameworkCatalog.ParseList(parse.GetValue(frameworks)!, minimum: 1);
-            if (parse.GetValue(python) is { } pythonPath) Experiment.Frameworks.Workers.PythonLocator.Override = pythonPath;
+            if (parse.GetValue(python) is { } pythonPath) Frameworks.PyTorch.PythonLocator.Override = pythonPath;
             var architecture = Architecture.Resolve(parse.GetValue(arch)!).ForCifar10();
             var (trainFlops, evalFlops) = Benchmark.FlopsPerImage(architecture);
             output.WriteLine(F($"{architecture.Name} ({architecture.Parameters:N0} parameters), batch {b}, {t} threads, {s} steps x {r} interleaved rounds, random data; CPU {Experiment.Reporting.MachineInfo.Current.CpuModel}"));
@@ -59,7 +59,7 @@ public static class BenchCommand
                         : F($"{$"{row.TrainImagesPerSecond / column.TrainImagesPerSecond:F2}x, {row.EvalImagesPerSecond / column.EvalImagesPerSecond:F2}x",20}"))));
             }
             if (result.Of("torch-tuned") is not null)
-                output.WriteLine(F($"torch-tuned is {Experiment.Frameworks.TorchCpuTuning.CpuTuned}; the inter-op setting holds for the whole process, so the plain torch rounds ran with it too."));
+                output.WriteLine(F($"torch-tuned is {Frameworks.Torch.TorchCpuTuning.CpuTuned}; the inter-op setting holds for the whole process, so the plain torch rounds ran with it too."));
             if (result.Of("pytorch") is not null)
                 output.WriteLine("pytorch's training rate is by the worker's own clock (its epoch's steps); its evaluation includes one request's round trip.");
             if (result.Load is { } load)

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using TwinTrain.Experiment.Models;
+using TwinTrain.Frameworks.Torch;
 
 namespace TwinTrain.Cli.Commands;
 

@@ -59,12 +59,14 @@ public static class TrainCommand
             throw new ArgumentException($"{folder}: the run used {previous.Data.TrainImages:N0}/{previous.Data.TestImages:N0} images, this data gives {data.Train.Count:N0}/{data.Test.Count:N0}.");
 
         var architecture = Architecture.OfRunFolder(folder, config.Arch);
+        long? residentAtStart = MachineInfo.StartRunMemory();
         using var model = FrameworkCatalog.Create(previous.Framework, config, data.Train, architecture);
         if (TrainingRun.CheckpointToResume(folder, previous) is { } checkpoint) model.LoadCheckpoint(checkpoint);
         console.WriteLine($"Resuming {previous.Framework} ({config.Arch}) in {folder} after epoch {previous.History.Count} of {config.Epochs}");
         var summary = new TrainingRun(console, liveProgress: !Console.IsOutputRedirected)
         {
             TensorBoard = training.TensorBoard(parse, Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder)))),
+            ResidentAtStart = residentAtStart,
         }.Execute(model, config, architecture, data, dataSummary, folder, cancel, previous.History.Count > 0 ? previous : null);
         return Report(summary, folder, console);
     }
@@ -72,12 +74,13 @@ public static class TrainCommand
     static int Run(string name, TrainingConfig config, Architecture architecture, Cifar10 data, DataSummary dataSummary, string outFolder,
         TextWriter console, CancellationToken cancel, (string, int)? tensorBoard)
     {
+        long? residentAtStart = MachineInfo.StartRunMemory();
         using var model = FrameworkCatalog.Create(name, config, data.Train, architecture);
         console.WriteLine($"Framework {name} ({string.Join(", ", model.Versions.Select(v => $"{v.Key} {v.Value}"))}), " +
             $"{config.Arch}: {architecture.Parameters:N0} parameters ({architecture.TrainableParameters:N0} trainable), {config.Threads} threads, batch {config.BatchSize}, " +
-            $"{(config.Optimizer == "sgd" ? $"SGD momentum {config.Momentum}" : "Adam")} lr {config.LearningRate}, init {config.Init}, aligned: {config.Condition}");
+            $"{(config.Optimizer == TrainingOptimizer.Sgd ? $"SGD momentum {config.Momentum}" : "Adam")} lr {config.LearningRate}, init {Choice.Name(config.Init)}, aligned: {config.Condition}");
 
-        var summary = new TrainingRun(console, liveProgress: !Console.IsOutputRedirected) { TensorBoard = tensorBoard }
+        var summary = new TrainingRun(console, liveProgress: !Console.IsOutputRedirected) { TensorBoard = tensorBoard, ResidentAtStart = residentAtStart }
             .Execute(model, config, architecture, data, dataSummary, outFolder, cancel);
         return Report(summary, outFolder, console);
     }
@@ -88,7 +91,7 @@ public static class TrainCommand
         if (summary.TestAccuracy is double accuracy)
             console.WriteLine($"Test accuracy {accuracy * 100:F2}%, test loss {summary.TestLoss:F4} after {summary.History.Count} epoch(s).");
         console.WriteLine($"Training {summary.TrainingSeconds:F1}s ({summary.TrainImagesPerSecond:F0} images/s), " +
-            $"wall {summary.WallSeconds:F1}s, peak memory {summary.PeakMemoryBytes / (1024.0 * 1024):F0} MiB.");
+            $"wall {summary.WallSeconds:F1}s, memory {summary.MemoryText()}.");
         console.WriteLine($"Wrote {Path.GetFullPath(outFolder)} (history.csv, run.json, {Architecture.FileName}{(summary.WeightsFile is null ? "" : $", {summary.WeightsFile}")}).");
         return summary.Status switch
         {

@@ -25,14 +25,14 @@ public sealed class TrainingOptions
     readonly Option<bool> _download = new("--download") { Description = "If no --data is given and CIFAR-10 is not where 'twintrain download' puts it, download it there first (a terminal asks)." };
     readonly Option<string> _downloadUrl = new("--download-url") { Hidden = true, DefaultValueFactory = _ => TwinTrain.Data.Download.CifarDownloader.OfficialUrl };
     readonly Option<string> _downloadMd5 = new("--download-md5") { Hidden = true, DefaultValueFactory = _ => TwinTrain.Data.Download.CifarDownloader.OfficialMd5 };
-    readonly Option<string?> _python = new("--python") { Description = $"The Python that runs the pytorch framework's worker (default: ${Experiment.Frameworks.Workers.PythonLocator.Variable}, else the first python3 that can import torch)." };
+    readonly Option<string?> _python = new("--python") { Description = $"The Python that runs the pytorch framework's worker (default: ${Frameworks.PyTorch.PythonLocator.Variable}, else the first python3 that can import torch)." };
     readonly Option<string?> _tensorBoard = new("--tensorboard") { Description = "Write TensorBoard event files for every run into this folder (as Keras's TensorBoard callback: RUN/train, RUN/validation)." };
     readonly Option<int> _tensorBoardFrequency = new("--tensorboard-update-freq") { Description = "Also write batch_loss and batch_accuracy every N training steps (0: per epoch only).", DefaultValueFactory = _ => 0 };
 
     public TrainingOptions()
     {
-        _optimizer.AcceptOnlyFromAmong([.. TrainingConfig.Optimizers]);
-        _init.AcceptOnlyFromAmong([.. TrainingConfig.Inits]);
+        _optimizer.AcceptOnlyFromAmong([.. Choice.Names<TrainingOptimizer>()]);
+        _init.AcceptOnlyFromAmong([.. Choice.Names<Initialisation>()]);
     }
 
     public void AddTo(Command command)
@@ -44,14 +44,14 @@ public sealed class TrainingOptions
     /// <summary>The architecture --arch names, checked (it builds, and takes CIFAR-10 images to 10 classes) before anything runs.</summary>
     public Architecture ResolveArchitecture(ParseResult parse)
     {
-        if (parse.GetValue(_python) is { } python) Experiment.Frameworks.Workers.PythonLocator.Override = python;
+        if (parse.GetValue(_python) is { } python) Frameworks.PyTorch.PythonLocator.Override = python;
         return Architecture.Resolve(parse.GetValue(_arch)!).ForCifar10();
     }
 
     /// <summary>--python, for commands that do not resolve an architecture (resume).</summary>
     public void ApplyPython(ParseResult parse)
     {
-        if (parse.GetValue(_python) is { } python) Experiment.Frameworks.Workers.PythonLocator.Override = python;
+        if (parse.GetValue(_python) is { } python) Frameworks.PyTorch.PythonLocator.Override = python;
     }
 
     /// <summary>The validated training conditions given on the command line, with the architecture's name and digest.</summary>
@@ -68,9 +68,9 @@ public sealed class TrainingOptions
             LimitTrain = parse.GetValue(_limitTrain),
             LimitTest = parse.GetValue(_limitTest),
             Threads = parse.GetValue(_threads),
-            Optimizer = parse.GetValue(_optimizer)!,
+            Optimizer = Choice.Parse<TrainingOptimizer>(parse.GetValue(_optimizer)!, "--optimizer"),
             Momentum = parse.GetValue(_momentum),
-            Init = parse.GetValue(_init)!,
+            Init = Choice.Parse<Initialisation>(parse.GetValue(_init)!, "--init"),
         };
         config = AlignAs(parse, config);
         config.Validate();

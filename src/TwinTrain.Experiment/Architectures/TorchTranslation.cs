@@ -1,9 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
-using TorchSharp;
 using TwinTrain.Keras;
 using TwinTrain.Keras.Layers;
-using static TorchSharp.torch;
 using static TwinTrain.Experiment.Invariant;
 
 namespace TwinTrain.Experiment.Architectures;
@@ -14,13 +12,13 @@ public sealed record Translation(string Layer, string Setting, string Keras, str
 /// <summary>A Keras weight's place in the torch module's state_dict: its key, torch shape, and the map from Keras index to torch index (null: same order).</summary>
 public sealed record TorchTensor(string Key, int KerasWeight, long[] Shape, int[]? Order);
 
-/// <summary>One module of the torch Sequential: its name, how PyTorch would print it, and how to create it.
-/// <see cref="Kind"/> and <see cref="Args"/> are the torch.nn class and its keyword arguments, for frameworks that build
-/// the module themselves (a worker's real PyTorch: docs/worker-protocol.md).</summary>
-public sealed record TorchModule(string Name, string Repr, Func<nn.Module<Tensor, Tensor>> Create, string Kind, JsonObject Args);
+/// <summary>One module of the torch Sequential: its name, how PyTorch would print it, and the torch.nn class with its
+/// keyword arguments, from which each PyTorch-style framework builds it (TorchSharp in its own room, a worker's real
+/// PyTorch as docs/worker-protocol.md says).</summary>
+public sealed record TorchModule(string Name, string Repr, string Kind, JsonObject Args);
 
 /// <summary>
-/// The Keras-style model translated into the TorchSharp modules a PyTorch user would write for it (Conv2d,
+/// The Keras-style model translated into the torch.nn modules a PyTorch user would write for it (Conv2d,
 /// BatchNorm2d, ReLU, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Flatten, Linear, Dropout in an nn.Sequential, each
 /// with PyTorch's own default initialisation), with every Keras weight's state_dict key and layout, and every setting
 /// translated on the way. Modules are named after the Keras layers; the study's CNN keeps the study's names
@@ -55,17 +53,16 @@ public sealed class TorchTranslation
                     if (!symmetric)
                     {
                         var (top, left, bottom, right) = SamePads(layer.InputShape, conv.KernelSize, conv.Strides);
-                        Add(name + "_pad", $"ZeroPad2d(({left}, {right}, {top}, {bottom}))", () => nn.ZeroPad2d((left, right, top, bottom)),
+                        Add(name + "_pad", $"ZeroPad2d(({left}, {right}, {top}, {bottom}))",
                             "ZeroPad2d", new() { ["padding"] = Ints(left, right, top, bottom) });
                         Note(layer, "padding", "'same'", $"ZeroPad2d(({left}, {right}, {top}, {bottom})) then padding=0",
                             "TensorFlow puts the odd row and column of 'same' padding after; PyTorch's padding is symmetric.");
                     }
                     else if (conv.Padding == "same")
                         Note(layer, "padding", "'same'", $"padding=({padH}, {padW})", "symmetric here, so PyTorch's padding gives the same output.");
-                    (long, long) stride = (conv.Strides.Height, conv.Strides.Width), padding = (padH, padW);
+                    (long, long) stride = (conv.Strides.Height, conv.Strides.Width);
                     bool bias = conv.UseBias;
                     Add(name, F($"Conv2d({cin}, {cout}, kernel_size=({kh}, {kw}), stride=({stride.Item1}, {stride.Item2}), padding=({padH}, {padW}){(bias ? "" : ", bias=False")})"),
-                        () => nn.Conv2d(cin, cout, (kh, kw), stride: stride, padding: padding, bias: bias),
                         "Conv2d", new() { ["in_channels"] = cin, ["out_channels"] = cout, ["kernel_size"] = Ints(kh, kw), ["stride"] = Ints(conv.Strides.Height, conv.Strides.Width),
                             ["padding"] = Ints(padH, padW), ["bias"] = bias });
                     Tensor(name + ".weight", weight++, [cout, cin, kh, kw], ConvOrder(kh, kw, cin, cout));
@@ -78,7 +75,7 @@ public sealed class TorchTranslation
                 {
                     int inputs = layer.InputShape[0], units = dense.Units;
                     bool bias = dense.UseBias;
-                    Add(name, $"Linear(in_features={inputs}, out_features={units}, bias={(bias ? "True" : "False")})", () => nn.Linear(inputs, units, hasBias: bias),
+                    Add(name, $"Linear(in_features={inputs}, out_features={units}, bias={(bias ? "True" : "False")})",
                         "Linear", new() { ["in_features"] = inputs, ["out_features"] = units, ["bias"] = bias });
                     Tensor(name + ".weight", weight++, [units, inputs], DenseOrder(inputs, units, permutation));
                     if (bias) Tensor(name + ".bias", weight++, [units], null);
@@ -98,7 +95,6 @@ public sealed class TorchTranslation
                     bool affine = bn.Scale, image = layer.InputShape.Length == 3;
                     string kind = image ? "BatchNorm2d" : "BatchNorm1d";
                     Add(name, F($"{kind}({c}, eps={bn.Epsilon:R}, momentum={momentum:R}, affine={(affine ? "True" : "False")}, track_running_stats=True)"),
-                        image ? () => nn.BatchNorm2d(c, bn.Epsilon, momentum, affine) : () => nn.BatchNorm1d(c, bn.Epsilon, momentum, affine),
                         kind, new() { ["num_features"] = c, ["eps"] = bn.Epsilon, ["momentum"] = momentum, ["affine"] = affine });
                     if (affine)
                     {
@@ -120,7 +116,6 @@ public sealed class TorchTranslation
                     var (padding, ceil) = PoolPadding(pool);
                     (long, long) kernel = (pool.PoolSize.Height, pool.PoolSize.Width), stride = (pool.Strides.Height, pool.Strides.Width);
                     Add(name, F($"MaxPool2d(kernel_size={Tuple(kernel)}, stride={Tuple(stride)}, padding={Tuple(padding)}, ceil_mode={(ceil ? "True" : "False")})"),
-                        () => nn.MaxPool2d(kernel, stride, padding, ceil_mode: ceil),
                         "MaxPool2d", PoolArgs(kernel, stride, padding, ceil));
                     PoolNote(pool, padding, ceil);
                     break;
@@ -130,21 +125,20 @@ public sealed class TorchTranslation
                     var (padding, ceil) = PoolPadding(pool);
                     (long, long) kernel = (pool.PoolSize.Height, pool.PoolSize.Width), stride = (pool.Strides.Height, pool.Strides.Width);
                     Add(name, F($"AvgPool2d(kernel_size={Tuple(kernel)}, stride={Tuple(stride)}, padding={Tuple(padding)}, ceil_mode={(ceil ? "True" : "False")}, count_include_pad=False)"),
-                        () => nn.AvgPool2d(kernel, stride, padding, ceil_mode: ceil, count_include_pad: false),
                         "AvgPool2d", PoolArgs(kernel, stride, padding, ceil, countIncludePad: false));
                     PoolNote(pool, padding, ceil);
                     break;
                 }
                 case GlobalAveragePooling2D:
-                    Add(name, "AdaptiveAvgPool2d(output_size=1)", () => nn.AdaptiveAvgPool2d(1), "AdaptiveAvgPool2d", new() { ["output_size"] = 1 });
-                    Add(name + "_flatten", "Flatten(start_dim=1, end_dim=-1)", () => nn.Flatten(), "Flatten", []);
+                    Add(name, "AdaptiveAvgPool2d(output_size=1)", "AdaptiveAvgPool2d", new() { ["output_size"] = 1 });
+                    Add(name + "_flatten", "Flatten(start_dim=1, end_dim=-1)", "Flatten", []);
                     break;
                 case Flatten:
-                    Add(name, "Flatten(start_dim=1, end_dim=-1)", () => nn.Flatten(), "Flatten", []);
+                    Add(name, "Flatten(start_dim=1, end_dim=-1)", "Flatten", []);
                     if (layer.InputShape is [int height, int width, int channels]) permutation = FlattenOrder(height, width, channels);
                     break;
                 case Dropout dropout:
-                    Add(name, F($"Dropout(p={dropout.Rate:R}, inplace=False)"), () => nn.Dropout(dropout.Rate), "Dropout", new() { ["p"] = dropout.Rate });
+                    Add(name, F($"Dropout(p={dropout.Rate:R}, inplace=False)"), "Dropout", new() { ["p"] = dropout.Rate });
                     Note(layer, "mask", "drawn from TwinTrain's seed", "drawn from torch.manual_seed", "each framework draws its own random masks.");
                     break;
                 default:
@@ -159,17 +153,13 @@ public sealed class TorchTranslation
     public IReadOnlyList<TorchTensor> Tensors => _tensors;
     public IReadOnlyList<Translation> Notes => _notes;
 
-    /// <summary>The module, as a PyTorch user writes it: nn.Sequential of named modules, PyTorch's own initialisation.</summary>
-    /// <summary>The Keras layer a module of <see cref="CreateModule"/> was translated from (its own name for added modules).</summary>
+    /// <summary>The Keras layer a module was translated from (its own name for added modules).</summary>
     public string KerasLayerOf(string moduleName) => _kerasLayerOf.GetValueOrDefault(moduleName, moduleName);
-
-    public nn.Module<Tensor, Tensor> CreateModule() => nn.Sequential(_modules.Select(m => (m.Name, m.Create())));
 
     /// <summary>How PyTorch would print the module.</summary>
     public string Repr => "Sequential(\n" + string.Concat(_modules.Select(m => $"  ({m.Name}): {m.Repr}\n")) + ")";
 
-    void Add(string name, string repr, Func<nn.Module<Tensor, Tensor>> create, string kind, JsonObject args) =>
-        _modules.Add(new TorchModule(name, repr, create, kind, args));
+    void Add(string name, string repr, string kind, JsonObject args) => _modules.Add(new TorchModule(name, repr, kind, args));
 
     static JsonArray Ints(params long[] values) => [.. values.Select(v => (JsonNode)v)];
 
@@ -196,18 +186,18 @@ public sealed class TorchTranslation
         switch (activation)
         {
             case Activation.Relu:
-                Add(separate ? name : name + "_relu", "ReLU()", () => nn.ReLU(), "ReLU", []);
+                Add(separate ? name : name + "_relu", "ReLU()", "ReLU", []);
                 break;
             case Activation.Softmax when last:
                 // A PyTorch model gives logits; CrossEntropyLoss applies log-softmax (Keras fuses softmax and cross-entropy the same way).
-                if (separate) Add(name, "Identity()", () => nn.Identity(), "Identity", []);
+                if (separate) Add(name, "Identity()", "Identity", []);
                 Note(layer, "activation", "softmax (probabilities)", "none: logits into CrossEntropyLoss", "the same loss; softmax applied for predictions.");
                 break;
             case Activation.Softmax:
-                Add(separate ? name : name + "_softmax", "Softmax(dim=1)", () => nn.Softmax(1), "Softmax", new() { ["dim"] = 1 });
+                Add(separate ? name : name + "_softmax", "Softmax(dim=1)", "Softmax", new() { ["dim"] = 1 });
                 break;
             default:
-                if (separate) Add(name, "Identity()", () => nn.Identity(), "Identity", []);
+                if (separate) Add(name, "Identity()", "Identity", []);
                 break;
         }
     }

@@ -14,7 +14,8 @@ public sealed record TimeToAccuracy(string Framework, double Target, int Reached
 public sealed record AccuracyConclusion(
     string A, string B, TTest? Welch, TTest? Paired, EquivalenceTest? Equivalence, BootstrapInterval? Bootstrap,
     double ProbabilityABeatsB, int ABetterSeeds, int PairedSeeds, int? SeedsNeeded, string Verdict,
-    int Comparisons = 1, double? HolmPValue = null, double? HolmEquivalencePValue = null, bool IdenticalInEverySeed = false)
+    int Comparisons = 1, double? HolmPValue = null, double? HolmEquivalencePValue = null, bool IdenticalInEverySeed = false,
+    int? SeedsForDifference = null, int RunsA = 0, int RunsB = 0)
 {
     /// <summary>The test the verdict rests on: paired when there are two or more pairs, else Welch's.</summary>
     public TTest? Main => Paired ?? Welch;
@@ -24,6 +25,13 @@ public sealed record AccuracyConclusion(
 
     /// <summary>The equivalence test's p-value after Holm's correction over every pair (the raw one for a single pair).</summary>
     public double? EquivalenceP => HolmEquivalencePValue ?? Equivalence?.PValue;
+
+    /// <summary>The verdict in two or three words, for a matrix cell: identical, equivalent, different, neither shown, too few runs.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string Outcome => Verdict.StartsWith("Identical", StringComparison.Ordinal) ? "identical"
+        : Verdict.StartsWith("Equivalent", StringComparison.Ordinal) ? "equivalent"
+        : Verdict.StartsWith("Different", StringComparison.Ordinal) ? "different"
+        : Verdict.StartsWith("No significant difference", StringComparison.Ordinal) ? "neither shown" : "too few runs";
 }
 
 /// <summary>One alignment condition of a comparison (every seed of both frameworks): its summaries and conclusions.</summary>
@@ -90,11 +98,17 @@ public static class Analysis
             : Math.Sqrt(Math.Pow(Statistics.StandardDeviation(valuesA), 2) + Math.Pow(Statistics.StandardDeviation(valuesB), 2));
         int? needed = main is null ? null : Statistics.SeedsForEquivalence(main.Difference, sd, margin);
         var conclusion = new AccuracyConclusion(a, b, welch, paired, equivalence, bootstrap, Statistics.ProbabilityOfSuperiority(valuesA, valuesB),
-            pairs.Count(p => p.A > p.B), pairs.Count, needed, "", IdenticalInEverySeed: pairs.Count >= 2 && pairs.All(p => p.A == p.B));
+            pairs.Count(p => p.A > p.B), pairs.Count, needed, "", IdenticalInEverySeed: pairs.Count >= 2 && pairs.All(p => p.A == p.B),
+            SeedsForDifference: main is null ? null : Statistics.SeedsForDifference(main.Difference, sd), RunsA: valuesA.Count, RunsB: valuesB.Count);
         return conclusion with { Verdict = Verdict(conclusion, marginPoints) };
     }
 
-    /// <summary>The plain sentence: equivalent within the margin, different, or not enough runs to tell.</summary>
+    /// <summary>
+    /// The verdict in one sentence that says what follows from the numbers (the rules are in the README, "What the
+    /// verdicts mean"): identical; equivalent (TOST inside the margin); different (the 95% interval excludes zero),
+    /// beyond or possibly within the margin; or neither shown, with the seeds each decision would need at the observed
+    /// spread.
+    /// </summary>
     static string Verdict(AccuracyConclusion c, double marginPoints)
     {
         string margin = F($"±{marginPoints:0.0##} points");
@@ -103,19 +117,23 @@ public static class Analysis
             return F($"Identical: the same test accuracy in each of the {c.PairedSeeds} seeds (paired difference exactly 0, no spread), so no test is needed; for these seeds the two agree within any margin.");
         if (c.Main is not { } test || c.Equivalence is not { } tost)
             return "Not enough runs to tell: two or more completed seeds per framework are needed for any test.";
-        string needed = c.SeedsNeeded is int n
-            ? F($" With the observed spread about {n} seeds would be needed to show equivalence within {margin} (80% power).")
-            : F($" The observed difference is at or beyond {margin}, so no number of seeds would show equivalence at this margin.");
         double p = c.DifferenceP ?? test.PValue, tostP = c.EquivalenceP ?? tost.PValue;
         bool significant = p < 1 - test.Confidence, equivalent = tostP < 0.05;
         string holm = c.Comparisons > 1 ? F($", Holm-adjusted over {c.Comparisons} pairs") : "";
+        string difference = F($"{100 * test.Difference:+0.00;-0.00} points");
         if (equivalent)
             return F($"Equivalent within {margin}: the 90% interval [{100 * tost.Lower90:+0.00;-0.00}, {100 * tost.Upper90:+0.00;-0.00}] lies inside the margin (TOST p = {tostP:0.000}{holm}).") +
-                (significant ? F($" The difference of {100 * test.Difference:+0.00;-0.00} points is statistically detectable, but smaller than the margin.") : "");
+                (significant ? F($" The difference of {difference} is statistically detectable, but smaller than the margin.") : "");
         if (significant)
-            return F($"Different: the 95% interval [{100 * test.Lower:+0.00;-0.00}, {100 * test.Upper:+0.00;-0.00}] excludes zero (p = {p:0.000}{holm})") +
-                (tost.Lower90 > tost.Margin || tost.Upper90 < -tost.Margin ? F($", and the difference exceeds {margin}.") : F($", though it may still be within {margin}.")) ;
-        return F($"Not enough runs to tell: the 90% interval [{100 * tost.Lower90:+0.00;-0.00}, {100 * tost.Upper90:+0.00;-0.00}] fits both no difference and a difference beyond {margin} (TOST p = {tostP:0.000}{holm}).") + needed;
+            return F($"Different: {difference}, the 95% interval [{100 * test.Lower:+0.00;-0.00}, {100 * test.Upper:+0.00;-0.00}] excludes zero (p = {p:0.000}{holm})") +
+                (tost.Lower90 > tost.Margin || tost.Upper90 < -tost.Margin ? F($", and the difference is beyond {margin}.") : F($"; whether it is beyond {margin} is not shown."));
+        string neither = F($"No significant difference (p = {p:0.000}{holm}), and not equivalent within {margin} (TOST p = {tostP:0.000}): ");
+        string forDifference = c.SeedsForDifference is int d ? F($"about {d} seeds would show whether it is real (80% power at the observed spread)") : "";
+        if (c.SeedsNeeded is not int forEquivalence)
+            return neither + F($"the observed {difference} is beyond the margin, so no number of seeds would show equivalence") +
+                (forDifference.Length > 0 ? "; " + forDifference + "." : ".");
+        return neither + F($"the observed {difference} is within the margin but the interval is too wide; at the observed spread about {forEquivalence} seeds would show equivalence") +
+            (forDifference.Length > 0 ? F($", and about {c.SeedsForDifference} a difference of this size (80% power).") : " (80% power).");
     }
 
     /// <summary>Per framework and target: the training seconds (evaluation not counted) until the test accuracy first reached the target.</summary>

@@ -10,7 +10,8 @@ namespace TwinTrain.Experiment.Comparison;
 /// </summary>
 public static class Charts
 {
-    const int Width = 900, Height = 560;
+    /// <summary>The size every chart is written at, which the report shows.</summary>
+    internal const int Width = 900, Height = 560;
 
     static readonly Dictionary<string, Color> Colors = new()
     {
@@ -41,7 +42,7 @@ public static class Charts
 
         Save(Curves(result, "accuracy", "Accuracy", logScale: false, percent: true), "accuracy");
         Save(Curves(result, "loss", "Loss (mean cross-entropy per sample)", logScale: false, percent: false), "loss");
-        Save(Curves(result, "loss", "Loss, log scale", logScale: true, percent: false), "loss-log");
+        Save(LossLog(result), "loss-log");
         Save(EpochSeconds(result), "epoch-seconds");
         foreach (var (framework, matrix) in ConfusionMatrices(result))
             Save(Confusion(framework, matrix), $"confusion-{framework}", 760, 660);
@@ -55,9 +56,12 @@ public static class Charts
         result.Config.Frameworks.Select(f => (f, result.MainRuns.Where(r => r.Framework == f && r.Summary is { Status: RunSummary.Completed })
             .Select(r => r.Summary!).ToList())).Where(g => g.Item2.Count > 0);
 
+    internal static Plot LossLog(ComparisonResult result) => Curves(result, "loss", "Loss, log scale", logScale: true, percent: false);
+
     static Plot Curves(ComparisonResult result, string metric, string yLabel, bool logScale, bool percent)
     {
         var plot = new Plot();
+        var plotted = new List<double>();
         foreach (var (framework, runs) in Completed(result))
         {
             foreach (bool validation in new[] { false, true })
@@ -74,10 +78,12 @@ public static class Charts
                 double Transform(double v) => logScale ? Math.Log10(v) : percent ? 100 * v : v;
                 var perEpoch = Enumerable.Range(0, epochs).Select(i => runs.Select(r => Pick(r.History[i])).ToList()).ToList();
                 double[] mean = [.. perEpoch.Select(v => Transform(Statistics.Mean(v)))];
+                plotted.AddRange(mean);
                 if (runs.Count > 1)
                 {
                     double[] low = [.. perEpoch.Select(v => Transform(Statistics.Mean(v) - Statistics.StandardDeviation(v)))];
                     double[] high = [.. perEpoch.Select(v => Transform(Statistics.Mean(v) + Statistics.StandardDeviation(v)))];
+                    plotted.AddRange(low.Concat(high));
                     var band = plot.Add.FillY(xs, low, high);
                     band.FillColor = ColorOf(framework).WithAlpha(0.18);
                     band.LineColor = ColorOf(framework).WithAlpha(0);
@@ -96,14 +102,11 @@ public static class Charts
         plot.Title($"{char.ToUpperInvariant(metric[0])}{metric[1..]} per epoch (mean over {seeds} seed{(seeds == 1 ? "" : "s")}{(seeds > 1 ? ", band ±1 std" : "")})");
         plot.XLabel("Epoch");
         plot.YLabel(percent ? yLabel + " (%)" : yLabel);
-        if (logScale)
+        var finite = plotted.Where(double.IsFinite).ToList();
+        if (logScale && finite.Count > 0)
         {
-            var ticks = new ScottPlot.TickGenerators.NumericAutomatic
-            {
-                LabelFormatter = y => $"{Math.Pow(10, y):0.##}",
-                MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(),
-            };
-            plot.Axes.Left.TickGenerator = ticks;
+            var (positions, labels) = LogTicks(finite.Min(), finite.Max());
+            plot.Axes.Left.SetTicks(positions, labels);
         }
         plot.ShowLegend(Alignment.UpperRight);
         if (metric == "accuracy") plot.Legend.Alignment = Alignment.LowerRight;
@@ -113,7 +116,7 @@ public static class Charts
     public const string SameMathsChart = "same-maths";
 
     /// <summary>Per step, how far apart the two frameworks' losses were (log scale), against the rounding bound.</summary>
-    static Plot SameMathsDifferences(IReadOnlyList<SameMathsResult> pairs)
+    internal static Plot SameMathsDifferences(IReadOnlyList<SameMathsResult> pairs)
     {
         var plot = new Plot();
         var same = pairs[0];
@@ -135,9 +138,11 @@ public static class Charts
         first.Color = Color.FromHex("#E6A100");
         first.LinePattern = LinePattern.Dotted;
         first.LegendText = "bound of the first step (rounding alone)";
-        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = y => $"1e{y:0}" };
-        plot.Axes.SetLimitsY(-9.2, 0);
-        plot.Title($"Relative difference of the per-step losses: same weights, SGD, every difference aligned ({same.Steps} steps)");
+        var (positions, labels) = LogTicks(-9, 0);
+        plot.Axes.Left.SetTicks(positions, labels);
+        plot.Axes.SetLimitsY(-9.2, 0.1);
+        plot.Axes.SetLimitsX(1, same.Steps);
+        plot.Title($"Per-step loss difference: same weights, SGD ({same.Steps} steps)");
         plot.XLabel("Step");
         plot.YLabel("Relative difference (log scale)");
         plot.ShowLegend(Alignment.UpperLeft);
@@ -164,6 +169,62 @@ public static class Charts
         plot.Axes.SetLimitsY(0, Completed(result).SelectMany(g => g.Runs).SelectMany(r => r.History).Select(e => e.Seconds).DefaultIfEmpty(1).Max() * 1.15);
         plot.ShowLegend(Alignment.UpperRight);
         return plot;
+    }
+
+    /// <summary>
+    /// Ticks for a log10 axis over [<paramref name="lowLog"/>, <paramref name="highLog"/>] (log10 of the values), where a
+    /// reader expects them: at the powers of ten when the range spans a decade or more (every second or third one when
+    /// there are many), else at 1, 2 and 5 times a power of ten (1 to 9 when those are too few); every position inside
+    /// the range, in increasing order, each label distinct ("1e-6" below 0.001 and above 10,000, else plain).
+    /// </summary>
+    public static (double[] Positions, string[] Labels) LogTicks(double lowLog, double highLog)
+    {
+        if (!(highLog >= lowLog) || !double.IsFinite(lowLog) || !double.IsFinite(highLog)) return ([], []);
+        const double slack = 1e-9;
+        int firstDecade = (int)Math.Ceiling(lowLog - slack), lastDecade = (int)Math.Floor(highLog + slack);
+        if (lastDecade - firstDecade >= 2)
+        {
+            int every = Math.Max(1, (int)Math.Ceiling((lastDecade - firstDecade + 1) / 10.0));
+            bool scientific = firstDecade < -3 || lastDecade > 4;
+            var decades = new List<int>();
+            for (int d = firstDecade; d <= lastDecade; d += every) decades.Add(d);
+            return ([.. decades.Select(d => (double)d)],
+                [.. decades.Select(d => scientific ? $"1e{d}" : Math.Pow(10, d).ToString("#,##0.########", System.Globalization.CultureInfo.InvariantCulture))]);
+        }
+        var values = new List<double>();
+        foreach (double[] mantissas in new[] { new[] { 1.0, 2, 5 }, [1.0, 2, 3, 4, 5, 6, 7, 8, 9], [1.0, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8, 9] })
+        {
+            values.Clear();
+            for (int d = (int)Math.Floor(lowLog) - 1; d <= (int)Math.Ceiling(highLog); d++)
+                foreach (double m in mantissas)
+                    if (Math.Log10(m) + d is var position && position >= lowLog - slack && position <= highLog + slack) values.Add(m * Math.Pow(10, d));
+            if (values.Count >= 3 && LargestGap(values, lowLog, highLog) <= 0.4 * (highLog - lowLog)) break;
+        }
+        if (values.Count < 3 || LargestGap(values, lowLog, highLog) > 0.4 * (highLog - lowLog)) values = NiceLinearValues(Math.Pow(10, lowLog), Math.Pow(10, highLog));
+        double smallestStep = values.Count < 2 ? Math.Abs(values.FirstOrDefault(1)) : values.Zip(values.Skip(1), (x, y) => y - x).Min();
+        int decimals = Math.Clamp((int)Math.Ceiling(-Math.Log10(smallestStep) + 1e-9), 0, 12);
+        string format = decimals == 0 ? "#,##0" : "#,##0." + new string('#', decimals);
+        double[] sorted = [.. values.Order()];
+        return ([.. sorted.Select(Math.Log10)], [.. sorted.Select(v => v.ToString(format, System.Globalization.CultureInfo.InvariantCulture))]);
+    }
+
+    /// <summary>The widest stretch of the axis without a tick (ends included), in log10 units: a set of ticks must cover the range.</summary>
+    static double LargestGap(List<double> values, double lowLog, double highLog)
+    {
+        double[] positions = [lowLog, .. values.Select(Math.Log10).Order(), highLog];
+        return positions.Zip(positions.Skip(1), (a, b) => b - a).Max();
+    }
+
+    /// <summary>Round values (1, 2 or 5 times a power of ten apart) inside a narrow range, for a log axis spanning less than a factor of two.</summary>
+    static List<double> NiceLinearValues(double low, double high)
+    {
+        double span = high - low;
+        if (span <= 0) return [low];
+        double raw = span / 8, power = Math.Pow(10, Math.Floor(Math.Log10(raw))); // at least three ticks, at most about eight
+        double step = new[] { 1.0, 2, 5, 10 }.Select(m => m * power).First(s => s >= raw);
+        var values = new List<double>();
+        for (double v = Math.Ceiling(low / step - 1e-9) * step; v <= high * (1 + 1e-12); v += step) values.Add(Math.Round(v / step) * step);
+        return values;
     }
 
     /// <summary>Whole epochs only on the x axis.</summary>

@@ -9,7 +9,8 @@ public sealed record ComparedRun(string Framework, int Seed, string Folder, RunS
 
 /// <summary>Per framework: test accuracy over seeds, and time and memory per run.</summary>
 public sealed record FrameworkSummary(string Framework, int Runs, double TestAccuracyMean, double TestAccuracyStd,
-    double TestLossMean, double TrainingSecondsMean, double SecondsPerEpochMean, double ImagesPerSecondMean, long PeakMemoryBytesMax);
+    double TestLossMean, double TrainingSecondsMean, double SecondsPerEpochMean, double ImagesPerSecondMean, long PeakMemoryBytesMax,
+    long? RunMemoryBytesMax = null, string? RunMemoryMeasure = null);
 
 /// <summary>Everything the comparison found; written as results.json.</summary>
 public sealed record ComparisonResult(
@@ -59,7 +60,8 @@ public sealed record ComparisonResult(
                 Statistics.Mean(done.Select(s => s.TrainingSeconds).ToList()),
                 Statistics.Mean(done.Select(s => s.History.Average(e => e.Seconds)).ToList()),
                 Statistics.Mean(done.Select(s => s.TrainImagesPerSecond).ToList()),
-                done.Max(s => s.PeakMemoryBytes)));
+                done.Max(s => s.PeakMemoryBytes), done.Max(s => s.RunMemoryBytes),
+                done.Select(s => s.RunMemoryMeasure).FirstOrDefault(m => m is not null)));
             times.AddRange(Analysis.TimesToAccuracy(name, done, config.Targets));
         }
         return new ConditionResult(condition.Condition, condition.Aligned, summaries, Analysis.ConcludeAll(config.Frameworks, accuracies, config.MarginPoints), times);

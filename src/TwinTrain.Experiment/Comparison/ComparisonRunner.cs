@@ -44,7 +44,9 @@ public sealed class ComparisonRunner(TextWriter console, bool liveProgress)
         {
             var (name, seed, training) = (plan[index].Framework, plan[index].Seed, plan[index].Training);
             if (stop.IsCancellationRequested) { interrupted = true; break; }
-            progress.Remaining = [.. plan.Skip(index + 1).Select(r => r.Framework)];
+            // Runs already done will be skipped: they take no time, so they are not in the estimate.
+            progress.Remaining = [.. plan.Skip(index + 1).Where(r => config.Force || TryReadRun(Path.Combine(outFolder, "runs", r.Name), r.Training)
+                is not { Status: RunSummary.Completed or RunSummary.Diverged }).Select(r => r.Framework)];
             string label = training.Condition == Alignments.None ? $"{name}, seed {seed}" : $"{name}, seed {seed}, aligned: {training.Condition}";
             string folder = Path.Combine(outFolder, "runs", plan[index].Name);
             var previous = config.Force ? null : TryReadRun(folder, training);
@@ -73,7 +75,7 @@ public sealed class ComparisonRunner(TextWriter console, bool liveProgress)
                 {
                     // Inside the try: a framework that cannot start (a worker without its Python) costs its runs, not the comparison.
                     if (!warmup.ContainsKey(name)) warmup[name] = WarmUp(name, training, architecture, data.Train);
-                    MachineInfo.ResetPeakMemory();
+                    long? residentAtStart = MachineInfo.StartRunMemory();
                     using var framework = FrameworkCatalog.Create(name, training, data.Train, architecture);
                     var resume = previous is null ? null : ResumeFrom(folder, previous, framework);
                     string where = progress.RunStarting(name);
@@ -83,6 +85,7 @@ public sealed class ComparisonRunner(TextWriter console, bool liveProgress)
                         TensorBoard = TensorBoard is { } tb ? (Path.Combine(tb.Folder, plan[index].Name), tb.UpdateFrequency) : null,
                         EpochNote = epoch => progress.During(name, epoch),
                         EpochDone = epoch => progress.EpochDone(name, epoch),
+                        ResidentAtStart = residentAtStart,
                     }.Execute(framework, training, architecture, data, dataSummary, folder, stop, resume);
                     runs.Add(new ComparedRun(name, seed, folder, summary, null, Resumed: false, training.Condition));
                     // A diverged run is a result: the comparison goes on without it (statistics use completed runs only).

@@ -1,10 +1,13 @@
 using System.Reflection;
+using TwinTrain.Experiment.Frameworks;
 
 namespace TwinTrain.Experiment.Comparison;
 
-/// <summary>One framework's model-and-training code, as compiled into this assembly from the real source files.</summary>
+/// <summary>One framework's model-and-training code, as compiled into its assembly from the real source files.</summary>
 public sealed record Listing(string Framework, IReadOnlyList<(string File, string Code)> Files)
 {
+    const string Prefix = "listing/";
+
     /// <summary>The language of the code fence: C# for the .NET frameworks, Python for a worker's.</summary>
     public string Language => Files.All(f => f.File.EndsWith(".py", StringComparison.Ordinal)) ? "python" : "csharp";
 
@@ -14,24 +17,13 @@ public sealed record Listing(string Framework, IReadOnlyList<(string File, strin
         string t = l.Trim();
         return t.Length > 0 && !t.StartsWith("//", StringComparison.Ordinal);
     }));
-}
 
-public static class Listings
-{
-    /// <summary>The study's CNN and its training in each framework (see the EmbeddedResource items of this project).</summary>
-    public static IReadOnlyList<Listing> Load(IReadOnlyList<string>? frameworks = null)
+    /// <summary>The files <paramref name="assembly"/> embeds as listing/FILE (see its project's EmbeddedResource items); null when none.</summary>
+    public static Listing? Embedded(string framework, Assembly assembly)
     {
-        var assembly = typeof(Listings).Assembly;
-        var result = new List<Listing>();
-        foreach (string framework in frameworks ?? ["keras", "torch"])
-        {
-            string prefix = $"listing/{framework}/";
-            if (!assembly.GetManifestResourceNames().Any(n => n.StartsWith(prefix, StringComparison.Ordinal))) continue;
-            var files = assembly.GetManifestResourceNames().Where(n => n.StartsWith(prefix, StringComparison.Ordinal)).Order(StringComparer.Ordinal)
-                .Select(n => (n[prefix.Length..], Read(assembly, n))).ToList();
-            result.Add(new Listing(framework, files));
-        }
-        return result;
+        var files = assembly.GetManifestResourceNames().Where(n => n.StartsWith(Prefix, StringComparison.Ordinal)).Order(StringComparer.Ordinal)
+            .Select(n => (n[Prefix.Length..], Read(assembly, n))).ToList();
+        return files.Count == 0 ? null : new Listing(framework, files);
     }
 
     static string Read(Assembly assembly, string name)
@@ -40,4 +32,12 @@ public static class Listings
         using var reader = new StreamReader(stream);
         return reader.ReadToEnd().Replace("\r\n", "\n").TrimEnd() + "\n";
     }
+}
+
+public static class Listings
+{
+    /// <summary>The study's CNN and its training in each framework named (default: the study's pair), from their providers.</summary>
+    public static IReadOnlyList<Listing> Load(IReadOnlyList<string>? frameworks = null) =>
+        [.. (frameworks ?? FrameworkCatalog.DefaultComparison).Select(FrameworkCatalog.Find).OfType<FrameworkProvider>()
+            .Select(p => p.Listing).OfType<Listing>()];
 }

@@ -74,7 +74,7 @@ public static class Report
             : result.Main is { Aligned.Count: > 0 } m ? "aligned: " + string.Join(", ", m.Aligned) : "each framework's own defaults (nothing aligned)";
         sections.Add(("Setup",
             F($"{network} trained {config.Epochs} epoch(s) with batch {config.BatchSize}, ") +
-            F($"{(config.Optimizer == "sgd" ? $"SGD (momentum {config.Momentum})" : "Adam")} at learning rate {config.LearningRate}, ") +
+            F($"{(config.Optimizer == TrainingOptimizer.Sgd ? $"SGD (momentum {config.Momentum})" : "Adam")} at learning rate {config.LearningRate}, ") +
             F($"{config.Threads} thread(s), seeds {string.Join(", ", result.Config.Seeds)}, {aligned}; ") +
             F($"{result.Data.TrainImages:N0} training and {result.Data.TestImages:N0} test images from {result.Data.Source}. ") +
             F($"Every framework ({string.Join(", ", result.Config.Frameworks)}) saw the same decoded data in the same order per seed, one run after the other, the first alternating from seed to seed so that drift favours neither, ") +
@@ -94,7 +94,8 @@ public static class Report
             Row("Training time", F($"{StudyKerasSeconds} s"), F($"{StudyTorchSeconds} s"), s => F($"{s.TrainingSecondsMean:F1} s")),
             Row("Seconds per epoch", F($"{StudyKerasSeconds / 10.0:F1}"), F($"{StudyTorchSeconds / 10.0:F1}"), s => F($"{s.SecondsPerEpochMean:F1}")),
             Row("Training images/s", "", "", s => F($"{s.ImagesPerSecondMean:N0}")),
-            Row("Peak memory (process)", "", "", s => F($"{s.PeakMemoryBytesMax / 1048576.0:N0} MiB")),
+            Row("Memory the run needed", "", "", s => s.RunMemoryBytesMax is long own ? F($"{own / 1048576.0:N0} MiB ({s.RunMemoryMeasure})") : "not measured"),
+            Row("Peak memory of its process", "", "", s => F($"{s.PeakMemoryBytesMax / 1048576.0:N0} MiB")),
             Row("Hardware", "Colab GPU", "Colab GPU", _ => "CPU"),
         };
         var perRun = result.MainRuns.Select(r => F($"{r.Framework} seed {r.Seed}: ") +
@@ -150,12 +151,8 @@ public static class Report
         if (result.Pairs.Count > 1)
         {
             var names = result.Config.Frameworks;
-            var matrix = new List<string[]> { new[] { "row − column (points)" }.Concat(names.Skip(1)).ToArray() };
-            foreach (string row in names.SkipLast(1))
-                matrix.Add([row, .. names.Skip(1).Select(column => result.Pairs.FirstOrDefault(p => p.A == row && p.B == column) is { Main: { } t } c
-                    ? F($"{Points(t.Difference)} [{Points(t.Lower)}, {Points(t.Upper)}], p {c.DifferenceP:F3}: {c.Verdict.Split(':')[0].ToLowerInvariant()}") : "")]);
             text.AppendLine(F($"Every pair of the {names.Count} frameworks, paired by seed; p-values (difference and equivalence) Holm-adjusted over the {result.Pairs.Count} pairs, so that the chance of any false verdict stays at 5%:")).AppendLine()
-                .Append(MarkdownTable(matrix)).AppendLine();
+                .Append(MarkdownTable(SummaryTable.PairMatrix(result))).AppendLine();
         }
         foreach (var c in result.Pairs)
         {
@@ -165,12 +162,12 @@ public static class Report
             if (c.Paired is { } p) rows.Add([F($"Paired by seed ({p.Pairs} pairs)"), Points(p.Difference), F($"[{Points(p.Lower)}, {Points(p.Upper)}]"), F($"{p.T:F2}"), F($"{p.DegreesOfFreedom:F0}"),
                 c.Comparisons > 1 ? F($"{p.PValue:F3} (Holm {c.DifferenceP:F3})") : F($"{p.PValue:F3}")]);
             if (c.Welch is { } w) rows.Add(["Welch (unpaired)", Points(w.Difference), F($"[{Points(w.Lower)}, {Points(w.Upper)}]"), F($"{w.T:F2}"), F($"{w.DegreesOfFreedom:F1}"), F($"{w.PValue:F3}")]);
-            if (c.Bootstrap is { } b) rows.Add([F($"Bootstrap ({b.Resamples:N0} resamples{(b.Paired ? " of the pairs" : "")})"), "", F($"[{Points(b.Lower)}, {Points(b.Upper)}]"), "", "", ""]);
+            if (c.Bootstrap is { Reliable: true } b) rows.Add([F($"Bootstrap ({b.Resamples:N0} resamples of the {b.Samples} {(b.Paired ? "pairs" : "runs")})"), "", F($"[{Points(b.Lower)}, {Points(b.Upper)}]"), "", "", ""]);
+            else if (c.Bootstrap is { } few) rows.Add([F($"Bootstrap: left out ({few.Samples} {(few.Paired ? "pairs" : "runs")}, {few.DistinctResamples:N0} distinct resamples; too few below {Statistics.BootstrapMinimumSamples})"), "", "", "", "", ""]);
             text.Append(MarkdownTable(rows)).AppendLine();
             if (c.Equivalence is { } e)
                 text.AppendLine(F($"Equivalence (TOST) at ±{100 * e.Margin:0.0##} points, {(e.Paired ? "paired" : "Welch")}: one-sided p-values {e.PLower:F3} (difference > −margin) and {e.PUpper:F3} (difference < +margin), 90% interval [{Points(e.Lower90)}, {Points(e.Upper90)}]. ") +
-                    F($"A {c.A} run beats a {c.B} run with probability {c.ProbabilityABeatsB:F2}") + (c.PairedSeeds > 0 ? F($" ({c.A} was better in {c.ABetterSeeds} of {c.PairedSeeds} seeds). ") : ". ") +
-                    (c.SeedsNeeded is int n ? F($"Seeds needed to show equivalence at this margin with the observed spread (80% power): {n}.") : "No number of seeds would show equivalence at this margin: the observed difference is at or beyond it.")).AppendLine();
+                    SummaryTable.SuperiorityLine(c) + ".").AppendLine();
         }
         if (result.Pairs.Count > 0)
             text.AppendLine("A difference that is not significant does not show the frameworks equivalent; only the equivalence test can, against a margin chosen beforehand (`--margin`).").AppendLine();
@@ -215,7 +212,7 @@ public static class Report
         {
             string Of(string name) => c.Summaries.FirstOrDefault(s => s.Framework == name) is { } s ? Spread(s) : "n/a";
             conditions.Add([c.Condition, .. names.Select(Of), .. result.Pairs.Select(pair => c.Pairs.FirstOrDefault(x => x.A == pair.A && x.B == pair.B) is { Main: { } t } x
-                ? F($"{Points(t.Difference)} [{Points(t.Lower)}, {Points(t.Upper)}] ({x.Verdict.Split(':')[0].ToLowerInvariant()})") : "n/a")]);
+                ? F($"{Points(t.Difference)} [{Points(t.Lower)}, {Points(t.Upper)}] ({x.Outcome})") : "n/a")]);
         }
         return "Every seed was trained under each condition: nothing aligned, each default aligned alone, and all together. " +
             "The effect of a condition on a pair is the pair's gap under it minus the gap with nothing aligned, paired by seed; an interval that excludes zero means that default explains part of the gap." +
@@ -267,7 +264,7 @@ public static class Report
     }
 
     /// <summary>A pipe table; a '|' inside a cell is escaped.</summary>
-    static string MarkdownTable(List<string[]> rows)
+    static string MarkdownTable(IReadOnlyList<string[]> rows)
     {
         var text = new StringBuilder();
         rows = [.. rows.Select(r => r.Select(c => c.Replace("|", "\\|")).ToArray())];

@@ -57,13 +57,13 @@ public static class SameMaths
         var withoutDropout = WithoutDropout(architecture);
         var config = new TrainingConfig
         {
-            Epochs = 1, BatchSize = BatchSize, LearningRate = LearningRate, Seed = 0, Threads = threads, Optimizer = "sgd", Init = "shared",
+            Epochs = 1, BatchSize = BatchSize, LearningRate = LearningRate, Seed = 0, Threads = threads, Optimizer = TrainingOptimizer.Sgd, Init = Initialisation.Shared,
             Arch = withoutDropout.Name, ArchDigest = withoutDropout.Digest,
         };
         var images = train.Subset(Math.Min(train.Count, Steps * BatchSize));
         var losses = new Dictionary<string, double[]>();
         var weights = new Dictionary<string, float[][]>();
-        var names = frameworks ?? ["keras", "torch"];
+        var names = frameworks ?? FrameworkCatalog.DefaultComparison;
         foreach (string name in names)
         {
             using var framework = FrameworkCatalog.Create(name, config, images, withoutDropout);

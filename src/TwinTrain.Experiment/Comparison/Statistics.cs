@@ -19,8 +19,22 @@ public sealed record EquivalenceTest(double Margin, double PLower, double PUpper
     public bool Equivalent => PValue < 0.05;
 }
 
-/// <summary>A percentile bootstrap interval of the mean difference (resampling seeds, deterministically).</summary>
-public sealed record BootstrapInterval(double Lower, double Upper, int Resamples, bool Paired);
+/// <summary>
+/// A percentile bootstrap interval of the mean difference (resampling seeds, deterministically), from
+/// <see cref="Samples"/> pairs (paired) or runs of the smaller side (unpaired). Below
+/// <see cref="Statistics.BootstrapMinimumSamples"/> it is not <see cref="Reliable"/>: the percentile interval of a
+/// small sample is too narrow (it ignores that the spread itself is estimated, and n pairs have only C(2n−1, n)
+/// distinct resamples: 10 for 3), so it is never shown as a conclusion then (Hesterberg 2015, "What Teachers Should
+/// Know About the Bootstrap", The American Statistician 69(4); Efron and Tibshirani 1993, An Introduction to the
+/// Bootstrap, ch. 13-14, where BCa and bootstrap-t are the remedies).
+/// </summary>
+public sealed record BootstrapInterval(double Lower, double Upper, int Resamples, bool Paired, int Samples = 0)
+{
+    public bool Reliable => Samples >= Statistics.BootstrapMinimumSamples;
+
+    /// <summary>How many different resamples n values have (multisets of size n): C(2n − 1, n).</summary>
+    public double DistinctResamples => Statistics.Binomial(2 * Samples - 1, Samples);
+}
 
 /// <summary>
 /// The statistics the comparison reports, on top of MathNet.Numerics's Student's t distribution: Welch's and the
@@ -117,7 +131,36 @@ public static class Statistics
             means[r] = meanA - sum / b.Count;
         }
         Array.Sort(means);
-        return new BootstrapInterval(Quantile(means, 0.025), Quantile(means, 0.975), resamples, paired);
+        return new BootstrapInterval(Quantile(means, 0.025), Quantile(means, 0.975), resamples, paired, Math.Min(a.Count, b.Count));
+    }
+
+    /// <summary>The fewest pairs (or runs per side) for which TwinTrain shows a percentile bootstrap interval (see <see cref="BootstrapInterval"/>).</summary>
+    public const int BootstrapMinimumSamples = 10;
+
+    /// <summary>n choose k, as a double (exact for the small numbers it is used with).</summary>
+    public static double Binomial(int n, int k)
+    {
+        if (k < 0 || k > n) return 0;
+        double result = 1;
+        for (int i = 1; i <= k; i++) result = result * (n - k + i) / i;
+        return Math.Round(result);
+    }
+
+    /// <summary>
+    /// The fewest pairs for which a two-sided paired t-test (α = 5%) has the given power when the true difference is
+    /// <paramref name="difference"/> and the paired differences spread by <paramref name="sd"/>: the smallest n with
+    /// n ≥ ((t₁₋α/2,n−1 + t₁₋β,n−1)·sd / difference)² (Chow, Shao and Wang, §3.2). Null for a difference of 0.
+    /// </summary>
+    public static int? SeedsForDifference(double difference, double sd, double power = 0.8, int limit = 100_000)
+    {
+        if (difference == 0 || double.IsNaN(sd) || double.IsNaN(difference)) return null;
+        if (sd == 0) return 2;
+        for (int n = 2; n <= limit; n++)
+        {
+            double t = StudentQuantile(0.975, n - 1) + StudentQuantile(power, n - 1);
+            if (n >= t * t * sd * sd / (difference * difference)) return n;
+        }
+        return null;
     }
 
     /// <summary>The q-quantile of sorted values, interpolating linearly (R's type 7, numpy's default).</summary>

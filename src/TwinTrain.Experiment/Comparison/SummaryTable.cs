@@ -12,12 +12,14 @@ public static class SummaryTable
     {
         var text = new StringBuilder();
         if (result.Main is { Condition: not Alignments.None } main) text.AppendLine(F($"Aligned: {string.Join(", ", main.Aligned)}"));
-        text.AppendLine(F($"{"framework",-10} {"runs",4} {"test accuracy",18} {"train s",9} {"s/epoch",8} {"img/s",7} {"peak MiB",9}"));
+        text.AppendLine(F($"{"framework",-10} {"runs",4} {"test accuracy",18} {"train s",9} {"s/epoch",8} {"img/s",7} {"run MiB",8}"));
         foreach (var s in result.Summaries)
         {
             string spread = double.IsNaN(s.TestAccuracyStd) ? "" : F($" ± {100 * s.TestAccuracyStd:F2}");
-            text.AppendLine(F($"{s.Framework,-10} {s.Runs,4} {$"{100 * s.TestAccuracyMean:F2}{spread} %",18} {s.TrainingSecondsMean,9:F1} {s.SecondsPerEpochMean,8:F1} {s.ImagesPerSecondMean,7:F0} {s.PeakMemoryBytesMax / 1048576.0,9:F0}"));
+            text.AppendLine(F($"{s.Framework,-10} {s.Runs,4} {$"{100 * s.TestAccuracyMean:F2}{spread} %",18} {s.TrainingSecondsMean,9:F1} {s.SecondsPerEpochMean,8:F1} {s.ImagesPerSecondMean,7:F0} {(s.RunMemoryBytesMax ?? s.PeakMemoryBytesMax) / 1048576.0,8:F0}"));
         }
+        foreach (var measure in result.Summaries.GroupBy(s => s.RunMemoryMeasure ?? "the peak of its process (these runs are from before the per-run measure)"))
+            text.AppendLine(F($"  run MiB of {string.Join(", ", measure.Select(s => s.Framework))}: {measure.Key}"));
         foreach (var failed in result.Runs.Where(r => r.Error is not null && r.Condition == (result.Main?.Condition ?? Alignments.None)))
             text.AppendLine(F($"{failed.Framework,-10} seed {failed.Seed} failed: {failed.Error}"));
         foreach (var diverged in result.Runs.Where(r => r.Summary?.Status == RunSummary.Diverged))
@@ -56,34 +58,43 @@ public static class SummaryTable
                 (c.Comparisons > 1 ? F($" (Holm-adjusted over {c.Comparisons} pairs: {c.DifferenceP:F3})") : ""));
         if (c.Welch is { } w)
             text.AppendLine(F($"{c.A} − {c.B}, Welch: {100 * w.Difference:+0.00;-0.00} points, 95% CI {Interval(w.Lower, w.Upper)}, t = {w.T:F2}, df = {w.DegreesOfFreedom:F1}, p = {w.PValue:F3}"));
-        if (c.Bootstrap is { } b)
-            text.AppendLine(F($"bootstrap 95% CI of the mean difference {Interval(b.Lower, b.Upper)} ({b.Resamples:N0} resamples{(b.Paired ? " of the pairs" : "")}); P({c.A} run beats {c.B} run) = {c.ProbabilityABeatsB:F2}") +
-                (c.PairedSeeds > 0 ? F($" ({c.A} better in {c.ABetterSeeds} of {c.PairedSeeds} seeds)") : ""));
+        if (c.Bootstrap is { } b) text.AppendLine(BootstrapLine(b, Interval(b.Lower, b.Upper)));
+        text.AppendLine(SuperiorityLine(c));
         text.AppendLine("Verdict: " + c.Verdict);
-        if (c.Equivalence is { } e)
-            text.AppendLine(c.SeedsNeeded is int n
-                ? F($"Seeds needed to show equivalence within ±{100 * e.Margin:0.0##} points at the observed spread (80% power): {n}.")
-                : F($"Seeds needed to show equivalence within ±{100 * e.Margin:0.0##} points: none would do, the observed difference is at or beyond the margin."));
     }
 
+    /// <summary>The bootstrap interval, or why it is left out: never a narrower interval that reads as a conclusion.</summary>
+    public static string BootstrapLine(BootstrapInterval b, string interval) => b.Reliable
+        ? F($"bootstrap 95% CI of the mean difference {interval} ({b.Resamples:N0} resamples of the {b.Samples} {(b.Paired ? "pairs" : "runs")})")
+        : F($"bootstrap interval left out: {b.Samples} {(b.Paired ? "pairs" : "runs")} have only {b.DistinctResamples:N0} distinct resamples, and below {Statistics.BootstrapMinimumSamples} a percentile bootstrap interval is too narrow to trust; read the t interval");
+
+    /// <summary>How often a run of A beats a run of B, with how many runs it rests on.</summary>
+    public static string SuperiorityLine(AccuracyConclusion c) =>
+        F($"P({c.A} run beats {c.B} run) = {c.ProbabilityABeatsB:F2}, from {c.RunsA} × {c.RunsB} runs") +
+        (c.PairedSeeds > 0 ? F($"; {c.A} better in {c.ABetterSeeds} of {c.PairedSeeds} seeds") : "");
+
     /// <summary>
-    /// The pairs as a matrix: a row per framework but the last, a column per framework but the first; each cell the
-    /// row's accuracy minus the column's in points, the (Holm-adjusted) p and the verdict's first word.
+    /// The pairs as a matrix (the summary's and the report's): a header, then a row per framework but the last with a
+    /// column per framework but the first; each cell the row's accuracy minus the column's in points with its 95%
+    /// interval, the (Holm-adjusted) p and the verdict's first words.
     /// </summary>
+    public static IReadOnlyList<string[]> PairMatrix(ComparisonResult result)
+    {
+        static string P(double fraction) => (100 * fraction).ToString("+0.00;-0.00", CultureInfo.InvariantCulture);
+        var names = result.Config.Frameworks;
+        var rows = new List<string[]> { new[] { "row − column (points)" }.Concat(names.Skip(1)).ToArray() };
+        foreach (string row in names.SkipLast(1))
+            rows.Add([row, .. names.Skip(1).Select(column => result.Pairs.FirstOrDefault(p => p.A == row && p.B == column) is { Main: { } t } c
+                ? F($"{P(t.Difference)} [{P(t.Lower)}, {P(t.Upper)}], p {c.DifferenceP:F3}: {c.Outcome}") : "")]);
+        return rows;
+    }
+
+    /// <summary><see cref="PairMatrix"/> as aligned text columns.</summary>
     public static IEnumerable<string> Matrix(ComparisonResult result)
     {
-        var names = result.Config.Frameworks;
-        const int width = 44;
-        yield return F($"{"",-10}") + string.Concat(names.Skip(1).Select(n => F($"{n,width}")));
-        foreach (string row in names.SkipLast(1))
-        {
-            var cells = names.Skip(1).Select(column =>
-            {
-                var c = result.Pairs.FirstOrDefault(p => p.A == row && p.B == column);
-                return c?.Main is { } t ? F($"{100 * t.Difference:+0.00;-0.00} (p {c.DifferenceP:0.000}, {c.Verdict.Split(':')[0].ToLowerInvariant()})") : "";
-            });
-            yield return F($"{row,-10}") + string.Concat(cells.Select(cell => F($"{cell,width}")));
-        }
+        var rows = PairMatrix(result);
+        var widths = Enumerable.Range(0, rows[0].Length).Select(i => rows.Max(r => r[i].Length)).ToArray();
+        return rows.Select(r => string.Join("   ", r.Select((cell, i) => cell.PadRight(widths[i]))).TrimEnd());
     }
 
     /// <summary>A mean effect and its 95% interval, e.g. "+0.42 [-0.10, +0.94]".</summary>

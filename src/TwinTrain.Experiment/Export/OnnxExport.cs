@@ -19,19 +19,10 @@ public static class OnnxExport
 {
     public static byte[] Export(TrainedModel model)
     {
-        switch (model)
-        {
-            case TrainedModel.KerasModel keras:
-                return FromKeras(keras.Model, model.Architecture, torchFlavour: false);
-            case TrainedModel.TorchModel torch:
-            {
-                using var weights = model.Architecture.Build(seed: 0);
-                WeightLayout.TorchToKeras(torch.Model, weights, model.Architecture.Torch);
-                return FromKeras(weights, model.Architecture, torchFlavour: true);
-            }
-            default:
-                throw new NotSupportedException($"Cannot export a {model.Framework} model.");
-        }
+        // Every framework's model gives its weights in the Keras-style layout; the graph follows the architecture.
+        using var weights = model.Architecture.Build(seed: 0);
+        weights.SetWeights(model.WeightsInKerasLayout());
+        return FromKeras(weights, model.Architecture, torchFlavour: model.Layout == ImageLayout.Nchw);
     }
 
     /// <summary>The input and output layouts of an exported model.</summary>

@@ -1,38 +1,72 @@
 using TwinTrain.Data;
 using TwinTrain.Experiment.Architectures;
-using TwinTrain.Experiment.Frameworks.Workers;
+using TwinTrain.Experiment.Comparison;
+using TwinTrain.Experiment.Models;
 
 namespace TwinTrain.Experiment.Frameworks;
 
 /// <summary>
-/// One framework TwinTrain can train with: its command-line name, what it is, and how it builds a trainer for an
-/// architecture. Adding a framework is adding one provider to <see cref="FrameworkCatalog.Providers"/>.
+/// One framework TwinTrain can train with, as its own project provides it (src/Frameworks/NAME): its command-line
+/// name, what it is, how it builds a trainer for an architecture, how it loads its own model files, and the study's
+/// code written in it. Adding a framework is one provider, registered once by the program (<see cref="FrameworkCatalog.Register"/>).
 /// </summary>
-public sealed record FrameworkProvider(string Name, string Description, Func<TrainingConfig, ImageSet, Architecture, IFramework> Create);
+public abstract class FrameworkProvider
+{
+    /// <summary>The name on the command line (-f, --frameworks) and in every result.</summary>
+    public abstract string Name { get; }
 
-/// <summary>The frameworks TwinTrain can train with, by command-line name.</summary>
+    public abstract string Description { get; }
+
+    /// <summary>Offered to train and compare; false for a variant only bench measures (TorchSharp tuned for CPU).</summary>
+    public virtual bool Offered => true;
+
+    public abstract IFramework Create(TrainingConfig config, ImageSet train, Architecture architecture);
+
+    /// <summary>Model files a folder of this framework's models holds at its top (run folders from before run.json recorded checkpoints).</summary>
+    public virtual IReadOnlyList<string> ModelFiles => [];
+
+    /// <summary>
+    /// The model in <paramref name="path"/> when it is a file of this framework's formats (by its extension), else null.
+    /// <paramref name="architecture"/> gives the network for formats that do not carry one (state_dicts).
+    /// </summary>
+    public virtual TrainedModel? TryLoad(string path, Func<Architecture> architecture) => null;
+
+    /// <summary>The study's model and training code in this framework, embedded in its assembly as listing/FILE.</summary>
+    public Listing? Listing => Listing.Embedded(Name, GetType().Assembly);
+}
+
+/// <summary>The frameworks this program can train with, by command-line name, as the program registered them.</summary>
 public static class FrameworkCatalog
 {
-    public static IReadOnlyList<FrameworkProvider> Providers { get; } =
-    [
-        new("keras", "the Keras-style framework on TwinTrain's pure .NET engine", (c, t, a) => new KerasFramework(c, t, a)),
-        new("torch", "TorchSharp (libtorch) with the study's hand-written loop", (c, t, a) => new TorchFramework(c, t, a)),
-        new(PyTorchFramework.FrameworkName, "the real PyTorch (Python) in a worker process", (c, t, a) => new PyTorchFramework(c, t, a)),
-    ];
+    static readonly Lock Gate = new();
+    static FrameworkProvider[] _registered = [];
 
-    /// <summary>Not offered to train or compare (they keep the study's loop): bench measures it against the plain loop.</summary>
-    static readonly FrameworkProvider TorchTuned = new("torch-tuned", "TorchSharp with CPU tuning", (c, t, a) => new TorchFramework(c, t, a, TorchCpuTuning.CpuTuned));
+    /// <summary>Adds providers (a name registered again is kept as it was, so that every entry point may register).</summary>
+    public static void Register(params FrameworkProvider[] providers)
+    {
+        lock (Gate)
+            _registered = [.. _registered, .. providers.Where(p => _registered.All(r => r.Name != p.Name)).DistinctBy(p => p.Name)];
+    }
 
-    public static IReadOnlyList<string> Names { get; } = [.. Providers.Select(p => p.Name)];
+    /// <summary>The frameworks offered to train and compare, in the order registered.</summary>
+    public static IReadOnlyList<FrameworkProvider> Providers => [.. _registered.Where(p => p.Offered)];
+
+    /// <summary>Every registered provider, the variants only bench measures included.</summary>
+    public static IReadOnlyList<FrameworkProvider> All => _registered;
+
+    public static IReadOnlyList<string> Names => [.. Providers.Select(p => p.Name)];
 
     /// <summary>The frameworks a comparison runs when none are named (the study's pair).</summary>
     public static IReadOnlyList<string> DefaultComparison { get; } = ["keras", "torch"];
 
+    public static FrameworkProvider? Find(string name) => _registered.FirstOrDefault(p => p.Name == name);
+
     /// <summary>The framework <paramref name="name"/> set up to train <paramref name="architecture"/> (default: config.Arch).</summary>
     public static IFramework Create(string name, TrainingConfig config, ImageSet train, Architecture? architecture = null)
     {
-        var provider = Providers.FirstOrDefault(p => p.Name == name) ?? (name == TorchTuned.Name ? TorchTuned : null)
-            ?? throw new ArgumentException($"Unknown framework '{name}'; expected one of: {string.Join(", ", Names)}.");
+        var provider = Find(name) ?? throw new ArgumentException(_registered.Length == 0
+            ? $"Unknown framework '{name}': this program registered no frameworks."
+            : $"Unknown framework '{name}'; expected one of: {string.Join(", ", Names)}.");
         return provider.Create(config, train, architecture ?? Architecture.Resolve(config.Arch));
     }
 

@@ -42,6 +42,21 @@ public sealed record MachineInfo(string CpuModel, int LogicalCores, string Opera
         }
     }
 
+    /// <summary>The process's resident memory now, in bytes (VmRSS on Linux).</summary>
+    public static long ResidentBytes()
+    {
+        using var process = Process.GetCurrentProcess();
+        process.Refresh();
+        return process.WorkingSet64;
+    }
+
+    /// <summary>
+    /// Starts measuring one run's memory: the peak count restarts (where possible) and the resident size now is the
+    /// baseline, so that the run's own need is its peak minus what was already resident (the data set, the runtime,
+    /// and whatever another framework's run left in this process). Null where the peak cannot be restarted.
+    /// </summary>
+    public static long? StartRunMemory() => ResetPeakMemory() ? ResidentBytes() : null;
+
     /// <summary>The process's peak resident memory so far, in bytes (VmHWM on Linux).</summary>
     public static long PeakMemoryBytes()
     {

@@ -89,11 +89,11 @@ public sealed class MachineLoadMeter
     /// </summary>
     static double? ReadOwn()
     {
-        return CpuSeconds("/proc/self/stat") is double own ? own + Frameworks.Workers.WorkerProcess.CpuSecondsOfWorkers() : null;
+        return CpuSeconds("/proc/self/stat") is double own ? own + FrameworkProcesses.CpuSeconds() : null;
     }
 
     /// <summary>User and system CPU seconds of a process from its stat file (/proc/self/stat, /proc/PID/stat).</summary>
-    internal static double? CpuSeconds(string statFile)
+    public static double? CpuSeconds(string statFile)
     {
         string? line = ReadFirstLine(statFile);
         if (line is null) return null;

@@ -24,6 +24,8 @@ public static class RunFiles
         RespectNullableAnnotations = true,
         // run.json is read by people too: "√v̂ + ε" as written, not as \u221A escapes (still valid JSON).
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        // Choices as the command line spells them ("adam", "shared"), which is also how earlier files hold them.
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false) },
     };
 
     public static void WriteHistory(string folder, IEnumerable<EpochRecord> epochs)

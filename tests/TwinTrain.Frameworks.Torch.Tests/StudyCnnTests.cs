@@ -1,10 +1,11 @@
 using TorchSharp;
 using TwinTrain.Data;
 using TwinTrain.Data.Batching;
+using TwinTrain.Frameworks.Torch.Study;
 using TwinTrain.Tests.Shared;
 using static TorchSharp.torch;
 
-namespace TwinTrain.Torch.Tests;
+namespace TwinTrain.Frameworks.Torch.Tests;
 
 public class StudyCnnTests
 {

@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using TwinTrain.Data;
 
-namespace TwinTrain.Experiment.Frameworks.Workers;
+namespace TwinTrain.Frameworks.PyTorch;
 
 /// <summary>
 /// The files a worker reads: each data set's decoded pixels and labels as .npy (written once per process and set,
@@ -85,7 +85,7 @@ public static class WorkerFiles
             foreach (string folder in Directory.GetDirectories(Path.GetTempPath(), Prefix + "*"))
             {
                 string rest = Path.GetFileName(folder)[Prefix.Length..];
-                if (int.TryParse(rest.Split('-')[0], out int pid) && pid != Environment.ProcessId && OperatingSystem.IsLinux() && !Directory.Exists($"/proc/{pid}"))
+                if (int.TryParse(rest.Split('-')[0], out int pid) && pid != Environment.ProcessId && !AtomicFile.IsRunning(pid))
                     Directory.Delete(folder, recursive: true);
             }
         }

@@ -2,11 +2,13 @@ using TorchSharp;
 using TwinTrain.Data;
 using TwinTrain.Data.Batching;
 using TwinTrain.Experiment.Architectures;
-using TwinTrain.Torch;
+using TwinTrain.Experiment;
+using TwinTrain.Experiment.Frameworks;
+using TwinTrain.Frameworks.Torch.Study;
 using static TorchSharp.torch;
 using static TwinTrain.Experiment.Invariant;
 
-namespace TwinTrain.Experiment.Frameworks;
+namespace TwinTrain.Frameworks.Torch;
 
 /// <summary>
 /// The PyTorch-style side: the architecture as the nn.Sequential a PyTorch user would write for it (the study's CNN
@@ -35,12 +37,12 @@ public sealed class TorchFramework : IFramework
         _translation = architecture.Torch;
         _architecture = architecture;
         _model = architecture.Torch.CreateModule();
-        if (config.Init == "shared")
+        if (config.Init == Initialisation.Shared)
         {
             using var shared = architecture.Build(config.Seed);
-            WeightLayout.KerasToTorch(shared, _model, architecture.Torch);
+            TorchWeights.KerasToTorch(shared, _model, architecture.Torch);
         }
-        _optimizer = config.Optimizer == "sgd"
+        _optimizer = config.Optimizer == TrainingOptimizer.Sgd
             ? optim.SGD(_model.parameters(), config.LearningRate, momentum: config.Momentum)
             : optim.Adam(_model.parameters(), lr: config.LearningRate);
         _train = new Batches(train, config.BatchSize, Layout);
@@ -49,7 +51,7 @@ public sealed class TorchFramework : IFramework
     /// <summary>channels_last feeds NHWC buffers as channels_last tensors; the plain loop feeds NCHW.</summary>
     ImageLayout Layout => _tuning.ChannelsLast ? ImageLayout.Nhwc : ImageLayout.Nchw;
 
-    public string Name => _tuning == TorchCpuTuning.Plain ? "torch" : "torch-tuned";
+    public string Name => _tuning == TorchCpuTuning.Plain ? TorchProvider.FrameworkName : TorchProvider.TunedName;
 
     public IReadOnlyDictionary<string, string> Versions { get; } = new Dictionary<string, string>
     {
@@ -69,7 +71,7 @@ public sealed class TorchFramework : IFramework
 
     IEnumerable<FrameworkSetting> ReadSettings()
     {
-        bool shared = _config.Init == "shared";
+        bool shared = _config.Init == Initialisation.Shared;
         foreach (var (name, module) in _model.named_children())
         {
             string layer = _translation.KerasLayerOf(name);

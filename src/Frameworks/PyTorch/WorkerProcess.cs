@@ -3,8 +3,9 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using TwinTrain.Experiment.Reporting;
 
-namespace TwinTrain.Experiment.Frameworks.Workers;
+namespace TwinTrain.Frameworks.PyTorch;
 
 /// <summary>A worker that failed: it could not start, died, hung, or broke the protocol. One line, naming the framework.</summary>
 public sealed class WorkerException(string message) : IOException(message);
@@ -27,20 +28,6 @@ public sealed class WorkerProcess : IDisposable
     int _nextId;
     bool _broken;
 
-    static readonly ConcurrentDictionary<int, bool> LiveWorkers = new();
-    static double _endedCpuSeconds;
-
-    /// <summary>
-    /// The CPU seconds of every worker this process started, those running now (from /proc/PID/stat) and those ended
-    /// (as last read before they quit): the machine-load meter counts them as TwinTrain's own, not "other processes'".
-    /// </summary>
-    public static double CpuSecondsOfWorkers()
-    {
-        double total = Volatile.Read(ref _endedCpuSeconds);
-        foreach (int pid in LiveWorkers.Keys) total += CpuSeconds(pid) ?? 0;
-        return total;
-    }
-
     WorkerProcess(string framework, Process process, TimeSpan timeout)
     {
         _framework = framework;
@@ -49,8 +36,6 @@ public sealed class WorkerProcess : IDisposable
     }
 
     public int ProcessId => _process.Id;
-
-    static double? CpuSeconds(int pid) => Reporting.MachineLoadMeter.CpuSeconds($"/proc/{pid}/stat");
 
     /// <summary>The time-out without any message: TWINTRAIN_WORKER_TIMEOUT seconds, default 600.</summary>
     public static TimeSpan DefaultTimeout =>
@@ -82,7 +67,7 @@ public sealed class WorkerProcess : IDisposable
             throw new WorkerException($"{framework}: the worker {program} could not be started ({e.Message}).");
         }
         var worker = new WorkerProcess(framework, process, timeout ?? DefaultTimeout);
-        LiveWorkers[process.Id] = true;
+        FrameworkProcesses.Started(process.Id);
         worker.Listen();
         try
         {
@@ -241,13 +226,6 @@ public sealed class WorkerProcess : IDisposable
         _process.Dispose();
     }
 
-    /// <summary>Moves the worker's CPU time from the live count to the ended one, once (what it spends quitting is not counted).</summary>
-    void Retire()
-    {
-        double used = CpuSeconds(_process.Id) ?? 0;
-        if (!LiveWorkers.TryRemove(_process.Id, out _)) return;
-        double before, after;
-        do { before = Volatile.Read(ref _endedCpuSeconds); after = before + used; }
-        while (Interlocked.CompareExchange(ref _endedCpuSeconds, after, before) != before);
-    }
+    /// <summary>The worker's CPU time stops counting as live (what it spends quitting is not the run's).</summary>
+    void Retire() => FrameworkProcesses.Ending(_process.Id);
 }

@@ -1,16 +1,19 @@
 using TorchSharp;
-using TwinTrain.Experiment.Frameworks;
+using TwinTrain.Experiment;
+using TwinTrain.Experiment.Architectures;
+using TwinTrain.Experiment.Checkpoints;
+using TwinTrain.Experiment.Models;
 using static TorchSharp.torch;
 
-namespace TwinTrain.Experiment.Models;
+namespace TwinTrain.Frameworks.Torch;
 
-/// <summary>The formats a trained model converts to: TwinTrain's two and PyTorch's state_dict.</summary>
+/// <summary>The formats a trained model converts to: Keras 3's .keras, TorchSharp's .dat and PyTorch's state_dict.</summary>
 public enum ModelFormat { Keras, Torch, PyTorch }
 
 /// <summary>
-/// Converts a trained model between the frameworks (channels-last ↔ channels-first layouts, the permutation of a
-/// dense layer's inputs after Flatten, BatchNormalization's moving statistics) and to or from a PyTorch state_dict,
-/// as the model's architecture maps its weights.
+/// Converts a trained model of any framework, by its weights in the Keras-style layout, to a .keras file, a TorchSharp
+/// module or a PyTorch state_dict (channels-last ↔ channels-first layouts, the permutation of a dense layer's inputs
+/// after Flatten, BatchNormalization's moving statistics), as the model's architecture maps its weights.
 /// </summary>
 public static class WeightConversion
 {
@@ -19,34 +22,21 @@ public static class WeightConversion
     public static double Convert(TrainedModel model, ModelFormat format, string path)
     {
         var architecture = model.Architecture;
-        File.Delete(path + Checkpoints.Checksums.Extension); // an earlier file's sum must never describe the new one
-        switch (model, format)
+        File.Delete(path + Checksums.Extension); // an earlier file's sum must never describe the new one
+        if (format == ModelFormat.Keras) model.SaveKeras(path);
+        else if (model is TorchTrainedModel torch) SaveTorch(torch.Module, format, path);
+        else
         {
-            case (TrainedModel.KerasModel keras, ModelFormat.Keras):
-                keras.Model.Save(path);
-                break;
-            case (TrainedModel.KerasModel keras, _):
-            {
-                using var torch = architecture.Torch.CreateModule();
-                WeightLayout.KerasToTorch(keras.Model, torch, architecture.Torch);
-                SaveTorch(torch, format, path);
-                break;
-            }
-            case (TrainedModel.TorchModel source, ModelFormat.Keras):
-            {
-                using var keras = architecture.Build(seed: 0);
-                WeightLayout.TorchToKeras(source.Model, keras, architecture.Torch);
-                keras.Save(path);
-                break;
-            }
-            case (TrainedModel.TorchModel source, _):
-                SaveTorch(source.Model, format, path);
-                break;
+            using var keras = architecture.Build(seed: 0);
+            keras.SetWeights(model.WeightsInKerasLayout());
+            using var module = architecture.Torch.CreateModule();
+            TorchWeights.KerasToTorch(keras, module, architecture.Torch);
+            SaveTorch(module, format, path);
         }
         // A torch file does not carry its architecture: keep the config beside it, as run folders do.
         if (format != ModelFormat.Keras && !architecture.IsStudy) architecture.WriteTo(Path.GetDirectoryName(Path.GetFullPath(path))!);
         // And its SHA-256 (NAME.sha256, as sha256sum writes it), which every later load checks.
-        Checkpoints.Checksums.WriteBeside(path);
+        Checksums.WriteBeside(path);
 
         using var converted = TrainedModel.Load(path, architecture.IsStudy || format == ModelFormat.Keras ? null : BesidePath(path));
         var images = Benchmark.RandomImages(256, seed: 17);
@@ -55,10 +45,10 @@ public static class WeightConversion
         return before.Zip(after, (a, b) => Math.Abs(a - b)).Max();
     }
 
-    static string BesidePath(string path) => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, Architectures.Architecture.FileName);
+    static string BesidePath(string path) => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, Architecture.FileName);
 
     /// <summary>Saves to a temporary name, flushed, and renames it into place, so a crash never leaves a truncated file at <paramref name="path"/>.</summary>
-    internal static void SaveTorch(nn.Module model, ModelFormat format, string path)
+    public static void SaveTorch(nn.Module model, ModelFormat format, string path)
     {
         Data.AtomicFile.WriteThrough(path, temp =>
         {

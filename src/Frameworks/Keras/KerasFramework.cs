@@ -1,12 +1,14 @@
 using TwinTrain.Data;
 using TwinTrain.Experiment.Architectures;
-using TwinTrain.Experiment.Study;
+using TwinTrain.Experiment;
+using TwinTrain.Experiment.Frameworks;
+using TwinTrain.Frameworks.Keras.Study;
 using TwinTrain.Keras;
 using TwinTrain.Keras.Callbacks;
 using TwinTrain.Keras.Optimizers;
 using static TwinTrain.Experiment.Invariant;
 
-namespace TwinTrain.Experiment.Frameworks;
+namespace TwinTrain.Frameworks.Keras;
 
 /// <summary>
 /// The Keras-style side: the architecture's model built from its Keras config, compiled and trained with Fit one epoch
@@ -29,19 +31,19 @@ public sealed class KerasFramework : IFramework
     {
         _config = config;
         _model = architecture.Build(config.Seed);
-        _model.Compile(config.Optimizer == "sgd" ? new SGD(config.LearningRate, config.Momentum)
-            : config.Epsilon == "aligned" ? new Adam(config.LearningRate, epsilon: TrainingConfig.AlignedEpsilon) { EpsilonAfterBiasCorrection = true }
+        _model.Compile(config.Optimizer == TrainingOptimizer.Sgd ? new SGD(config.LearningRate, config.Momentum)
+            : config.Epsilon == AdamEpsilon.Aligned ? new Adam(config.LearningRate, epsilon: TrainingConfig.AlignedEpsilon) { EpsilonAfterBiasCorrection = true }
             : new Adam(config.LearningRate), metrics: ["accuracy"]);
         _model.Threads = config.Threads;
         _train = new ImageSetDataset(train);
     }
 
-    public string Name => "keras";
+    public string Name => KerasProvider.FrameworkName;
 
     public IReadOnlyDictionary<string, string> Versions { get; } = new Dictionary<string, string>
     {
         ["TwinTrain.Keras"] = typeof(Sequential).Assembly.GetName().Version?.ToString(3) ?? "?",
-        ["engine"] = Keras.Engine.Gemm.UseSimd ? "AVX2+FMA" : "scalar",
+        ["engine"] = TwinTrain.Keras.Engine.Gemm.UseSimd ? "AVX2+FMA" : "scalar",
     };
 
     public long ParameterCount => _model.ParameterCount;
@@ -53,7 +55,7 @@ public sealed class KerasFramework : IFramework
     IEnumerable<FrameworkSetting> ReadSettings()
     {
         static string ClassOf(object? initializer) => initializer is Dictionary<string, object?> d && d.TryGetValue("class_name", out var name) ? $"{name}" : $"{initializer}";
-        string seedNote = _config.Init == "shared" ? " (from the seed; the same values in both)" : "";
+        string seedNote = _config.Init == Initialisation.Shared ? " (from the seed; the same values in both)" : "";
         foreach (var layer in _model.Layers)
         {
             var config = layer.GetConfig();
@@ -61,7 +63,7 @@ public sealed class KerasFramework : IFramework
             if (config.TryGetValue("kernel_initializer", out var kernel)) yield return new(layer.Name, "kernel initialisation", ClassOf(kernel) + seedNote);
             if (config.TryGetValue("use_bias", out var useBias) && useBias is false) yield return new(layer.Name, "bias initialisation", "no bias");
             else if (config.TryGetValue("bias_initializer", out var bias)) yield return new(layer.Name, "bias initialisation", ClassOf(bias) + seedNote);
-            if (layer is Keras.Layers.BatchNormalization bn)
+            if (layer is TwinTrain.Keras.Layers.BatchNormalization bn)
             {
                 yield return new(layer.Name, "momentum (weight of the old running value)", F($"{bn.Momentum}"));
                 yield return new(layer.Name, "epsilon", F($"{bn.Epsilon}"));
@@ -108,7 +110,7 @@ public sealed class KerasFramework : IFramework
             converter.Fill(set, indices.AsSpan(0, count), x);
             var probabilities = _model.Predict(count == chunk ? x : x[..(count * CifarClasses.PixelsPerImage)], batchSize: 256);
             int classes = _model.OutputSize;
-            for (int i = 0; i < count; i++) predicted[start + i] = Models.ClassScores.ArgMax(probabilities.AsSpan(i * classes, classes));
+            for (int i = 0; i < count; i++) predicted[start + i] = TwinTrain.Experiment.Models.ClassScores.ArgMax(probabilities.AsSpan(i * classes, classes));
         }
         return predicted;
     }

@@ -1,7 +1,7 @@
 using TwinTrain.Data.Formats;
 using static TorchSharp.torch;
 
-namespace TwinTrain.Experiment.Models;
+namespace TwinTrain.Frameworks.Torch;
 
 /// <summary>
 /// Loads a PyTorch state_dict file into a module as load_state_dict(strict=True) does: every name and shape is

@@ -2,7 +2,7 @@ using TwinTrain.Data;
 using TwinTrain.Data.Batching;
 using TwinTrain.Keras.Data;
 
-namespace TwinTrain.Experiment.Frameworks;
+namespace TwinTrain.Frameworks.Keras;
 
 /// <summary>CIFAR-10 bytes served to the Keras-style framework batch by batch as channels-last floats in [0, 1].</summary>
 public sealed class ImageSetDataset(ImageSet set, Preprocessing? preprocessing = null) : IDataset

@@ -3,9 +3,13 @@ using System.Text.Json.Nodes;
 using TwinTrain.Data;
 using TwinTrain.Data.Batching;
 using TwinTrain.Data.Formats;
+using TwinTrain.Experiment;
 using TwinTrain.Experiment.Architectures;
+using TwinTrain.Experiment.Checkpoints;
+using TwinTrain.Experiment.Frameworks;
+using TwinTrain.Frameworks.Torch;
 
-namespace TwinTrain.Experiment.Frameworks.Workers;
+namespace TwinTrain.Frameworks.PyTorch;
 
 /// <summary>
 /// The real PyTorch (Python), in a worker process (workers/pytorch, docs/worker-protocol.md): the same modules the
@@ -43,7 +47,7 @@ public sealed class PyTorchFramework : IFramework
             var build = new JsonObject
             {
                 ["modules"] = architecture.Torch.ModuleSpecs(),
-                ["optimizer"] = config.Optimizer == "sgd"
+                ["optimizer"] = config.Optimizer == TrainingOptimizer.Sgd
                     ? new JsonObject { ["name"] = "sgd", ["lr"] = config.LearningRate, ["momentum"] = config.Momentum }
                     // torch.optim.Adam's own epsilon (1e-8, after the bias correction) is what --align epsilon asks of every framework.
                     : new JsonObject { ["name"] = "adam", ["lr"] = config.LearningRate },
@@ -69,15 +73,15 @@ public sealed class PyTorchFramework : IFramework
     /// <summary>With --align init: Keras's initial weights from the seed, converted, as a torch.save state_dict the worker loads.</summary>
     void SharedInitialWeights(JsonObject request)
     {
-        if (_config.Init != "shared") return;
+        if (_config.Init != Initialisation.Shared) return;
         // Exactly what `convert --to pytorch` writes for these weights: the module's whole state_dict, buffers included.
         using var keras = _architecture.Build(_config.Seed);
         using var module = _architecture.Torch.CreateModule();
-        WeightLayout.KerasToTorch(keras, module, _architecture.Torch);
+        TorchWeights.KerasToTorch(keras, module, _architecture.Torch);
         string path = WorkerFiles.NewFile(".init.pt");
-        Models.WeightConversion.SaveTorch(module, Models.ModelFormat.PyTorch, path);
+        WeightConversion.SaveTorch(module, ModelFormat.PyTorch, path);
         request["init"] = path;
-        request["init_sha256"] = Checkpoints.Checksums.Of(path);
+        request["init_sha256"] = Checksums.Of(path);
     }
 
     string Scope(string module) => module == "(model)" ? module : _architecture.Torch.KerasLayerOf(module);

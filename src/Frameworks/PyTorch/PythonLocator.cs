@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace TwinTrain.Experiment.Frameworks.Workers;
+namespace TwinTrain.Frameworks.PyTorch;
 
 /// <summary>
 /// Finds the Python that runs the PyTorch worker: --python PATH, else $TWINTRAIN_PYTHON, else the first python3 (on

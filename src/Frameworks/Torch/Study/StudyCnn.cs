@@ -3,7 +3,7 @@ using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace TwinTrain.Torch;
+namespace TwinTrain.Frameworks.Torch.Study;
 
 /// <summary>The study's CNN, written the way a PyTorch user writes it: layers as fields and an explicit forward.</summary>
 public sealed class StudyCnn : Module<Tensor, Tensor>

@@ -4,7 +4,7 @@ using TwinTrain.Keras.Data;
 using TwinTrain.Keras.Layers;
 using TwinTrain.Keras.Optimizers;
 
-namespace TwinTrain.Experiment.Study;
+namespace TwinTrain.Frameworks.Keras.Study;
 
 /// <summary>The study's CNN written the way a Keras user writes it: Sequential, compile, fit.</summary>
 public static class KerasStudy

@@ -2,7 +2,7 @@ using TorchSharp;
 using TwinTrain.Data.Batching;
 using static TorchSharp.torch;
 
-namespace TwinTrain.Torch;
+namespace TwinTrain.Frameworks.Torch.Study;
 
 /// <summary>Loss and accuracy over the samples seen so far (means over samples, not sums over batches).</summary>
 public readonly record struct Running(double LossSum, long Correct, long Samples)

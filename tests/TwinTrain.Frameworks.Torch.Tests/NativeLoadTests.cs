@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace TwinTrain.Torch.Tests;
+namespace TwinTrain.Frameworks.Torch.Tests;
 
 public class NativeLoadTests
 {
