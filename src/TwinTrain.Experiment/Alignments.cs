@@ -15,6 +15,8 @@ public static class Alignments
             c => c.Init == Initialisation.Shared, c => c with { Init = Initialisation.Shared }),
         new("epsilon", "the same Adam epsilon (1e-8) in the same place (added to √v̂ after the bias correction, as PyTorch)",
             c => c.Epsilon == AdamEpsilon.Aligned, c => c with { Epsilon = AdamEpsilon.Aligned }),
+        new("bn", "the config's BatchNormalization momentum and epsilon in every framework (a PyTorch user's nn.BatchNorm2d(c) has momentum 0.1 and eps 1e-5)",
+            c => c.BatchNorm == BatchNormConstants.Aligned, c => c with { BatchNorm = BatchNormConstants.Aligned }),
     ];
 
     public const string None = "none", All = "all";
@@ -33,8 +35,8 @@ public static class Alignments
     /// <summary>The config with exactly <paramref name="factors"/> aligned (each other factor at its native default).</summary>
     public static TrainingConfig With(TrainingConfig config, IEnumerable<AlignmentFactor> factors)
     {
-        var native = config with { Init = Initialisation.Native, Epsilon = AdamEpsilon.Native };
-        return factors.Aggregate(native, (c, f) => f.Apply(c));
+        var native = config with { Init = Initialisation.Native, Epsilon = AdamEpsilon.Native, BatchNorm = BatchNormConstants.Native };
+        return factors.Where(f => Applies(f, native)).Aggregate(native, (c, f) => f.Apply(c));
     }
 
     /// <summary>An ablation's conditions: nothing aligned, each factor alone, then all together.</summary>
@@ -47,9 +49,15 @@ public static class Alignments
         return conditions;
     }
 
-    /// <summary>Whether the factor means anything for this config (epsilon does not for SGD).</summary>
-    public static bool Applies(AlignmentFactor factor, TrainingConfig config) => factor.Name != "epsilon" || config.Optimizer == TrainingOptimizer.Adam;
+    /// <summary>Whether the factor means anything for this config (epsilon does not for SGD, bn not for a network without BatchNormalization).</summary>
+    public static bool Applies(AlignmentFactor factor, TrainingConfig config) => factor.Name switch
+    {
+        "epsilon" => config.Optimizer == TrainingOptimizer.Adam,
+        "bn" => Architectures.Architecture.HasBatchNormalization(config.Arch),
+        _ => true,
+    };
 
-    public static string ConditionName(IReadOnlyList<string> aligned) =>
-        aligned.Count == 0 ? None : aligned.Count == Factors.Count && Factors.Count > 1 ? All : string.Join("+", aligned);
+    /// <summary>"none", the factors joined by "+", or "all" when every one of the <paramref name="applicable"/> factors (more than one) is aligned.</summary>
+    public static string ConditionName(IReadOnlyList<string> aligned, int applicable) =>
+        aligned.Count == 0 ? None : aligned.Count == applicable && applicable > 1 ? All : string.Join("+", aligned);
 }

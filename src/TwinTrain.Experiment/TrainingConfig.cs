@@ -11,6 +11,12 @@ public enum Initialisation { Native, Shared }
 /// <summary>Adam's epsilon and its place (see <see cref="TrainingConfig.Epsilon"/>).</summary>
 public enum AdamEpsilon { Native, Aligned }
 
+/// <summary>
+/// BatchNormalization's momentum and epsilon (see <see cref="TrainingConfig.BatchNorm"/>): each framework's own
+/// defaults, or the config's in every framework.
+/// </summary>
+public enum BatchNormConstants { Native, Aligned }
+
 /// <summary>The spelling of a choice on the command line and in run.json: lower snake case ("adam", "shared").</summary>
 public static class Choice
 {
@@ -53,6 +59,12 @@ public sealed record TrainingConfig
     /// 1e-8 added to √v̂ after it). Aligned: 1e-8 after the bias correction in all (PyTorch's).
     /// </summary>
     public AdamEpsilon Epsilon { get; init; } = AdamEpsilon.Native;
+    /// <summary>
+    /// BatchNormalization's constants. Native: each framework's own, as its users write `BatchNormalization()` and
+    /// `nn.BatchNorm2d(c)` (Keras: the config's, by default momentum 0.99 and epsilon 1e-3; PyTorch: momentum 0.1,
+    /// i.e. Keras's 0.9, and eps 1e-5). Aligned: the config's momentum and epsilon in every framework.
+    /// </summary>
+    public BatchNormConstants BatchNorm { get; init; } = BatchNormConstants.Native;
 
     /// <summary>The architecture: a preset's name or a Keras model config file (see <see cref="Architectures.Architecture"/>).</summary>
     public string Arch { get; init; } = Architectures.Architecture.Default;
@@ -63,10 +75,10 @@ public sealed record TrainingConfig
     public const double AlignedEpsilon = 1e-8;
 
     /// <summary>The differences between the frameworks' defaults this run removed (see <see cref="Alignments"/>).</summary>
-    public IReadOnlyList<string> Aligned => [.. Alignments.Factors.Where(f => f.IsAligned(this)).Select(f => f.Name)];
+    public IReadOnlyList<string> Aligned => [.. Alignments.Factors.Where(f => f.IsAligned(this) && Alignments.Applies(f, this)).Select(f => f.Name)];
 
     /// <summary>The alignment condition as a name: "none", one factor's name, or "all".</summary>
-    public string Condition => Alignments.ConditionName(Aligned);
+    public string Condition => Alignments.ConditionName(Aligned, Alignments.Factors.Count(f => Alignments.Applies(f, this)));
 
     /// <summary>The largest batch: 65,536 CIFAR-10 images are 800 MB of float input alone, more than the whole training set.</summary>
     public const int MaxBatchSize = 65_536;
@@ -83,6 +95,7 @@ public sealed record TrainingConfig
         if (Momentum is < 0 or >= 1) throw new ArgumentException("--momentum must be in [0, 1).");
         if (Momentum > 0 && Optimizer != TrainingOptimizer.Sgd) throw new ArgumentException("--momentum applies to --optimizer sgd only.");
         if (!Enum.IsDefined(Init)) throw new ArgumentException($"--init must be one of {string.Join(", ", Choice.Names<Initialisation>())}.");
+        if (!Enum.IsDefined(BatchNorm)) throw new ArgumentException($"BatchNorm must be one of {string.Join(", ", Choice.Names<BatchNormConstants>())}.");
         if (!Enum.IsDefined(Epsilon)) throw new ArgumentException($"Epsilon must be one of {string.Join(", ", Choice.Names<AdamEpsilon>())}.");
         if (Epsilon == AdamEpsilon.Aligned && Optimizer != TrainingOptimizer.Adam) throw new ArgumentException("--align epsilon applies to --optimizer adam only (SGD has no epsilon).");
     }

@@ -107,6 +107,8 @@ public sealed class TrainingRun(TextWriter console, bool liveProgress)
         Directory.CreateDirectory(outFolder);
         // Anything under checkpoint/ that run.json does not record is a leftover (an older run, or a crash mid-write).
         CheckpointRecord.RemoveOthers(outFolder, resume?.Checkpoint);
+        // The network as this framework trains it (its own defaults put in), so the folder says what it trained.
+        architecture = framework.Network ?? architecture;
         architecture.WriteTo(outFolder);
         var model = ModelDescription.Of(architecture);
         var started = resume?.StartedUtc ?? DateTime.UtcNow;

@@ -137,4 +137,36 @@ public class ArchitectureTests
         Assert.True(code == 0, error);
         Assert.Contains("(cifar-bn)", output);
     }
+
+    [Fact]
+    public async Task Should_give_the_pytorch_side_its_own_batch_normalization_constants_unless_aligned()
+    {
+        // Native: nn.BatchNorm2d(c) as a PyTorch user writes it (momentum 0.1, eps 1e-5; torch/nn/modules/batchnorm.py's
+        // defaults), where the Keras config says momentum 0.99 and epsilon 1e-3 (keras/src/layers/normalization/batch_normalization.py).
+        using var folder = new TempFolder();
+        string native = Path.Combine(folder.Path, "native"), aligned = Path.Combine(folder.Path, "aligned");
+        string[] Train(string output, params string[] more) => ["train", "-f", "torch", "--arch", "cifar-bn", "--data", SharedData.ArchivePath,
+            "--epochs", "1", "--limit-train", "640", "--limit-test", "200", "--threads", "2", "--out", output, .. more];
+        var (code, _, error) = await Run(Train(native));
+        Assert.True(code == 0, error);
+        (code, _, error) = await Run(Train(aligned, "--align", "bn"));
+        Assert.True(code == 0, error);
+
+        static string Setting(string run, string scope, string name) => JsonNode.Parse(File.ReadAllText(Path.Combine(run, "run.json")))!["settings"]!.AsArray()
+            .Single(s => (string?)s!["scope"] == scope && (string?)s["setting"] == name)!["value"]!.GetValue<string>();
+        Assert.Equal("0.9 (momentum=0.1)", Setting(native, "batch_normalization", "momentum (weight of the old running value)"));
+        Assert.Equal("1E-05", Setting(native, "batch_normalization", "epsilon"));
+        Assert.Equal("0.99 (momentum=0.01)", Setting(aligned, "batch_normalization", "momentum (weight of the old running value)"));
+        Assert.Equal("0.001", Setting(aligned, "batch_normalization", "epsilon"));
+        Assert.Equal("aligned", (string?)JsonNode.Parse(File.ReadAllText(Path.Combine(aligned, "run.json")))!["config"]!["batch_norm"]);
+
+        // The native run's folder says what it trained: the config with PyTorch's constants, which evaluate then uses.
+        var layers = JsonNode.Parse(File.ReadAllText(Path.Combine(native, "model.json")))!["config"]!["layers"]!.AsArray()
+            .Where(l => (string?)l!["class_name"] == "BatchNormalization").ToList();
+        Assert.NotEmpty(layers);
+        Assert.All(layers, l => Assert.Equal((0.9, 1e-5), (l!["config"]!["momentum"]!.GetValue<double>(), l["config"]!["epsilon"]!.GetValue<double>())));
+        (code, string output, error) = await Run("evaluate", "--model", native, "--data", SharedData.ArchivePath, "--limit-test", "200");
+        Assert.True(code == 0, error);
+        Assert.Contains("200 test images", output);
+    }
 }

@@ -126,6 +126,7 @@ public class ComparisonConclusionTests
     [InlineData("--shard", "3/2", "--shard: '3/2' is not K/N with 1 ≤ K ≤ N")]
     [InlineData("--shard", "0/2", "--shard: '0/2' is not K/N")]
     [InlineData("--align", "init,bogus", "--align: unknown difference 'bogus'")]
+    [InlineData("--align", "bn", "--align bn applies to networks with BatchNormalization only (study has none).")]
     public async Task Should_refuse_bad_comparison_settings_in_one_line(string option, string value, string message)
     {
         using var folder = new TempFolder();

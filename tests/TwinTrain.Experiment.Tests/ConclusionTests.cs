@@ -57,7 +57,7 @@ public class ConclusionTests
         var unclear = Conclude([0.7300, 0.7050, 0.71930], [0.7000, 0.7000, 0.7000]);
         Assert.StartsWith("No significant difference (p = 0.1", unclear.Verdict);
         Assert.Contains("and not equivalent within ±1.0 points (TOST p = 0.", unclear.Verdict);
-        Assert.Contains("the observed +1.81 points is beyond the margin, so no number of seeds would show equivalence; about ", unclear.Verdict);
+        Assert.Contains("the observed +1.81 points is at or beyond the margin, so no number of seeds would show equivalence; about ", unclear.Verdict);
         Assert.Contains($"about {unclear.SeedsForDifference} seeds would show whether it is real", unclear.Verdict);
         Assert.True(unclear.SeedsForDifference > 3);
         Assert.DoesNotContain("Not enough runs", unclear.Verdict);
@@ -157,11 +157,17 @@ public class ConclusionTests
     public void Should_refuse_unknown_alignments_and_epsilon_for_sgd()
     {
         Assert.Contains("unknown difference 'seed'", Assert.Throws<ArgumentException>(() => Alignments.Parse("init,seed")).Message);
-        Assert.Equal(["init", "epsilon"], Alignments.Parse("all").Select(f => f.Name));
+        Assert.Equal(["init", "epsilon", "bn"], Alignments.Parse("all").Select(f => f.Name));
         Assert.Empty(Alignments.Parse("none"));
         var sgd = new TrainingConfig { Optimizer = TrainingOptimizer.Sgd, Epsilon = AdamEpsilon.Aligned };
         Assert.Contains("applies to --optimizer adam", Assert.Throws<ArgumentException>(sgd.Validate).Message);
-        Assert.Equal(["none", "init"], Alignments.AblationConditions(sgd with { Epsilon = AdamEpsilon.Native }).Select(c => Alignments.ConditionName([.. c.Select(f => f.Name)])));
+        var sgdNative = sgd with { Epsilon = AdamEpsilon.Native };
+        Assert.Equal(["none", "init"], Alignments.AblationConditions(sgdNative).Select(c => Alignments.With(sgdNative, c).Condition));
+        // BatchNormalization's constants matter only where there is a BatchNormalization layer; "all" is every factor that applies.
+        var study = new TrainingConfig();
+        Assert.Equal(["none", "init", "epsilon", "all"], Alignments.AblationConditions(study).Select(c => Alignments.With(study, c).Condition));
+        var bn = new TrainingConfig { Arch = "cifar-bn" };
+        Assert.Equal(["none", "init", "epsilon", "bn", "all"], Alignments.AblationConditions(bn).Select(c => Alignments.With(bn, c).Condition));
     }
 
     [Fact]

@@ -27,12 +27,17 @@ public sealed class PyTorchFramework : IFramework
     readonly Dictionary<ImageSet, string> _splits = new(ReferenceEqualityComparer.Instance);
     string _modelFile = "model.pt", _optimizerFile = "optimizer.pt";
 
+    public Architecture? Network { get; }
+
     /// <summary>Where the worker's Python package is: beside TwinTrain's assemblies (copied there by the build).</summary>
     public static string WorkerFolder => Path.Combine(AppContext.BaseDirectory, "workers", "pytorch");
 
     public PyTorchFramework(TrainingConfig config, ImageSet train, Architecture architecture)
     {
         _config = config;
+        var network = architecture.AsPyTorchUsersTrainIt(config);
+        Network = network == architecture ? null : network;
+        architecture = network;
         _architecture = architecture;
         _train = train;
         string python = PythonLocator.Find();

@@ -34,6 +34,9 @@ public sealed class TorchFramework : IFramework
         if (_tuning.InteropThreads is int interop) TorchCpuTuning.SetInteropThreadsOnce(interop);
         torch.set_num_threads(config.Threads);
         torch.manual_seed(config.Seed);
+        var network = architecture.AsPyTorchUsersTrainIt(config);
+        Network = network == architecture ? null : network;
+        architecture = network;
         _translation = architecture.Torch;
         _architecture = architecture;
         _model = architecture.Torch.CreateModule();
@@ -50,6 +53,8 @@ public sealed class TorchFramework : IFramework
 
     /// <summary>channels_last feeds NHWC buffers as channels_last tensors; the plain loop feeds NCHW.</summary>
     ImageLayout Layout => _tuning.ChannelsLast ? ImageLayout.Nhwc : ImageLayout.Nchw;
+
+    public Architecture? Network { get; }
 
     public string Name => _tuning == TorchCpuTuning.Plain ? TorchProvider.FrameworkName : TorchProvider.TunedName;
 

@@ -29,7 +29,9 @@ public static class ReportCommand
             var (recorded, runs) = ComparisonFolder.Read(dir);
             var config = report.Apply(parse, recorded);
             var first = runs.First(r => r.Summary is not null).Summary!;
-            var architecture = Architecture.OfRunFolder(runs.First(r => r.Summary is not null).Folder, first.Config.Arch);
+            // The comparison's own config (a PyTorch-style run folder may hold its framework's BatchNormalization constants).
+            var recordedArchitectures = runs.Where(r => r.Summary is not null).Select(r => Architecture.OfRunFolder(r.Folder, first.Config.Arch)).ToList();
+            var architecture = recordedArchitectures.FirstOrDefault(a => a.Digest == first.Config.ArchDigest) ?? recordedArchitectures[0];
             var previous = PreviousResults(dir);
             var sameMaths = previous.SameMaths ?? MeasureSameMaths(parse.GetValue(data), first, architecture, config, console);
             var result = ComparisonResult.Of(config, MachineInfo.Current, first.Data, previous.Warmup, runs, interrupted: false,

@@ -81,10 +81,15 @@ public sealed class TrainingOptions
     /// <summary>The config with --align's factors applied (on top of --init shared, which is --align init).</summary>
     TrainingConfig AlignAs(ParseResult parse, TrainingConfig config)
     {
-        var factors = Alignments.Parse(parse.GetValue(_align)!);
-        foreach (var factor in factors)
-            if (!Alignments.Applies(factor, config)) throw new ArgumentException($"--align {factor.Name} applies to --optimizer adam only (SGD has no epsilon).");
-        return factors.Aggregate(config, (c, f) => f.Apply(c));
+        string list = parse.GetValue(_align)!;
+        var factors = Alignments.Parse(list);
+        // "all" is every difference that applies to this network and optimizer; one named that does not is an error.
+        bool all = list.Split(',', StringSplitOptions.TrimEntries).Contains(Alignments.All);
+        foreach (var factor in factors.Where(f => !all && !Alignments.Applies(f, config)))
+            throw new ArgumentException(factor.Name == "bn"
+                ? $"--align bn applies to networks with BatchNormalization only ({config.Arch} has none)."
+                : $"--align {factor.Name} applies to --optimizer adam only (SGD has no epsilon).");
+        return factors.Where(f => Alignments.Applies(f, config)).Aggregate(config, (c, f) => f.Apply(c));
     }
 
     /// <summary>Whether --align was given (an ablation sets the alignments itself).</summary>

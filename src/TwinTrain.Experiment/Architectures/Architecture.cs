@@ -109,6 +109,53 @@ public sealed class Architecture
 
     public static Architecture Study { get; } = Resolve(Default);
 
+    static readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> BatchNormOf = new();
+
+    /// <summary>Whether the architecture named (a preset or a config file) has a BatchNormalization layer; true when it cannot be read (the error comes where it is built).</summary>
+    public static bool HasBatchNormalization(string nameOrPath) => BatchNormOf.GetOrAdd(nameOrPath, arch =>
+    {
+        try
+        {
+            using var model = Resolve(arch).Build(seed: 0);
+            return model.Layers.Any(l => l is BatchNormalization);
+        }
+        catch (Exception e) when (e is InvalidDataException or FileNotFoundException or IOException)
+        {
+            return true;
+        }
+    });
+
+    /// <summary>PyTorch's own BatchNorm2d/BatchNorm1d constants: momentum 0.1 (the new batch's weight; Keras's 0.9) and eps 1e-5.</summary>
+    public const double PyTorchBatchNormMomentum = 0.1, PyTorchBatchNormEpsilon = 1e-5;
+
+    /// <summary>
+    /// The network as a PyTorch user's code trains it: natively with PyTorch's own BatchNormalization constants (a
+    /// user writes nn.BatchNorm2d(c)), with --align bn the config's. See <see cref="WithPyTorchBatchNormDefaults"/>.
+    /// </summary>
+    public Architecture AsPyTorchUsersTrainIt(TrainingConfig config) =>
+        config.BatchNorm == BatchNormConstants.Native ? WithPyTorchBatchNormDefaults() : this;
+
+    /// <summary>
+    /// This network with PyTorch's BatchNormalization constants (<see cref="PyTorchBatchNormMomentum"/>,
+    /// <see cref="PyTorchBatchNormEpsilon"/>) in place of the config's: what a PyTorch user's nn.BatchNorm2d(c) trains,
+    /// written as a Keras config (momentum 0.9), so that its files, evaluation, export and conversion say what was
+    /// trained. The same architecture when it has no BatchNormalization layer.
+    /// </summary>
+    public Architecture WithPyTorchBatchNormDefaults()
+    {
+        var config = Config.DeepClone();
+        bool changed = false;
+        foreach (var layer in config["config"]?["layers"]?.AsArray() ?? [])
+        {
+            if (layer?["class_name"]?.GetValue<string>() != "BatchNormalization" || layer["config"] is not JsonObject options) continue;
+            // In decimal, so that 1 - 0.1 is 0.9 and not 0.9000000000000000222.
+            options["momentum"] = (double)(1m - (decimal)PyTorchBatchNormMomentum);
+            options["epsilon"] = PyTorchBatchNormEpsilon;
+            changed = true;
+        }
+        return changed ? new Architecture(Name, Source, config) : this; // the same file for messages: only constants differ
+    }
+
     /// <summary>A preset by name, or a config file (.json or .keras) by path; a bad config is one error naming the file and the layer.</summary>
     public static Architecture Resolve(string nameOrPath)
     {

@@ -103,8 +103,9 @@ public sealed class TorchTranslation
                     }
                     Tensor(name + ".running_mean", weight++, [c], permutation);
                     Tensor(name + ".running_var", weight++, [c], permutation);
-                    Note(layer, "momentum", F($"{bn.Momentum:R} (moving = moving * m + batch * (1 - m))"), F($"{momentum:R} (running = (1 - m) * running + m * batch)"), "the same update, spelled the other way round.");
-                    Note(layer, "epsilon", F($"{bn.Epsilon:R}"), F($"{bn.Epsilon:R} (PyTorch's default is 1e-05)"), "the config's value is passed to PyTorch.");
+                    Note(layer, "momentum", F($"{bn.Momentum:R} (moving = moving * m + batch * (1 - m))"), F($"{momentum:R} (running = (1 - m) * running + m * batch)"),
+                        F($"the same update, spelled the other way round; PyTorch's own default is {Architecture.PyTorchBatchNormMomentum:R}, which the PyTorch side uses unless --align bn."));
+                    Note(layer, "epsilon", F($"{bn.Epsilon:R}"), F($"{bn.Epsilon:R}"), F($"PyTorch's own default is {Architecture.PyTorchBatchNormEpsilon:R}, which the PyTorch side uses unless --align bn."));
                     Note(layer, "moving variance", "biased batch variance", "unbiased batch variance (n / (n - 1))", "a default that differs: the inference-time variance differs by n / (n - 1).");
                     break;
                 }

@@ -130,7 +130,7 @@ public static class Analysis
         string neither = F($"No significant difference (p = {p:0.000}{holm}), and not equivalent within {margin} (TOST p = {tostP:0.000}): ");
         string forDifference = c.SeedsForDifference is int d ? F($"about {d} seeds would show whether it is real (80% power at the observed spread)") : "";
         if (c.SeedsNeeded is not int forEquivalence)
-            return neither + F($"the observed {difference} is beyond the margin, so no number of seeds would show equivalence") +
+            return neither + F($"the observed {difference} is at or beyond the margin, so no number of seeds would show equivalence") +
                 (forDifference.Length > 0 ? "; " + forDifference + "." : ".");
         return neither + F($"the observed {difference} is within the margin but the interval is too wide; at the observed spread about {forEquivalence} seeds would show equivalence") +
             (forDifference.Length > 0 ? F($", and about {c.SeedsForDifference} a difference of this size (80% power).") : " (80% power).");

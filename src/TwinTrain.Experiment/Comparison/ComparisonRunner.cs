@@ -74,8 +74,10 @@ public sealed class ComparisonRunner(TextWriter console, bool liveProgress)
                 try
                 {
                     // Inside the try: a framework that cannot start (a worker without its Python) costs its runs, not the comparison.
-                    if (!warmup.ContainsKey(name)) warmup[name] = WarmUp(name, training, architecture, data.Train);
+                    // Measured from before the warm-up: what a framework keeps from it (a managed heap, an allocator's cache)
+                    // and reuses in its runs is its own need too.
                     long? residentAtStart = MachineInfo.StartRunMemory();
+                    if (!warmup.ContainsKey(name)) warmup[name] = WarmUp(name, training, architecture, data.Train);
                     using var framework = FrameworkCatalog.Create(name, training, data.Train, architecture);
                     var resume = previous is null ? null : ResumeFrom(folder, previous, framework);
                     string where = progress.RunStarting(name);

@@ -34,7 +34,7 @@ public sealed record SameMathsResult(int Steps, int BatchSize, double LearningRa
         $"From the same initial weights, on the same {Steps} batches of {BatchSize} real training images in the same order, with plain SGD (learning rate {LearningRate}) and {Threads} thread(s): ") +
         string.Create(CultureInfo.InvariantCulture, $"{A} and {B}'s first-step losses differ by {FirstStepDifference:0.0E+0} (relative), the per-step losses over all {Steps} steps by at most {MaxLossDifference:0.0E+0}, and the final weights by {MaxWeightDifference:0.0E+0} (‖{A} − {B}‖ / ‖{B}‖ over all weights). ") +
         (Same
-            ? string.Create(CultureInfo.InvariantCulture, $"{A} and {B} compute the same thing: the first step shows float rounding alone (summing in different orders: Winograd and blocked products in the Keras-style engine, each libtorch's own kernels), and training carries it forward from step to step, slowly.")
+            ? string.Create(CultureInfo.InvariantCulture, $"{A} and {B} compute the same thing: the first step shows float rounding alone (each engine sums in its own order: its own kernels, blocking and algorithms such as Winograd), and training carries it forward from step to step, slowly.")
             : string.Create(CultureInfo.InvariantCulture, $"That is more than float rounding explains (a first step within {FirstStepBound:0E+0}, a drift within {DriftBound:0E+0}): {A} and {B} do not compute the same thing for this network, so their results differ for a reason other than their defaults.")) +
         (double.IsNaN(MaxElementDifference) || MaxElementDifference < DriftBound ? ""
             : string.Create(CultureInfo.InvariantCulture, $" Single weights differ more (up to {MaxElementDifference:0.0E+0} of their tensor's largest value): where max pooling meets an exact tie, as in the flat regions of JPEG images, rounding decides which pixel wins and the gradient flows through another one; in a network with BatchNormalization, a bias right before it gets no gradient and holds rounding noise only."));
@@ -57,7 +57,7 @@ public static class SameMaths
         var withoutDropout = WithoutDropout(architecture);
         var config = new TrainingConfig
         {
-            Epochs = 1, BatchSize = BatchSize, LearningRate = LearningRate, Seed = 0, Threads = threads, Optimizer = TrainingOptimizer.Sgd, Init = Initialisation.Shared,
+            Epochs = 1, BatchSize = BatchSize, LearningRate = LearningRate, Seed = 0, Threads = threads, Optimizer = TrainingOptimizer.Sgd, Init = Initialisation.Shared, BatchNorm = BatchNormConstants.Aligned,
             Arch = withoutDropout.Name, ArchDigest = withoutDropout.Digest,
         };
         var images = train.Subset(Math.Min(train.Count, Steps * BatchSize));

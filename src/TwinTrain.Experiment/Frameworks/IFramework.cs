@@ -58,6 +58,12 @@ public interface IFramework : IDisposable
     /// </summary>
     long? PeakMemoryBytes => null;
 
+    /// <summary>
+    /// The network as this framework trains it when that differs from the architecture it was given (PyTorch's own
+    /// BatchNormalization constants under native defaults); null: the same. Run folders keep this one.
+    /// </summary>
+    Architectures.Architecture? Network => null;
+
     /// <summary>The last epoch's training seconds by the framework's own clock where it has one (a worker's); null: TwinTrain's clock.</summary>
     double? LastEpochSeconds => null;
 }
