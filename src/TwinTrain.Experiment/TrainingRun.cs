@@ -56,8 +56,8 @@ public sealed record RunSummary(
 
     /// <summary>"212 MiB (peak above what ...); process peak 1,180 MiB", for the terminal.</summary>
     public string MemoryText() => RunMemoryBytes is long own
-        ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{own / 1048576.0:N0} MiB for the run ({RunMemoryMeasure}); process peak {PeakMemoryBytes / 1048576.0:N0} MiB")
-        : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"process peak {PeakMemoryBytes / 1048576.0:N0} MiB");
+        ? Invariant.F($"{own / 1048576.0:N0} MiB for the run ({RunMemoryMeasure}); process peak {PeakMemoryBytes / 1048576.0:N0} MiB")
+        : Invariant.F($"process peak {PeakMemoryBytes / 1048576.0:N0} MiB");
 
     /// <summary>The rule as the report states it.</summary>
     public static string DivergenceRule(int classes) => string.Create(System.Globalization.CultureInfo.InvariantCulture,
@@ -88,12 +88,14 @@ public sealed class TrainingRun(TextWriter console, bool liveProgress)
 
     /// <summary>
     /// What the run itself needed: a worker's own peak, or this process's peak during the run minus what was resident
-    /// when it began (the larger of this and the resumed part's).
+    /// when it began (the larger of this and the resumed part's), and which of the two it is.
     /// </summary>
-    long? RunMemory(IFramework framework, RunSummary? resume)
+    (long? Bytes, string? Measure) RunMemory(IFramework framework, RunSummary? resume)
     {
-        long? own = framework.PeakMemoryBytes ?? (ResidentAtStart is long start ? Math.Max(0, MachineInfo.PeakMemoryBytes() - start) : null);
-        return resume?.RunMemoryBytes is long earlier && own is long now ? Math.Max(earlier, now) : own ?? resume?.RunMemoryBytes;
+        var (own, measure) = framework.PeakMemoryBytes is long worker ? (worker, RunSummary.WorkerMemory)
+            : ResidentAtStart is long start ? (Math.Max(0, MachineInfo.PeakMemoryBytes() - start), RunSummary.AddedMemory)
+            : ((long?)null, resume?.RunMemoryMeasure);
+        return (resume?.RunMemoryBytes is long earlier && own is long now ? Math.Max(earlier, now) : own ?? resume?.RunMemoryBytes, measure);
     }
 
     /// <summary>
@@ -123,13 +125,16 @@ public sealed class TrainingRun(TextWriter console, bool liveProgress)
         double previousWall = resume?.WallSeconds ?? 0;
         var load = new MachineLoadMeter(config.Threads);
         var settings = framework.Settings;
-        RunSummary Summary(string status) => new(
-            framework.Name, status, interruptedAt, config, MachineInfo.Current, framework.Versions, dataSummary,
-            framework.ParameterCount, history, history.LastOrDefault()?.ValLoss, history.LastOrDefault()?.ValAccuracy,
-            trainingSeconds, previousWall + wall.Elapsed.TotalSeconds, trainingSeconds > 0 ? trainedImages / trainingSeconds : 0,
-            Math.Max(framework.PeakMemoryBytes ?? MachineInfo.PeakMemoryBytes(), resume?.PeakMemoryBytes ?? 0), weights, started, DateTime.UtcNow, Model: model,
-            Checkpoint: checkpoint, Load: load.Measure()?.Plus(resume?.Load), Settings: settings, RunMemoryBytes: RunMemory(framework, resume),
-            RunMemoryMeasure: framework.PeakMemoryBytes is not null ? RunSummary.WorkerMemory : ResidentAtStart is not null ? RunSummary.AddedMemory : resume?.RunMemoryMeasure);
+        RunSummary Summary(string status)
+        {
+            var memory = RunMemory(framework, resume);
+            return new(
+                framework.Name, status, interruptedAt, config, MachineInfo.Current, framework.Versions, dataSummary,
+                framework.ParameterCount, history, history.LastOrDefault()?.ValLoss, history.LastOrDefault()?.ValAccuracy,
+                trainingSeconds, previousWall + wall.Elapsed.TotalSeconds, trainingSeconds > 0 ? trainedImages / trainingSeconds : 0,
+                Math.Max(framework.PeakMemoryBytes ?? MachineInfo.PeakMemoryBytes(), resume?.PeakMemoryBytes ?? 0), weights, started, DateTime.UtcNow, Model: model,
+                Checkpoint: checkpoint, Load: load.Measure()?.Plus(resume?.Load), Settings: settings, RunMemoryBytes: memory.Bytes, RunMemoryMeasure: memory.Measure);
+        }
 
         using var board = TensorBoard is { } tb ? new TensorBoardRun(tb.Folder, tb.UpdateFrequency) : null;
         string? divergedAt = null, divergedBecause = null;

@@ -40,13 +40,15 @@ public sealed class ComparisonRunner(TextWriter console, bool liveProgress)
         var progress = new ComparisonProgress(plan.Count, config.Training.Epochs, config.Frameworks);
         if (Shard is not null) console.WriteLine($"Shard {Shard}: {plan.Count} of the comparison's {config.Plan().Count} runs.");
 
+        // Runs already done will be skipped: they take no time, so the estimate of the time left leaves them out.
+        bool[] done = [.. plan.Select(r => !config.Force && TryReadRun(Path.Combine(outFolder, "runs", r.Name), r.Training)
+            is { Status: RunSummary.Completed or RunSummary.Diverged })];
+
         for (int index = 0; index < plan.Count && !interrupted; index++)
         {
             var (name, seed, training) = (plan[index].Framework, plan[index].Seed, plan[index].Training);
             if (stop.IsCancellationRequested) { interrupted = true; break; }
-            // Runs already done will be skipped: they take no time, so they are not in the estimate.
-            progress.Remaining = [.. plan.Skip(index + 1).Where(r => config.Force || TryReadRun(Path.Combine(outFolder, "runs", r.Name), r.Training)
-                is not { Status: RunSummary.Completed or RunSummary.Diverged }).Select(r => r.Framework)];
+            progress.Remaining = [.. plan.Skip(index + 1).Where((_, i) => !done[index + 1 + i]).Select(r => r.Framework)];
             string label = training.Condition == Alignments.None ? $"{name}, seed {seed}" : $"{name}, seed {seed}, aligned: {training.Condition}";
             string folder = Path.Combine(outFolder, "runs", plan[index].Name);
             var previous = config.Force ? null : TryReadRun(folder, training);
