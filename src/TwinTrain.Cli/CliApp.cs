@@ -24,5 +24,6 @@ public static class CliApp
         PredictCommand.Create(),
         ExportCommand.Create(),
         ConvertCommand.Create(),
+        DiffCommand.Create(),
     };
 }

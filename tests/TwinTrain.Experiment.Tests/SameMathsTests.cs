@@ -30,5 +30,10 @@ public class SameMathsTests
         var ties = different with { LossesA = [2.3, 2.2], MaxLossDifference = 1e-6, MaxWeightDifference = 2e-4, MaxElementDifference = 3e-2 };
         Assert.True(ties.Same);
         Assert.Contains("where max pooling meets an exact tie", ties.Sentence());
+        // The report points to where they part, for the frameworks diff can look inside.
+        Assert.Equal(" `twintrain diff --arch study --frameworks keras,torch` shows the first layer where they part, forward and backward.", Report.DiffPointer(different));
+        Assert.Equal("", Report.DiffPointer(ties));
+        Assert.Equal(" `twintrain diff --arch cifar-bn --frameworks keras --align bn` shows the first layer where keras parts from a float64 reference, forward and backward.",
+            Report.DiffPointer(different with { Architecture = "cifar-bn", B = "pytorch" }));
     }
 }

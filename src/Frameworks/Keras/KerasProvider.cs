@@ -21,4 +21,9 @@ public sealed class KerasProvider : FrameworkProvider
     public override TrainedModel? TryLoad(string path, Func<Architecture> architecture) =>
         path.EndsWith(".keras", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".zip", StringComparison.OrdinalIgnoreCase)
             ? new KerasTrainedModel(path) : null;
+
+    public override bool LayerByLayer => true;
+
+    public override ILayerProbe? CreateProbe(TrainingConfig config, Architecture architecture, IReadOnlyList<float[]> weights, int batch, ProbePrecision precision) =>
+        precision == ProbePrecision.Float32 ? new KerasLayerProbe(architecture, weights, batch) : null;
 }

@@ -32,4 +32,13 @@ public sealed class TorchProvider(TorchCpuTuning tuning) : FrameworkProvider
             return new TorchTrainedModel(path, architecture(), pytorchFormat: true);
         return null;
     }
+
+    public override bool LayerByLayer => Offered;
+
+    public override ILayerProbe? CreateProbe(TrainingConfig config, Architecture architecture, IReadOnlyList<float[]> weights, int batch, ProbePrecision precision)
+    {
+        if (!Offered) return null;
+        TorchSharp.torch.set_num_threads(config.Threads);
+        return new TorchLayerProbe(architecture.AsPyTorchUsersTrainIt(config), weights, batch, precision);
+    }
 }

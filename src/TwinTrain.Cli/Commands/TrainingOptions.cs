@@ -19,7 +19,7 @@ public sealed class TrainingOptions
     readonly Option<string> _optimizer = new("--optimizer") { Description = "adam (the study's) or sgd.", DefaultValueFactory = _ => "adam" };
     readonly Option<double> _momentum = new("--momentum") { Description = "SGD momentum.", DefaultValueFactory = _ => 0 };
     readonly Option<string> _init = new("--init") { Description = "native (each framework's own initialisation, as in the study) or shared (the same weights in both).", DefaultValueFactory = _ => "native" };
-    readonly Option<string> _align = new("--align") { Description = "Remove differences between the frameworks' defaults: init (the same initial weights), epsilon (the same Adam epsilon in the same place), all, or none; a comma-separated list.", DefaultValueFactory = _ => Alignments.None };
+    readonly Option<string> _align = new("--align") { Description = "Remove differences between the frameworks' defaults: init (the same initial weights), epsilon (the same Adam epsilon in the same place), bn (the config's BatchNormalization momentum and epsilon in every framework), all (every one that applies), or none; a comma-separated list.", DefaultValueFactory = _ => Alignments.None };
     readonly Option<string?> _cacheDir = new("--cache-dir") { Description = $"Decoded-data cache folder (default: {CifarLoader.DefaultCacheFolder()})." };
     readonly Option<bool> _noCache = new("--no-cache") { Description = "Decode the data again and do not write a cache." };
     readonly Option<bool> _download = new("--download") { Description = "If no --data is given and CIFAR-10 is not where 'twintrain download' puts it, download it there first (a terminal asks)." };

@@ -14,8 +14,9 @@ public sealed record TorchTensor(string Key, int KerasWeight, long[] Shape, int[
 
 /// <summary>One module of the torch Sequential: its name, how PyTorch would print it, and the torch.nn class with its
 /// keyword arguments, from which each PyTorch-style framework builds it (TorchSharp in its own room, a worker's real
-/// PyTorch as docs/worker-protocol.md says).</summary>
-public sealed record TorchModule(string Name, string Repr, string Kind, JsonObject Args);
+/// PyTorch as docs/worker-protocol.md says), and the Keras layer it computes (a layer may take several modules:
+/// Conv2d and its ReLU).</summary>
+public sealed record TorchModule(string Name, string Repr, string Kind, JsonObject Args, string KerasLayer);
 
 /// <summary>
 /// The Keras-style model translated into the torch.nn modules a PyTorch user would write for it (Conv2d,
@@ -32,6 +33,7 @@ public sealed class TorchTranslation
     readonly Dictionary<string, string> _kerasLayerOf = [];
     readonly List<TorchTensor> _tensors = [];
     readonly List<Translation> _notes = [];
+    string _layer = "";
 
     public TorchTranslation(Sequential keras, bool studyNames)
     {
@@ -44,6 +46,7 @@ public sealed class TorchTranslation
             bool last = l == keras.Layers.Count - 1;
             string name = studyNames ? StudyNames.GetValueOrDefault(layer.Name, layer.Name) : layer.Name;
             _kerasLayerOf[name] = layer.Name;
+            _layer = layer.Name;
             switch (layer)
             {
                 case Conv2D conv:
@@ -160,7 +163,7 @@ public sealed class TorchTranslation
     /// <summary>How PyTorch would print the module.</summary>
     public string Repr => "Sequential(\n" + string.Concat(_modules.Select(m => $"  ({m.Name}): {m.Repr}\n")) + ")";
 
-    void Add(string name, string repr, string kind, JsonObject args) => _modules.Add(new TorchModule(name, repr, kind, args));
+    void Add(string name, string repr, string kind, JsonObject args) => _modules.Add(new TorchModule(name, repr, kind, args, _layer));
 
     static JsonArray Ints(params long[] values) => [.. values.Select(v => (JsonNode)v)];
 
@@ -258,7 +261,7 @@ public sealed class TorchTranslation
     }
 
     /// <summary>Keras flattens (h, w, c), PyTorch (c, h, w): Keras's element h*W*C + w*C + c is torch's c*H*W + h*W + w.</summary>
-    static int[] FlattenOrder(int height, int width, int channels)
+    public static int[] FlattenOrder(int height, int width, int channels)
     {
         var order = new int[height * width * channels];
         for (int j = 0; j < order.Length; j++)

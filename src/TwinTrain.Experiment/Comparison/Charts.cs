@@ -23,7 +23,7 @@ public static class Charts
     /// <summary>Colours for frameworks without one of their own (Dark2, after the named ones), by position.</summary>
     static readonly string[] Spare = ["#1B9E77", "#E7298A", "#66A61E", "#E6AB02", "#A6761D"];
 
-    static Color ColorOf(string framework) => Colors.TryGetValue(framework, out var color) ? color
+    internal static Color ColorOf(string framework) => Colors.TryGetValue(framework, out var color) ? color
         : Color.FromHex(Spare[(int)((uint)framework.GetHashCode(StringComparison.Ordinal) % Spare.Length)]);
 
     /// <summary>Writes every chart into <paramref name="folder"/>; returns the base names (without extension).</summary>

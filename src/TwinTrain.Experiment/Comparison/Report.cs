@@ -33,6 +33,15 @@ public static class Report
         TwinTrain.Data.AtomicFile.WriteAllText(Path.Combine(folder, Html), HtmlPage(ToHtml(markdown, folder)));
     }
 
+    /// <summary>Where a pair computes more than rounding apart, the command that finds the layer where they part (for the frameworks diff can look inside).</summary>
+    internal static string DiffPointer(SameMathsResult pair)
+    {
+        if (pair.Same) return "";
+        var inside = new[] { pair.A, pair.B }.Where(f => Diff.LayerDiff.LayerByLayerFrameworks.Contains(f)).ToList();
+        return inside.Count == 0 ? ""
+            : $" `twintrain diff --arch {pair.Architecture} --frameworks {string.Join(",", inside)}{(Architectures.Architecture.HasBatchNormalization(pair.Architecture) ? " --align bn" : "")}` shows the first layer where {(inside.Count == 2 ? "they part" : inside[0] + " parts from a float64 reference")}, forward and backward.";
+    }
+
     /// <summary>The report as Markdown: sections in order, the charts after the results (the same-maths chart in its section).</summary>
     public static string MarkdownText(ComparisonResult result, IReadOnlyList<string> charts, IReadOnlyList<Listing> listings)
     {
@@ -109,7 +118,7 @@ public static class Report
         sections.Add(("Defaults that differ", DefaultsThatDiffer(result)));
         if (result.Factors.Count > 0) sections.Add(("What each default explains (ablation)", Ablation(result)));
         sections.Add(("Do the engines compute the same thing?", result.SameMaths is { Count: > 0 } same
-            ? string.Join("\n\n", same.Select(pair => pair.Sentence())) + (charts.Contains(Charts.SameMathsChart) ? $"\n\n![{Charts.SameMathsChart}](charts/{Charts.SameMathsChart}.png)" : "")
+            ? string.Join("\n\n", same.Select(pair => pair.Sentence() + DiffPointer(pair))) + (charts.Contains(Charts.SameMathsChart) ? $"\n\n![{Charts.SameMathsChart}](charts/{Charts.SameMathsChart}.png)" : "")
             : "Not measured for this report (it is measured at the end of a plain `compare`, and by `twintrain report` when the data is reachable)."));
         sections.Add(("Timings a reader can trust", Timings(result)));
         sections.Add(("The study's summed loss", SummedLossNote(result)));

@@ -31,6 +31,16 @@ public abstract class FrameworkProvider
     /// </summary>
     public virtual TrainedModel? TryLoad(string path, Func<Architecture> architecture) => null;
 
+    /// <summary>Whether <see cref="CreateProbe"/> gives a float32 probe, so that `twintrain diff` can look inside this framework.</summary>
+    public virtual bool LayerByLayer => false;
+
+    /// <summary>
+    /// The network as this framework trains it under <paramref name="config"/>'s alignments, from <paramref name="weights"/>
+    /// (every Keras weight, in the Keras model's order), run one layer at a time for `twintrain diff`; null where the
+    /// framework has no layer-by-layer mode at that precision.
+    /// </summary>
+    public virtual ILayerProbe? CreateProbe(TrainingConfig config, Architecture architecture, IReadOnlyList<float[]> weights, int batch, ProbePrecision precision) => null;
+
     /// <summary>The study's model and training code in this framework, embedded in its assembly as listing/FILE.</summary>
     public Listing? Listing => Listing.Embedded(Name, GetType().Assembly);
 }
