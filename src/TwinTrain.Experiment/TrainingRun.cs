@@ -144,7 +144,9 @@ public sealed class TrainingRun(TextWriter console, bool liveProgress)
         using var diverging = CancellationTokenSource.CreateLinkedTokenSource(stop);
         for (int epoch = history.Count; epoch < config.Epochs; epoch++)
         {
-            console.WriteLine($"Epoch {epoch + 1}/{config.Epochs}" + (EpochNote is { } note ? $" ({note(epoch)})" : ""));
+            // Keras prints "Epoch i/N" only for N above 1 (progbar_logger.py); a comparison's line also says where it is.
+            if (config.Epochs > 1 || EpochNote is not null)
+                console.WriteLine($"Epoch {epoch + 1}/{config.Epochs}" + (EpochNote is { } note ? $" ({note(epoch)})" : ""));
             var bar = new Progbar(console, framework.StepsPerEpoch, liveProgress);
             var epochClock = Stopwatch.StartNew();
             load.Sample();

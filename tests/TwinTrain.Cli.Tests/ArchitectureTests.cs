@@ -51,6 +51,10 @@ public class ArchitectureTests
         (code, _, error) = await Run(Train("torch"));
         Assert.Equal(CommandRunner.Failure, code);
         Assert.Equal($"error: {file}: Layer 'bn' (BatchNormalization): center=True with scale=False has no PyTorch equivalent (affine is both or neither).", error.Trim());
+        // diff's float64 reference is TorchSharp: with no PyTorch translation there is none, for keras alone too.
+        (code, _, error) = await Run("diff", "--arch", file, "--frameworks", "keras", "--data", SharedData.ArchivePath, "--cache-dir", SharedData.CacheFolder, "--threads", "1", "-o", folder["diff"]);
+        Assert.Equal(CommandRunner.Failure, code);
+        Assert.Equal($"error: {file}: Layer 'bn' (BatchNormalization): center=True with scale=False has no PyTorch equivalent (affine is both or neither).", error.Trim());
     }
 
     [Theory]
@@ -65,6 +69,7 @@ public class ArchitectureTests
             new[] { "train", "-f", "keras", "--arch", file, "--data", SharedData.ArchivePath, "--out", output },
             new[] { "compare", "--arch", file, "--data", SharedData.ArchivePath, "--out", output },
             new[] { "bench", "--arch", file, "--steps", "1", "--rounds", "1" },
+            new[] { "diff", "--arch", file, "--data", SharedData.ArchivePath, "--out", output },
         })
         {
             var (code, _, error) = await Run(command);

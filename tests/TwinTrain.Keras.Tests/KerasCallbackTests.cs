@@ -10,6 +10,7 @@ namespace TwinTrain.Keras.Tests;
 /// The callbacks a Keras user meets, driven epoch by epoch with scripted logs. Each expected outcome is worked out by
 /// hand from Keras 3's own source, cited at the test (keras/src/callbacks/*.py at the mirrored HEAD).
 /// </summary>
+[Collection(ConsoleCapture.Collection)]
 public class KerasCallbackTests
 {
     static Sequential Model()

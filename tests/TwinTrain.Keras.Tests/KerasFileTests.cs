@@ -11,6 +11,7 @@ namespace TwinTrain.Keras.Tests;
 /// with layers/NAME/vars/I and optimizer/vars/I, written by H5IOStore): TwinTrain's files are read back at the HDF5
 /// level, and a file built here in Keras's layout, independently of TwinTrain's writer, is read.
 /// </summary>
+[Collection(ConsoleCapture.Collection)]
 public class KerasFileTests
 {
     static Sequential Trained()
@@ -68,7 +69,12 @@ public class KerasFileTests
     }
 
     /// <summary>A `.keras` file as Keras 3 writes one, built here with PureHDF and the config text.</summary>
-    static void WriteKerasFixture(string path, string layers, H5Group weights)
+    const string RmspropCompile = """
+        {"optimizer": "rmsprop", "loss": "sparse_categorical_crossentropy", "loss_weights": null, "metrics": ["acc"],
+         "weighted_metrics": null, "run_eagerly": false, "steps_per_execution": 1, "jit_compile": false}
+        """;
+
+    static void WriteKerasFixture(string path, string layers, H5Group weights, string compile = RmspropCompile, H5Group? optimizerVars = null)
     {
         string config = $$$"""
             {"module": "keras", "class_name": "Sequential", "config": {"name": "sequential", "trainable": true,
@@ -76,11 +82,12 @@ public class KerasFileTests
               "layers": [{"module": "keras.layers", "class_name": "InputLayer", "config": {"batch_shape": [null, 4], "dtype": "float32", "sparse": false, "name": "input_layer"}, "registered_name": null},
                 {{{layers}}}]},
              "registered_name": null, "build_config": {"input_shape": [null, 4]},
-             "compile_config": {"optimizer": "rmsprop", "loss": "sparse_categorical_crossentropy", "loss_weights": null, "metrics": ["acc"],
-               "weighted_metrics": null, "run_eagerly": false, "steps_per_execution": 1, "jit_compile": false}}
+             "compile_config": {{{compile}}}}
             """;
         var h5 = new MemoryStream();
-        new H5File { ["layers"] = weights, ["vars"] = new H5Group() }.Write(h5);
+        var file = new H5File { ["layers"] = weights, ["vars"] = new H5Group() };
+        if (optimizerVars is not null) file["optimizer"] = new H5Group { ["vars"] = optimizerVars };
+        file.Write(h5);
         using var zip = ZipFile.Open(path, ZipArchiveMode.Create);
         foreach (var (name, bytes) in new[] { ("metadata.json", """{"keras_version": "3.16.0", "date_saved": "2026-12-01@12:00:00"}"""u8.ToArray()),
             ("config.json", System.Text.Encoding.UTF8.GetBytes(config)), ("model.weights.h5", h5.ToArray()) })
@@ -126,6 +133,77 @@ public class KerasFileTests
         var p = model.Predict([1, 0, 0, 0]);
         double z0 = 0.5 * 0 + 0 * -0.2 + 0.45 * -0.4 + 1, z1 = 0.5 * -0.1 + 0 * -0.3 + 0.45 * -0.5 + 2;
         Assert.Equal(Math.Exp(z0) / (Math.Exp(z0) + Math.Exp(z1)), p[0], 5);
+    }
+
+    const string AdamCompile = """{"optimizer": "adam", "loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]}""";
+
+    /// <summary>Adam's variables as Keras saves them: iterations, learning_rate, then per weight its m and its v (add_variable_from_reference order).</summary>
+    static H5Group AdamVars(object iterations)
+    {
+        var vars = new H5Group { ["0"] = iterations, ["1"] = 0.001f };
+        int[] sizes = [12, 3, 6, 2];
+        for (int w = 0; w < sizes.Length; w++)
+        {
+            vars[(2 + 2 * w).ToString(System.Globalization.CultureInfo.InvariantCulture)] = Enumerable.Repeat(w + 0.5f, sizes[w]).ToArray();
+            vars[(3 + 2 * w).ToString(System.Globalization.CultureInfo.InvariantCulture)] = Enumerable.Repeat(w + 0.25f, sizes[w]).ToArray();
+        }
+        return vars;
+    }
+
+    [Fact]
+    public void Should_read_the_iteration_counter_as_int32_as_keras_saves_it_on_the_torch_and_jax_backends()
+    {
+        // The counter is a variable of the backend's default integer type: int64 on TensorFlow, int32 on torch and jax.
+        using var folder = new TempFolder();
+        WriteKerasFixture(folder["torch-backend.keras"], DenseLayers, DenseWeights(), AdamCompile, AdamVars(7));
+        using var model = Sequential.Load(folder["torch-backend.keras"]);
+        Assert.Equal(7, model.Optimizer!.Iterations);
+        var state = model.Optimizer.GetState();
+        Assert.Equal(Enumerable.Repeat(0.5f, 12), state[0]); // the first weight's m
+        Assert.Equal(Enumerable.Repeat(3.25f, 2), state[7]); // the last weight's v
+        WriteKerasFixture(folder["tensorflow.keras"], DenseLayers, DenseWeights(), AdamCompile, AdamVars(7L));
+        using var tensorflow = Sequential.Load(folder["tensorflow.keras"]);
+        Assert.Equal(7, tensorflow.Optimizer!.Iterations);
+    }
+
+    [Fact]
+    public void Should_load_an_uncompiled_model_and_start_an_unstepped_optimizer_fresh_with_kerass_warning()
+    {
+        using var folder = new TempFolder();
+        // Uncompiled: compile_config {} and no optimizer variables; Keras loads it uncompiled and it predicts.
+        WriteKerasFixture(folder["uncompiled.keras"], DenseLayers, DenseWeights(), "{}");
+        using (var uncompiled = Sequential.Load(folder["uncompiled.keras"]))
+        {
+            Assert.Null(uncompiled.Optimizer);
+            Assert.Equal(2, uncompiled.Predict([1, 0, 0, 0]).Length);
+        }
+        // Saved before its first step, Adam holds its 2 scalars only: Keras warns (base_optimizer.py, load_own_variables) and starts fresh.
+        var stderr = Console.Error;
+        var captured = new StringWriter();
+        Console.SetError(captured);
+        try
+        {
+            WriteKerasFixture(folder["unstepped.keras"], DenseLayers, DenseWeights(), AdamCompile, new H5Group { ["0"] = 0L, ["1"] = 0.001f });
+            using var unstepped = Sequential.Load(folder["unstepped.keras"]);
+            Assert.Equal(0, unstepped.Optimizer!.Iterations);
+        }
+        finally
+        {
+            Console.SetError(stderr);
+        }
+        Assert.Contains("UserWarning: Skipping variable loading for optimizer 'adam', because it has 10 variables whereas the saved optimizer has 2 variables.", captured.ToString());
+    }
+
+    [Fact]
+    public void Should_name_a_dataset_of_an_unexpected_type_instead_of_calling_the_file_damaged()
+    {
+        using var folder = new TempFolder();
+        var weights = DenseWeights();
+        ((H5Group)((H5Group)weights["dense"])["vars"])["1"] = new int[] { 1, 2, 3 };
+        WriteKerasFixture(folder["ints.keras"], DenseLayers, weights);
+        var error = Assert.Throws<InvalidDataException>(() => Sequential.Load(folder["ints.keras"]));
+        Assert.Contains("layer 'dense' weight 1 ('bias') in model.weights.h5 is of HDF5 type FixedPoint with 4 bytes, not floating point", error.Message);
+        Assert.DoesNotContain("truncated", error.Message);
     }
 
     [Fact]

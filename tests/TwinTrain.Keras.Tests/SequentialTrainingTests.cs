@@ -78,6 +78,11 @@ public class SequentialTrainingTests
         Assert.Equal("Epoch 1/2", lines[0].TrimEnd());
         // verbose 2: Keras's one line per epoch, without the bar (progbar.py, update, the verbose == 2 branch).
         Assert.Matches(@"^3/3 - \d+s - \d+(ms|us|s)/step - accuracy: [\d.]+ - loss: [\d.]+ - val_accuracy: [\d.]+ - val_loss: [\d.]+\r?$", lines[1]);
+        // One epoch: no "Epoch 1/1" (keras/src/callbacks/progbar_logger.py, on_epoch_begin: only when epochs > 1).
+        var single = new StringWriter();
+        model.Fit(x, y, epochs: 1, batchSize: 16, verbose: 2, output: single);
+        Assert.DoesNotContain("Epoch", single.ToString());
+        Assert.StartsWith("3/3 - ", single.ToString());
     }
 
     [Fact]

@@ -162,6 +162,13 @@ public abstract class Optimizer
     /// <summary>Optimizer state (for checkpoints): one array per slot per weight, in a fixed order; empty before the first step.</summary>
     public abstract IReadOnlyList<float[]> GetState();
 
+    /// <summary>How many variables Keras's optimizer built for these weights holds: iterations and learning_rate, then its slots (as in a .keras file).</summary>
+    internal int VariableCount(IReadOnlyList<Variable> weights)
+    {
+        EnsureState(weights);
+        return 2 + GetState().Count;
+    }
+
     /// <summary>Restores what <see cref="GetState"/> gave (and the step count) for these weights, so training continues exactly.</summary>
     public void SetState(IReadOnlyList<Variable> weights, IReadOnlyList<float[]> state, long iterations)
     {

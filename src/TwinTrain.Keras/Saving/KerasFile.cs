@@ -182,7 +182,7 @@ internal static class KerasFile
         h5Bytes.Position = 0;
         try
         {
-            if (compile is not null)
+            if (compile is JsonObject { Count: > 0 }) // Keras writes an uncompiled model's as {}: loaded uncompiled, as Keras loads it
             {
                 var (optimizer, loss, metrics) = ReadCompileConfig(compile, path);
                 model.Compile(optimizer, loss, metrics);
@@ -218,7 +218,7 @@ internal static class KerasFile
                     var dims = dataset.Space.Dimensions.Select(d => (int)d).ToArray();
                     if (!dims.SequenceEqual(ordered[i].Shape))
                         throw Bad(path, $"layer '{layer.Name}' weight {i} ('{ordered[i].Name}') has shape ({string.Join(", ", dims)}) in {what}; the layer needs ({string.Join(", ", ordered[i].Shape)})");
-                    dataset.Read<float[]>().CopyTo(ordered[i].Value, 0);
+                    ReadFloats(dataset, path, $"layer '{layer.Name}' weight {i} ('{ordered[i].Name}') in {what}").CopyTo(ordered[i].Value, 0);
                 }
             }
             foreach (var layer in model.Layers) layer.OnWeightsChanged();
@@ -226,9 +226,16 @@ internal static class KerasFile
             if (model.Optimizer is { } optimizer && h5.LinkExists("optimizer/vars"))
             {
                 var vars = h5.Group("optimizer/vars");
-                int count = vars.Children().Count();
-                long iterations = count > 0 ? vars.Dataset("0").Read<long>() : 0;
-                var slots = Enumerable.Range(2, Math.Max(0, count - 2)).Select(i => vars.Dataset(i.ToString(System.Globalization.CultureInfo.InvariantCulture)).Read<float[]>()).ToList();
+                int count = vars.Children().Count(), expected = optimizer.VariableCount(model.TrainableWeights);
+                if (count != expected)
+                {
+                    // What Keras does (keras/src/optimizers/base_optimizer.py, load_own_variables): warn, and keep the
+                    // optimizer as built (an optimizer saved before its first step holds its 2 scalars only).
+                    Console.Error.WriteLine($"UserWarning: Skipping variable loading for optimizer '{optimizer.Name}', because it has {expected} variables whereas the saved optimizer has {count} variables. ");
+                    return;
+                }
+                long iterations = ReadInteger(vars.Dataset("0"), path, $"the optimizer's iteration counter in {what}");
+                var slots = Enumerable.Range(2, Math.Max(0, count - 2)).Select(i => ReadFloats(vars.Dataset(i.ToString(System.Globalization.CultureInfo.InvariantCulture)), path, $"optimizer variable {i} in {what}")).ToList();
                 var order = SlotOrder(optimizer, model.TrainableWeights.Count, slots.Count);
                 var state = new float[slots.Count][];
                 for (int i = 0; i < order.Length; i++) state[order[i]] = slots[i];
@@ -247,6 +254,27 @@ internal static class KerasFile
             throw Bad(path, $"{what} cannot be read ({e.Message.TrimEnd('.')}); it is truncated or not an HDF5 file");
         }
     }
+
+    /// <summary>
+    /// An integer dataset of any width: the iteration counter is int64 in files Keras saves on TensorFlow and int32 on
+    /// the torch and jax backends (the backend's default integer type).
+    /// </summary>
+    static long ReadInteger(IH5Dataset dataset, string path, string what) => (dataset.Type.Class, dataset.Type.Size) switch
+    {
+        (H5DataTypeClass.FixedPoint, 8) => dataset.Read<long>(),
+        (H5DataTypeClass.FixedPoint, 4) => dataset.Read<int>(),
+        (H5DataTypeClass.FixedPoint, 2) => dataset.Read<short>(),
+        (H5DataTypeClass.FloatingPoint, 4 or 8) => (long)dataset.Read<double>(),
+        var (type, size) => throw Bad(path, $"{what} is of HDF5 type {type} with {size} bytes, not an integer"),
+    };
+
+    /// <summary>Float values, of the float32 Keras writes or float64; any other type is named, not taken for damage.</summary>
+    static float[] ReadFloats(IH5Dataset dataset, string path, string what) => (dataset.Type.Class, dataset.Type.Size) switch
+    {
+        (H5DataTypeClass.FloatingPoint, 4) => dataset.Read<float[]>(),
+        (H5DataTypeClass.FloatingPoint, 8) => [.. dataset.Read<double[]>().Select(v => (float)v)],
+        var (type, size) => throw Bad(path, $"{what} is of HDF5 type {type} with {size} bytes, not floating point"),
+    };
 
     static (Optimizer, SparseCategoricalCrossentropy, string[]?) ReadCompileConfig(JsonNode compile, string path)
     {
