@@ -207,6 +207,36 @@ public class KerasFileTests
     }
 
     [Fact]
+    public void Should_file_weights_by_class_and_position_as_keras_does_whatever_the_layers_are_named()
+    {
+        // keras/src/saving/saving_lib.py, _save_container_state: layers/<snake_case class name>, _1, _2, ... in order,
+        // not layer.name. Here the layers' names are each other's (a model built second in a Keras session has others).
+        using var folder = new TempFolder();
+        string swapped = DenseLayers.Replace("\"name\": \"dense\",", "\"name\": \"first\",").Replace("\"name\": \"dense_1\",", "\"name\": \"dense\",");
+        WriteKerasFixture(folder["named.keras"], swapped, DenseWeights());
+        using var model = Sequential.Load(folder["named.keras"]);
+        Assert.Equal(["first", "dense"], model.Layers.Select(l => l.Name));
+        Assert.Equal(Enumerable.Range(0, 12).Select(i => i / 10f), model.Layers[0].Weights[0].Value); // layers/dense, the first Dense
+        Assert.Equal([1f, 2f], model.Layers[1].Weights[1].Value); // layers/dense_1, the second
+
+        // And TwinTrain writes by the same rule: a model with names of its own files them under its classes.
+        using var named = new Sequential(0, [4], [new Layers.Dense(3, "relu", name: "c_first"), new Layers.Dropout(0.1, name: "drop"), new Layers.Dense(2, "softmax", name: "c_last")]);
+        Assert.Equal(["dense", "dropout", "dense_1"], Saving.KerasFile.StorageNames(named));
+        named.Save(folder["own.keras"]);
+        using (var zip = ZipFile.OpenRead(folder["own.keras"]))
+        using (var weights = new MemoryStream())
+        {
+            zip.GetEntry("model.weights.h5")!.Open().CopyTo(weights);
+            weights.Position = 0;
+            using var h5 = H5File.Open(weights);
+            Assert.True(h5.LinkExists("layers/dense_1/vars/0"));
+            Assert.False(h5.LinkExists("layers/c_first"));
+        }
+        using var loaded = Sequential.Load(folder["own.keras"]);
+        Assert.Equal(named.Layers[2].Weights[0].Value, loaded.Layers[2].Weights[0].Value);
+    }
+
+    [Fact]
     public void Should_refuse_an_unsupported_layer_a_missing_weight_a_wrong_shape_and_a_damaged_file_naming_each()
     {
         using var folder = new TempFolder();

@@ -115,11 +115,17 @@ public abstract class Layer
 
     public static string Format(int[] shape) => "(None, " + string.Join(", ", shape) + ")";
 
+    /// <summary>Keras's naming.to_snake_case of a class name (ReLU: re_lu, MaxPooling2D: max_pooling2d).</summary>
+    internal static string SnakeCase(string typeName)
+    {
+        string snake = System.Text.RegularExpressions.Regex.Replace(typeName, "(.)([A-Z][a-z]+)", "$1_$2");
+        return System.Text.RegularExpressions.Regex.Replace(snake, "([a-z])([A-Z])", "$1_$2").ToLowerInvariant();
+    }
+
     /// <summary>Keras's default layer name: the class name in snake case (ReLU: re_lu, MaxPooling2D: max_pooling2d), numbered from the second.</summary>
     static string UniqueName(string typeName)
     {
-        string snake = System.Text.RegularExpressions.Regex.Replace(typeName, "(.)([A-Z][a-z]+)", "$1_$2");
-        string baseName = System.Text.RegularExpressions.Regex.Replace(snake, "([a-z])([A-Z])", "$1_$2").ToLowerInvariant();
+        string baseName = SnakeCase(typeName);
         lock (NameCounts)
         {
             int n = NameCounts.GetValueOrDefault(baseName);

@@ -43,20 +43,21 @@ internal static class KerasFile
     }
 
     /// <summary>
-    /// The model's state as Keras's H5IOStore lays it out: layers/NAME/vars/I for every layer, optimizer/vars/I once the
+    /// The model's state as Keras's H5IOStore lays it out: layers/CLASS[_N]/vars/I for every layer (<see cref="StorageNames"/>), optimizer/vars/I once the
     /// optimizer has state, and the model's own (empty) vars.
     /// </summary>
     static H5File WeightsFile(Sequential model)
     {
         var h5 = new H5File { ["vars"] = new H5Group() };
         var layers = new H5Group();
-        foreach (var layer in model.Layers)
+        var names = StorageNames(model);
+        foreach (var (layer, storage) in model.Layers.Zip(names))
         {
             var vars = new H5Group { Attributes = new() { ["name"] = layer.Name } };
             var ordered = KerasOrder(layer);
             for (int i = 0; i < ordered.Count; i++)
                 vars[i.ToString(System.Globalization.CultureInfo.InvariantCulture)] = new H5Dataset(ordered[i].Value, fileDims: [.. ordered[i].Shape.Select(d => (ulong)d)]);
-            layers[layer.Name] = new H5Group { ["vars"] = vars };
+            layers[storage] = new H5Group { ["vars"] = vars };
         }
         h5["layers"] = layers;
         if (model.Optimizer is { } opt && (opt.Iterations > 0 || opt.GetState().Count > 0))
@@ -197,16 +198,33 @@ internal static class KerasFile
         }
     }
 
-    /// <summary>Reads layers/NAME/vars/I into the model's weights (shapes checked) and, when compiled, optimizer/vars into its optimizer.</summary>
+    /// <summary>
+    /// Where Keras files each layer's variables: by class and position, not by the layer's name
+    /// (keras/src/saving/saving_lib.py, _save_container_state: the snake-case class name, then _1, _2, ... for later
+    /// layers of the same class in the container), so a model whose layers have names of their own is filed as any other.
+    /// </summary>
+    public static IReadOnlyList<string> StorageNames(Sequential model)
+    {
+        var used = new Dictionary<string, int>();
+        return [.. model.Layers.Select(layer =>
+        {
+            string name = Layer.SnakeCase(LayerRegistry.ClassName(layer.GetType()));
+            int n = used.TryGetValue(name, out int seen) ? seen + 1 : 0;
+            used[name] = n;
+            return n == 0 ? name : $"{name}_{n}";
+        })];
+    }
+
+    /// <summary>Reads layers/CLASS[_N]/vars/I into the model's weights (shapes checked) and, when compiled, optimizer/vars into its optimizer.</summary>
     static void ReadWeights(Sequential model, Stream h5Bytes, string path, string what)
     {
         try
         {
             using var h5 = H5File.Open(h5Bytes);
-            foreach (var layer in model.Layers)
+            foreach (var (layer, storage) in model.Layers.Zip(StorageNames(model)))
             {
                 var ordered = KerasOrder(layer);
-                string group = $"layers/{layer.Name}/vars";
+                string group = $"layers/{storage}/vars";
                 if (ordered.Count == 0) continue;
                 if (!h5.LinkExists(group)) throw Bad(path, $"layer '{layer.Name}' ({LayerRegistry.ClassName(layer.GetType())}) has no weights in {what} (no '{group}')");
                 var vars = h5.Group(group);
