@@ -98,8 +98,17 @@ public sealed class Sequential : IDisposable
         _ => null,
     };
 
-    public void Compile(string optimizer = "adam", string loss = "sparse_categorical_crossentropy", string[]? metrics = null) =>
+    public void Compile(string optimizer = "adam", string loss = "sparse_categorical_crossentropy", string[]? metrics = null)
+    {
         Compile(Optimizer.FromName(optimizer), LossFromName(loss), metrics);
+        LossIdentifier = loss;
+    }
+
+    /// <summary>
+    /// The loss as compile was given it when that was a name (Keras's compile_config keeps the argument as given:
+    /// keras/src/trainers/trainer.py, compile); null when it was an object, whose config is written instead.
+    /// </summary>
+    public string? LossIdentifier { get; internal set; }
 
     public void Compile(Optimizer optimizer, SparseCategoricalCrossentropy? loss = null, string[]? metrics = null)
     {
@@ -109,6 +118,7 @@ public sealed class Sequential : IDisposable
                 throw new ArgumentException($"Unknown metric '{metric}'; this framework supports 'accuracy'.");
         }
         Optimizer = optimizer;
+        LossIdentifier = loss is null ? "sparse_categorical_crossentropy" : null;
         Loss = loss ?? new SparseCategoricalCrossentropy();
         // Logged under the name given, as Keras does (keras/src/trainers/compile_utils.py, get_metric: metric_name = identifier).
         _metrics = metrics is null ? [] : [.. metrics.Distinct()];

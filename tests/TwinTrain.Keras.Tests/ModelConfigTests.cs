@@ -45,6 +45,49 @@ public class ModelConfigTests
     }
 
     [Fact]
+    public void Should_write_the_config_keras_3_16_writes()
+    {
+        using var model = EveryLayer();
+        var root = JsonNode.Parse(model.ToJson())!;
+        var layers = root["config"]!["layers"]!.AsArray();
+        // Sequential.get_config of a built model: build_input_shape, the InputLayer's batch_shape (models/sequential.py).
+        Assert.Equal("[null,12,10,3]", root["config"]!["build_input_shape"]!.ToJsonString());
+        // GlorotUniform's input_axes and output_axes (initializers/random_initializers.py, since 3.15.0).
+        var glorot = (JsonObject)layers[1]!["config"]!["kernel_initializer"]!["config"]!;
+        Assert.Equal(["seed", "input_axes", "output_axes"], glorot.Select(p => p.Key));
+        // BatchNormalization's renorm, renorm_clipping and renorm_momentum (normalization/batch_normalization.py, since 3.14.0).
+        var bn = (JsonObject)layers[2]!["config"]!;
+        Assert.Equal((false, true, 0.99), ((bool)bn["renorm"]!, bn.ContainsKey("renorm_clipping") && bn["renorm_clipping"] is null, (double)bn["renorm_momentum"]!));
+        // build_config only where a build creates weights (layers/layer.py, get_build_config).
+        var built = layers.Skip(1).Where(l => ((JsonObject)l!).ContainsKey("build_config")).Select(l => (string)l!["class_name"]!).ToList();
+        Assert.Equal(["Conv2D", "BatchNormalization", "Conv2D", "Dense", "Dense"], built);
+        // And it reads back to the same model.
+        using var again = Sequential.FromConfig(model.ToJson(), seed: 1);
+        Assert.Equal(model.ToJson(), again.ToJson());
+    }
+
+    [Fact]
+    public void Should_save_the_loss_as_compile_was_given_it()
+    {
+        // Keras keeps compile's arguments as given (trainers/trainer.py, compile: SerializableDict(loss=loss, ...)).
+        using var folder = new TwinTrain.Tests.Shared.TempFolder();
+        using var named = EveryLayer();
+        named.Compile("adam", "sparse_categorical_crossentropy");
+        named.Save(folder["named.keras"]);
+        using var loaded = Sequential.Load(folder["named.keras"]);
+        Assert.Equal("sparse_categorical_crossentropy", loaded.LossIdentifier);
+        using var objectLoss = EveryLayer();
+        objectLoss.Compile(new Optimizers.Adam(), new Losses.SparseCategoricalCrossentropy(fromLogits: true));
+        Assert.Null(objectLoss.LossIdentifier);
+        objectLoss.Save(folder["object.keras"]);
+        using var zip = System.IO.Compression.ZipFile.OpenRead(folder["object.keras"]);
+        using var reader = new StreamReader(zip.GetEntry("config.json")!.Open());
+        var compile = JsonNode.Parse(reader.ReadToEnd())!["compile_config"]!;
+        Assert.Equal("SparseCategoricalCrossentropy", (string?)compile["loss"]!["class_name"]);
+        Assert.True((bool)compile["loss"]!["config"]!["from_logits"]!);
+    }
+
+    [Fact]
     public void Should_write_what_keras_writes_for_a_layer()
     {
         using var model = EveryLayer();

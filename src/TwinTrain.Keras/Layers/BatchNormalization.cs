@@ -277,6 +277,10 @@ public sealed class BatchNormalization : Layer, IBatchReduction
         config["moving_variance_initializer"] = KerasObjects.Initializer("Ones");
         foreach (string key in new[] { "beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint" }) config[key] = null;
         config["synchronized"] = false;
+        // In get_config since Keras 3.14.0 (keras/src/layers/normalization/batch_normalization.py), at their defaults.
+        config["renorm"] = false;
+        config["renorm_clipping"] = null;
+        config["renorm_momentum"] = 0.99;
         return config;
     }
 }

@@ -141,7 +141,7 @@ internal static class KerasFile
                 ["config"] = settings,
                 ["registered_name"] = null,
             },
-            ["loss"] = new JsonObject
+            ["loss"] = model.LossIdentifier is { } name ? name : new JsonObject
             {
                 ["module"] = "keras.losses",
                 ["class_name"] = "SparseCategoricalCrossentropy",
@@ -187,6 +187,7 @@ internal static class KerasFile
             {
                 var (optimizer, loss, metrics) = ReadCompileConfig(compile, path);
                 model.Compile(optimizer, loss, metrics);
+                if (compile["loss"] is JsonValue name) model.LossIdentifier = (string?)name; // saved again as it was given
             }
             ReadWeights(model, h5Bytes, path, Weights);
             return model;

@@ -14,5 +14,7 @@ internal static class KerasObjects
     public static Dictionary<string, object?> DtypePolicy => Object("keras", "DTypePolicy", new() { ["name"] = "float32" });
 
     public static Dictionary<string, object?> Initializer(string className) =>
-        Object("keras.initializers", className, className == "GlorotUniform" ? new() { ["seed"] = null } : []);
+        Object("keras.initializers", className, className == "GlorotUniform"
+            // GlorotUniform's get_config since Keras 3.15.0 (keras/src/initializers/random_initializers.py).
+            ? new() { ["seed"] = null, ["input_axes"] = null, ["output_axes"] = null } : []);
 }

@@ -109,14 +109,17 @@ public static class ModelConfig
         };
         foreach (var layer in model.Layers)
         {
-            layers.Add(new JsonObject
+            var entry = new JsonObject
             {
                 ["module"] = "keras.layers",
                 ["class_name"] = LayerRegistry.ClassName(layer.GetType()),
                 ["config"] = JsonSerializer.SerializeToNode(layer.GetConfig()),
                 ["registered_name"] = null,
-                ["build_config"] = new JsonObject { ["input_shape"] = Batch(layer.InputShape) },
-            });
+            };
+            // Keras records a build_config only for layers whose build creates state (keras/src/layers/layer.py,
+            // get_build_config: _build_shapes_dict is set by a build of their own); pooling, ReLU, Flatten, Dropout have none.
+            if (layer.Weights.Count > 0) entry["build_config"] = new JsonObject { ["input_shape"] = Batch(layer.InputShape) };
+            layers.Add(entry);
         }
         return new JsonObject
         {
@@ -128,6 +131,8 @@ public static class ModelConfig
                 ["trainable"] = true,
                 ["dtype"] = JsonSerializer.SerializeToNode(KerasObjects.DtypePolicy),
                 ["layers"] = layers,
+                // Sequential.get_config of a built model (keras/src/models/sequential.py): the InputLayer's batch_shape.
+                ["build_input_shape"] = Batch(shape),
             },
             ["registered_name"] = null,
             ["build_config"] = new JsonObject { ["input_shape"] = Batch(shape) },
