@@ -41,7 +41,6 @@ public sealed class LayerProbe
     }
 
     public int Batch { get; }
-    public IReadOnlyList<Layer> Layers => _model.Layers;
 
     /// <summary>Layer <paramref name="index"/> forward in training mode (batch statistics, dropout drawn from step 0); the output is the probe's buffer, valid until the layer runs again.</summary>
     public ReadOnlySpan<float> Forward(int index, ReadOnlySpan<float> input)
@@ -61,7 +60,7 @@ public sealed class LayerProbe
     /// <summary>
     /// Layer <paramref name="index"/> backward from d(loss)/d(its output) (for the last layer: d(loss)/d(logits)), after
     /// its <see cref="Forward"/>: d(loss)/d(its input) into <paramref name="inputGradient"/>, and the gradient of each
-    /// trainable weight (the probe's buffers, valid until the layer runs again).
+    /// trainable weight (the probe's buffers, kept until the layer runs again: <see cref="Step"/> uses them).
     /// </summary>
     public float[][] Backward(int index, ReadOnlySpan<float> outputGradient, Span<float> inputGradient)
     {
@@ -89,9 +88,18 @@ public sealed class LayerProbe
         return sum / Batch;
     }
 
-    /// <summary>Tells the layers that their weights changed (after an update written into them).</summary>
-    public void WeightsChanged()
+    /// <summary>One step of plain SGD, w ← w − lr·g in float32, with each layer's gradients from its last <see cref="Backward"/>.</summary>
+    public void Step(float learningRate)
     {
-        foreach (var layer in _model.Layers) layer.OnWeightsChanged();
+        for (int l = 0; l < _model.Layers.Count; l++)
+        {
+            var layer = _model.Layers[l];
+            for (int w = 0; w < layer.TrainableWeights.Count; w++)
+            {
+                float[] value = layer.TrainableWeights[w].Value, gradient = _weightGradients[l][w];
+                for (int i = 0; i < value.Length; i++) value[i] -= learningRate * gradient[i];
+            }
+            layer.OnWeightsChanged();
+        }
     }
 }

@@ -9,14 +9,12 @@ public sealed class KerasLayerProbe : ILayerProbe
 {
     readonly Sequential _model;
     readonly LayerProbe _probe;
-    readonly float[][][] _lastGradients;
 
     public KerasLayerProbe(Architecture architecture, IReadOnlyList<float[]> weights, int batch)
     {
         _model = architecture.Build(seed: 0);
         _model.SetWeights(weights);
         _probe = new LayerProbe(_model, batch);
-        _lastGradients = [.. _model.Layers.Select(l => l.TrainableWeights.Select(w => new float[w.Size]).ToArray())];
     }
 
     public double[] Forward(int layer, double[] input) => Doubles(_probe.Forward(layer, Floats(input)));
@@ -25,7 +23,6 @@ public sealed class KerasLayerProbe : ILayerProbe
     {
         var inputGradient = new float[_probe.Batch * _model.Layers[layer].InputSize];
         var weights = _probe.Backward(layer, Floats(outputGradient), inputGradient);
-        for (int w = 0; w < weights.Length; w++) weights[w].CopyTo(_lastGradients[layer][w], 0);
         return new LayerGradients(Doubles(inputGradient), [.. weights.Select(g => Doubles(g))]);
     }
 
@@ -36,20 +33,7 @@ public sealed class KerasLayerProbe : ILayerProbe
         return (loss, Doubles(gradient));
     }
 
-    public void Step(double learningRate)
-    {
-        float rate = (float)learningRate;
-        for (int l = 0; l < _model.Layers.Count; l++)
-        {
-            var trainable = _model.Layers[l].TrainableWeights;
-            for (int w = 0; w < trainable.Count; w++)
-            {
-                float[] value = trainable[w].Value, gradient = _lastGradients[l][w];
-                for (int i = 0; i < value.Length; i++) value[i] -= rate * gradient[i];
-            }
-        }
-        _probe.WeightsChanged();
-    }
+    public void Step(double learningRate) => _probe.Step((float)learningRate);
 
     public double[][] Weights() => [.. _model.Weights.Select(w => Doubles(w.Value))];
 

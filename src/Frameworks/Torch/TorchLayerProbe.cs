@@ -17,10 +17,8 @@ public sealed class TorchLayerProbe : ILayerProbe
     readonly ScalarType _type;
     readonly int _batch;
     readonly int[][] _inputShapes, _outputShapes;
-    /// <summary>Per layer: where its input and output are flat in PyTorch's order, the Keras-to-torch index map (else null).</summary>
-    readonly int[]?[] _inputOrder, _outputOrder;
     readonly nn.Module<Tensor, Tensor>[][] _modules;
-    readonly string[][] _weightKeys;
+    readonly TorchTensor[][] _weightTensors;
     readonly Dictionary<string, Tensor> _parameters;
     readonly Tensor?[] _inputs, _outputs;
 
@@ -37,26 +35,11 @@ public sealed class TorchLayerProbe : ILayerProbe
             var layers = keras.Layers;
             _inputShapes = [.. layers.Select(l => l.InputShape)];
             _outputShapes = [.. layers.Select(l => l.OutputShape)];
-            _inputOrder = new int[]?[layers.Count];
-            _outputOrder = new int[]?[layers.Count];
-            int[]? order = null;
-            for (int l = 0; l < layers.Count; l++)
-            {
-                _inputOrder[l] = order;
-                if (layers[l] is TwinTrain.Keras.Layers.Flatten && layers[l].InputShape is [int h, int w, int c]) order = TorchTranslation.FlattenOrder(h, w, c);
-                else if (layers[l] is TwinTrain.Keras.Layers.Dense or TwinTrain.Keras.Layers.Conv2D) order = null;
-                _outputOrder[l] = order;
-            }
             var children = _model.named_children().ToDictionary(c => c.name, c => (nn.Module<Tensor, Tensor>)c.module);
             _modules = [.. layers.Select(layer => _translation.Modules.Where(m => m.KerasLayer == layer.Name).Select(m => children[m.Name]).ToArray())];
-            int first = 0;
-            var tensorOf = _translation.Tensors.ToDictionary(t => t.KerasWeight);
-            _weightKeys = new string[layers.Count][];
-            for (int l = 0; l < layers.Count; l++)
-            {
-                _weightKeys[l] = [.. layers[l].Weights.Select((w, i) => (w, i)).Where(p => p.w.Trainable).Select(p => tensorOf[first + p.i].Key)];
-                first += layers[l].Weights.Count;
-            }
+            // Each layer's trainable weights as the translation maps them (its Tensors are in the Keras model's weight order).
+            var tensorOf = keras.Weights.Select((w, i) => (w, i)).ToDictionary(p => p.w, p => _translation.Tensors[p.i]);
+            _weightTensors = [.. layers.Select(l => l.TrainableWeights.Select(w => tensorOf[w]).ToArray())];
         }
         _model.to(_type);
         _model.train();
@@ -69,25 +52,25 @@ public sealed class TorchLayerProbe : ILayerProbe
     {
         _inputs[layer]?.Dispose();
         _outputs[layer]?.Dispose();
-        var x = ToTorch(input, _inputShapes[layer], _inputOrder[layer]).requires_grad_(true);
+        var x = ToTorch(input, _inputShapes[layer], _translation.FlatOrder(layer)).requires_grad_(true);
         var y = x;
         foreach (var module in _modules[layer]) y = module.call(y);
         if (ReferenceEquals(y, x)) y = x.alias();
         _inputs[layer] = x;
         _outputs[layer] = y;
-        return ToKeras(y, _outputShapes[layer], _outputOrder[layer]);
+        return ToKeras(y, _outputShapes[layer], _translation.FlatOrder(layer + 1));
     }
 
     public LayerGradients Backward(int layer, double[] outputGradient)
     {
         var (x, y) = (_inputs[layer] ?? throw new InvalidOperationException($"Layer {layer} backward before forward."), _outputs[layer]!);
-        foreach (string key in _weightKeys[layer]) _parameters[key].grad?.zero_();
+        foreach (var tensor in _weightTensors[layer]) _parameters[tensor.Key].grad?.zero_();
         x.grad?.zero_();
-        using (var upstream = ToTorch(outputGradient, _outputShapes[layer], _outputOrder[layer]))
+        using (var upstream = ToTorch(outputGradient, _outputShapes[layer], _translation.FlatOrder(layer + 1)))
         using (var product = (y * upstream).sum())
             product.backward(); // d(sum(y * g))/dx is the vector-Jacobian product J^T g, the layer's backward pass
-        var input = x.grad is { } dx ? ToKeras(dx, _inputShapes[layer], _inputOrder[layer]) : new double[InputLength(layer)];
-        var weights = _weightKeys[layer].Select(key => WeightInKeras(key, _parameters[key].grad!)).ToArray();
+        var input = x.grad is { } dx ? ToKeras(dx, _inputShapes[layer], _translation.FlatOrder(layer)) : new double[InputLength(layer)];
+        var weights = _weightTensors[layer].Select(t => KerasLayout(_parameters[t.Key].grad!, t.Order)).ToArray();
         return new LayerGradients(input, weights);
     }
 
@@ -113,19 +96,11 @@ public sealed class TorchLayerProbe : ILayerProbe
     public double[][] Weights()
     {
         var state = _model.state_dict();
-        return [.. _translation.Tensors.Select(t => Reorder(state[t.Key], t.Order))];
+        return [.. _translation.Tensors.Select(t => KerasLayout(state[t.Key], t.Order))];
     }
 
-    double[] WeightInKeras(string key, Tensor value) => Reorder(value, _translation.Tensors.First(t => t.Key == key).Order);
-
-    static double[] Reorder(Tensor value, int[]? order)
-    {
-        var torch = value.detach().to_type(ScalarType.Float64).contiguous().data<double>().ToArray();
-        if (order is null) return torch;
-        var keras = new double[torch.Length];
-        for (int i = 0; i < keras.Length; i++) keras[i] = torch[order[i]];
-        return keras;
-    }
+    static double[] KerasLayout(Tensor value, int[]? order) =>
+        WeightLayout.Reorder(value.detach().to_type(ScalarType.Float64).contiguous().data<double>().ToArray(), order);
 
     /// <summary>A batch in Keras's layout as a tensor in torch's: (N, H, W, C) → (N, C, H, W); flat after Flatten → PyTorch's order.</summary>
     Tensor ToTorch(double[] values, int[] shape, int[]? order)

@@ -34,6 +34,7 @@ public sealed class TorchTranslation
     readonly List<TorchTensor> _tensors = [];
     readonly List<Translation> _notes = [];
     string _layer = "";
+    readonly List<int[]?> _flatOrders = [];
 
     public TorchTranslation(Sequential keras, bool studyNames)
     {
@@ -47,6 +48,7 @@ public sealed class TorchTranslation
             string name = studyNames ? StudyNames.GetValueOrDefault(layer.Name, layer.Name) : layer.Name;
             _kerasLayerOf[name] = layer.Name;
             _layer = layer.Name;
+            _flatOrders.Add(permutation);
             switch (layer)
             {
                 case Conv2D conv:
@@ -149,6 +151,7 @@ public sealed class TorchTranslation
                     throw new NotSupportedException($"Layer '{layer.Name}' ({layer.GetType().Name}) has no PyTorch translation.");
             }
         }
+        _flatOrders.Add(permutation);
         if (weight != keras.Weights.Count) throw new InvalidOperationException($"The translation maps {weight} of the model's {keras.Weights.Count} weights.");
     }
 
@@ -156,6 +159,12 @@ public sealed class TorchTranslation
     /// <summary>Every Keras weight, in Keras's order (which is also the torch parameters' and buffers' order).</summary>
     public IReadOnlyList<TorchTensor> Tensors => _tensors;
     public IReadOnlyList<Translation> Notes => _notes;
+
+    /// <summary>
+    /// Where Keras layer <paramref name="layer"/>'s input (or, for the layer count, the network's output) is flat in
+    /// PyTorch's (c, h, w) order after a Flatten: for each Keras index the torch index; null where the orders agree.
+    /// </summary>
+    public int[]? FlatOrder(int layer) => _flatOrders[layer];
 
     /// <summary>The Keras layer a module was translated from (its own name for added modules).</summary>
     public string KerasLayerOf(string moduleName) => _kerasLayerOf.GetValueOrDefault(moduleName, moduleName);
@@ -261,7 +270,7 @@ public sealed class TorchTranslation
     }
 
     /// <summary>Keras flattens (h, w, c), PyTorch (c, h, w): Keras's element h*W*C + w*C + c is torch's c*H*W + h*W + w.</summary>
-    public static int[] FlattenOrder(int height, int width, int channels)
+    static int[] FlattenOrder(int height, int width, int channels)
     {
         var order = new int[height * width * channels];
         for (int j = 0; j < order.Length; j++)

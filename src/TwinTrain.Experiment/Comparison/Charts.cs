@@ -33,10 +33,7 @@ public static class Charts
         var written = new List<string>();
         void Save(Plot plot, string name, int width = Width, int height = Height)
         {
-            // Each to a temporary name, flushed and renamed, so a report being rebuilt never shows half a chart.
-            string png = Path.Combine(folder, name + ".png"), svg = Path.Combine(folder, name + ".svg");
-            AtomicFile.WriteThrough(png, temp => plot.SavePng(temp, width, height));
-            AtomicFile.WriteThrough(svg, temp => plot.SaveSvg(temp, width, height));
+            SaveBoth(plot, folder, name, width, height);
             written.Add(name);
         }
 
@@ -49,6 +46,16 @@ public static class Charts
         if (ConfusionMatrices(result).Count > 0) Save(PerClassAccuracy(result), "per-class-accuracy");
         if (result.SameMaths is { Count: > 0 } same) Save(SameMathsDifferences(same), SameMathsChart);
         return written;
+    }
+
+    /// <summary>
+    /// The plot as NAME.png and NAME.svg in <paramref name="folder"/>, each to a temporary name, flushed and renamed, so a
+    /// report being rebuilt never shows half a chart.
+    /// </summary>
+    internal static void SaveBoth(Plot plot, string folder, string name, int width = Width, int height = Height)
+    {
+        AtomicFile.WriteThrough(Path.Combine(folder, name + ".png"), temp => plot.SavePng(temp, width, height));
+        AtomicFile.WriteThrough(Path.Combine(folder, name + ".svg"), temp => plot.SaveSvg(temp, width, height));
     }
 
     /// <summary>Completed runs per framework, in the configured order.</summary>

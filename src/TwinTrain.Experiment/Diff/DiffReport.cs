@@ -1,6 +1,5 @@
 using System.Text;
 using ScottPlot;
-using TwinTrain.Data;
 using TwinTrain.Experiment.Comparison;
 using TwinTrain.Experiment.Reporting;
 using static TwinTrain.Experiment.Invariant;
@@ -18,20 +17,14 @@ public static class DiffReport
         Directory.CreateDirectory(folder);
         RunFiles.WriteJson(Path.Combine(folder, Json), result);
         var charts = new List<string> { LayersChart };
-        Save(Layers(result), folder, LayersChart);
+        Charts.SaveBoth(Layers(result), folder, LayersChart);
         if (result.Steps > 1)
         {
-            Save(Drift(result), folder, DriftChart);
+            Charts.SaveBoth(Drift(result), folder, DriftChart);
             charts.Add(DriftChart);
         }
         RunFiles.WriteAtomically(Path.Combine(folder, Markdown), ToMarkdown(result, charts));
         return [Json, Markdown, .. charts.SelectMany(c => new[] { c + ".png", c + ".svg" })];
-    }
-
-    static void Save(Plot plot, string folder, string name)
-    {
-        AtomicFile.WriteThrough(Path.Combine(folder, name + ".png"), temp => plot.SavePng(temp, Charts.Width, Charts.Height));
-        AtomicFile.WriteThrough(Path.Combine(folder, name + ".svg"), temp => plot.SaveSvg(temp, Charts.Width, Charts.Height));
     }
 
     /// <summary>The table per framework, as the terminal shows it.</summary>
@@ -125,6 +118,16 @@ public static class DiffReport
 
     static double Log(double value) => Math.Log10(Math.Max(value, 1e-12));
 
+    /// <summary>The left axis over whole decades around the plotted log10 values, with ticks at round values.</summary>
+    static void LogAxis(Plot plot, IEnumerable<double> logValues)
+    {
+        var values = logValues.ToList();
+        double low = Math.Floor(values.Min()), high = Math.Ceiling(values.Max());
+        var (ticks, labels) = Charts.LogTicks(low, high);
+        plot.Axes.Left.SetTicks(ticks, labels);
+        plot.Axes.SetLimitsY(low - 0.2, high + 0.2);
+    }
+
     /// <summary>Per layer, each framework's chained (thick) and own (thin, open circles) output error, and the rounding bound (grey).</summary>
     internal static Plot Layers(DiffResult result)
     {
@@ -150,11 +153,7 @@ public static class DiffReport
         bound.Color = Color.FromHex("#999999");
         bound.LineWidth = 4;
         bound.LegendText = "float32 rounding's bound";
-        var values = result.Rows.SelectMany(r => new[] { Log(r.Output.Chained), Log(r.Output.Isolated), Log(r.Output.Bound) }).ToList();
-        double low = Math.Floor(values.Min()), high = Math.Ceiling(values.Max());
-        var (ticks, labels) = Charts.LogTicks(low, high);
-        plot.Axes.Left.SetTicks(ticks, labels);
-        plot.Axes.SetLimitsY(low - 0.2, high + 0.2);
+        LogAxis(plot, result.Rows.SelectMany(r => new[] { Log(r.Output.Chained), Log(r.Output.Isolated), Log(r.Output.Bound) }));
         plot.Axes.Bottom.SetTicks(positions, [.. first.Select(r => r.Layer)]);
         plot.Axes.Bottom.TickLabelStyle.Rotation = -45;
         plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleRight;
@@ -180,10 +179,7 @@ public static class DiffReport
             line.LineWidth = 2;
             line.LegendText = $"{framework}: {logits.Layer} (logits)";
         }
-        double low = Math.Floor(values.Min()), high = Math.Ceiling(values.Max());
-        var (ticks, labels) = Charts.LogTicks(low, high);
-        plot.Axes.Left.SetTicks(ticks, labels);
-        plot.Axes.SetLimitsY(low - 0.2, high + 0.2);
+        LogAxis(plot, values);
         plot.Title(F($"Drift over {result.Steps} SGD steps (learning rate {result.LearningRate})"));
         plot.XLabel("Step");
         plot.YLabel("Relative RMS error of the logits (log scale)");

@@ -1,4 +1,5 @@
 using TwinTrain.Data;
+using TwinTrain.Data.Batching;
 using TwinTrain.Experiment.Architectures;
 using TwinTrain.Experiment.Comparison;
 using TwinTrain.Experiment.Frameworks;
@@ -165,18 +166,6 @@ public static class LayerDiff
             log?.WriteLine($"Step 1 of {steps}: the reference in float64, then each framework chained and isolated");
             var truth = Chained(reference, layers.Count, x, labels);
             var own32 = Isolated(float32, truth);
-            var rows = new List<LayerDiffRow>();
-            var partings = new List<Parting>();
-            var chainedRuns = new List<Pass>();
-            for (int f = 0; f < frameworks.Count; f++)
-            {
-                var isolated = Isolated(probes[f], truth);
-                var chained = Chained(probes[f], layers.Count, x, labels);
-                chainedRuns.Add(chained);
-                var frameworkRows = Rows(frameworks[f], keras, truth, chained, isolated, own32);
-                rows.AddRange(frameworkRows);
-                if (FirstParting(frameworkRows) is { } parting) partings.Add(parting);
-            }
             var drift = frameworks.Select((f, i) => layers.Select(l => (Output: new List<double>(), Input: new List<double>())).ToArray()).ToArray();
             var lastLogits = new double[frameworks.Count][];
             void Record(Pass truthPass, int f, Pass pass)
@@ -188,7 +177,17 @@ public static class LayerDiff
                     drift[f][l].Input.Add(RelativeRms(pass.Gradients[l].Input, truthPass.Gradients[l].Input));
                 }
             }
-            for (int f = 0; f < frameworks.Count; f++) Record(truth, f, chainedRuns[f]);
+            var rows = new List<LayerDiffRow>();
+            var partings = new List<Parting>();
+            for (int f = 0; f < frameworks.Count; f++)
+            {
+                var isolated = Isolated(probes[f], truth);
+                var chained = Chained(probes[f], layers.Count, x, labels);
+                Record(truth, f, chained);
+                var frameworkRows = Rows(frameworks[f], keras, truth, chained, isolated, own32);
+                rows.AddRange(frameworkRows);
+                if (FirstParting(frameworkRows) is { } parting) partings.Add(parting);
+            }
             for (int step = 1; step < steps; step++)
             {
                 log?.WriteLine($"Step {step + 1} of {steps}");
@@ -334,17 +333,12 @@ public static class LayerDiff
         return squares == 0 ? 0 : norm == 0 ? double.PositiveInfinity : Math.Sqrt(squares / norm);
     }
 
+    /// <summary>Batch <paramref name="step"/> as the frameworks' own pixel converter gives it (float32 x / 255, NHWC), as doubles.</summary>
     static (double[] Images, int[] Labels) Batch(ImageSet images, int step, int batch)
     {
-        int size = CifarClasses.PixelsPerImage;
-        var x = new double[batch * size];
-        var labels = new int[batch];
-        for (int i = 0; i < batch; i++)
-        {
-            var image = images.Image(step * batch + i);
-            for (int j = 0; j < size; j++) x[i * size + j] = image[j] / 255f; // as the frameworks' x / 255 in float32
-            labels[i] = images.Labels[step * batch + i];
-        }
-        return (x, labels);
+        int[] indices = [.. Enumerable.Range(step * batch, batch)];
+        var x = new float[batch * CifarClasses.PixelsPerImage];
+        new PixelConverter(ImageLayout.Nhwc).Fill(images, indices, x);
+        return ([.. x.Select(v => (double)v)], [.. indices.Select(i => (int)images.Labels[i])]);
     }
 }

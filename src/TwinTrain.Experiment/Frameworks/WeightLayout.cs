@@ -39,10 +39,11 @@ public static class WeightLayout
     public static float[][] FromTorchLayout(TorchTranslation translation, IReadOnlyList<float[]> torchValues) =>
         [.. translation.Tensors.Select((t, i) => Reorder(torchValues[i], t.Order))];
 
-    static float[] Reorder(float[] torchValues, int[]? order)
+    /// <summary>Torch-layout values in the Keras layout, by a <see cref="TorchTensor.Order"/> (null: the same order; a copy either way).</summary>
+    public static T[] Reorder<T>(T[] torchValues, int[]? order)
     {
-        if (order is null) return (float[])torchValues.Clone();
-        var keras = new float[torchValues.Length];
+        if (order is null) return (T[])torchValues.Clone();
+        var keras = new T[torchValues.Length];
         for (int i = 0; i < keras.Length; i++) keras[i] = torchValues[order[i]];
         return keras;
     }
