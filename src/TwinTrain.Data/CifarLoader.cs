@@ -1,7 +1,12 @@
+using TwinTrain.Data.Formats;
+
 namespace TwinTrain.Data;
 
-/// <summary>Where the data came from and how long it took, for the user and for run.json.</summary>
-public sealed record LoadReport(string Source, string Form, bool FromCache, double Seconds, string? CacheNote);
+/// <summary>
+/// Where the data came from and how long it took, for the user and for run.json; <see cref="Decoder"/> names what
+/// decoded the pixels of an image folder (null for the official releases, which hold raw pixels).
+/// </summary>
+public sealed record LoadReport(string Source, string Form, bool FromCache, double Seconds, string? CacheNote, string? Decoder);
 
 /// <summary>Loads CIFAR-10 from a path, through the decoded-data cache unless that is turned off.</summary>
 public static class CifarLoader
@@ -36,8 +41,9 @@ public static class CifarLoader
         string? note = null;
         if (cache is not null)
         {
-            var (cached, reason) = cache.TryLoad(source);
-            if (cached is not null) return (cached, new LoadReport(source, "cache", true, clock.Elapsed.TotalSeconds, cache.PathFor(source)));
+            var (cached, cachedForm, reason) = cache.TryLoad(source);
+            if (cached is not null)
+                return (cached, new LoadReport(source, cachedForm.ToString(), true, clock.Elapsed.TotalSeconds, cache.PathFor(source), DecoderOf(cachedForm)));
             note = reason;
         }
 
@@ -46,13 +52,15 @@ public static class CifarLoader
         {
             try
             {
-                cache.Save(source, data);
+                cache.Save(source, data, form);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 note = $"could not write the cache in {cache.Folder}: {e.Message}";
             }
         }
-        return (data, new LoadReport(source, form.ToString(), false, clock.Elapsed.TotalSeconds, note));
+        return (data, new LoadReport(source, form.ToString(), false, clock.Elapsed.TotalSeconds, note, DecoderOf(form)));
     }
+
+    static string? DecoderOf(CifarForm form) => form == CifarForm.ImageFolder ? ImageFile.JpegDecoder : null;
 }

@@ -8,8 +8,10 @@ using TwinTrain.Keras.Utils;
 
 namespace TwinTrain.Experiment;
 
-/// <summary>What a run's data was: where it came from and how many images were used.</summary>
-public sealed record DataSummary(string Source, string Form, bool FromCache, double LoadSeconds, int TrainImages, int TestImages);
+/// <summary>
+/// What a run's data was: where it came from, how many images were used, and what decoded an image folder's pixels.
+/// </summary>
+public sealed record DataSummary(string Source, string Form, bool FromCache, double LoadSeconds, int TrainImages, int TestImages, string? Decoder = null);
 
 /// <summary>Everything about one training run; written as run.json.</summary>
 public sealed record RunSummary(

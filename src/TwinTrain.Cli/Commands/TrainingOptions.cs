@@ -128,6 +128,6 @@ public sealed class TrainingOptions
         console.WriteLine($"  {data.Train.Count:N0} training and {data.Test.Count:N0} test images " +
             $"({(report.FromCache ? "from cache" : report.Form)}, {report.Seconds:F2}s)" +
             (report.CacheNote is not null && !report.FromCache ? $"; cache: {report.CacheNote}" : ""));
-        return (data, new DataSummary(source, report.Form, report.FromCache, report.Seconds, data.Train.Count, data.Test.Count));
+        return (data, new DataSummary(source, report.Form, report.FromCache, report.Seconds, data.Train.Count, data.Test.Count, report.Decoder));
     }
 }

@@ -2,9 +2,15 @@ using StbImageSharp;
 
 namespace TwinTrain.Data.Formats;
 
-/// <summary>Decodes one JPEG/PNG/BMP image to interleaved RGB bytes.</summary>
+/// <summary>
+/// Decodes one JPEG/PNG/BMP image to interleaved RGB bytes: JPEG as libjpeg-turbo decodes it (<see cref="TurboJpeg"/>),
+/// the lossless formats with StbImageSharp.
+/// </summary>
 public static class ImageFile
 {
+    /// <summary>What decodes JPEG files, for run.json.</summary>
+    public static string JpegDecoder => TurboJpeg.Description;
+
     public static bool HasImageExtension(string path) =>
         Path.GetExtension(path).ToLowerInvariant() is ".jpg" or ".jpeg" or ".png" or ".bmp";
 
@@ -13,6 +19,7 @@ public static class ImageFile
         // The decoder fills a cut-off JPEG or PNG with grey and says nothing: check the end marker first.
         if (Truncation(bytes) is { } missing)
             throw new DataFormatException($"{location}: the image is truncated (its {missing} is missing).");
+        if (bytes is [0xFF, 0xD8, ..]) return TurboJpeg.Decode(bytes, location, maxPixels);
         if (maxPixels < long.MaxValue)
         {
             var info = ImageInfo.FromStream(new MemoryStream(bytes));
@@ -27,7 +34,7 @@ public static class ImageFile
         catch (Exception e)
         {
             string why = string.IsNullOrWhiteSpace(e.Message) ? "the decoder gave no reason" : e.Message;
-            throw new DataFormatException($"{location}: cannot decode the image ({why}); the file is corrupt or not a JPEG/PNG.", e);
+            throw new DataFormatException($"{location}: cannot decode the image ({why}); the file is corrupt or not a JPEG/PNG/BMP.", e);
         }
         if (image?.Data is null || image.Data.Length != image.Width * image.Height * 3)
             throw new DataFormatException($"{location}: cannot decode the image; the file is corrupt or not a JPEG/PNG.");

@@ -56,6 +56,9 @@ public static class SummaryTable
         if (c.Paired is { } p)
             text.AppendLine(F($"{c.A} − {c.B}, paired by seed ({p.Pairs} pairs): {100 * p.Difference:+0.00;-0.00} points, 95% CI {Interval(p.Lower, p.Upper)}, t = {p.T:F2}, df = {p.DegreesOfFreedom:F0}, p = {p.PValue:F3}") +
                 (c.Comparisons > 1 ? F($" (Holm-adjusted over {c.Comparisons} pairs: {c.DifferenceP:F3})") : ""));
+        else if (c.PairedSeeds >= 2 && !c.IdenticalInEverySeed)
+            // Not left out without a word: every seed's gap is the same, so a paired t has no spread to divide by.
+            text.AppendLine($"{c.A} − {c.B}, paired by seed ({c.PairedSeeds} pairs): every pair differs by the same amount, so there is no spread for a paired test; the verdict rests on Welch's test.");
         if (c.Welch is { } w)
             text.AppendLine(F($"{c.A} − {c.B}, Welch: {100 * w.Difference:+0.00;-0.00} points, 95% CI {Interval(w.Lower, w.Upper)}, t = {w.T:F2}, df = {w.DegreesOfFreedom:F1}, p = {w.PValue:F3}"));
         if (c.Bootstrap is { } b) text.AppendLine(BootstrapLine(b, Interval(b.Lower, b.Upper)));
