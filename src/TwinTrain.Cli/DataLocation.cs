@@ -12,7 +12,7 @@ public static class DataLocation
     public static string? Find(string? data)
     {
         if (!string.IsNullOrEmpty(data)) return data;
-        string folder = CifarLoader.DefaultDataFolder();
+        string folder = DatasetLoader.DefaultDataFolder();
         foreach (string candidate in new[] { CifarDownloader.FileName, "cifar-10-batches-bin", "cifar-10-python.tar.gz", "cifar-10-batches-py" })
         {
             string path = Path.Combine(folder, candidate);
@@ -22,7 +22,7 @@ public static class DataLocation
     }
 
     static FileNotFoundException NotFound() => new(
-        $"No CIFAR-10 found in {CifarLoader.DefaultDataFolder()}. Run 'twintrain download' to fetch the official release there, " +
+        $"No CIFAR-10 found in {DatasetLoader.DefaultDataFolder()}. Run 'twintrain download' to fetch the official release there, " +
         "pass --download to fetch it now, or pass --data PATH (cifar-10-binary.tar.gz, cifar-10-python.tar.gz, an extracted folder, or an image folder).");
 
     /// <summary>
@@ -36,10 +36,10 @@ public static class DataLocation
         bool interactive = !Console.IsInputRedirected && !Console.IsOutputRedirected && ReferenceEquals(output, Console.Out);
         if (!allowed && interactive)
         {
-            output.Write($"CIFAR-10 is not in {CifarLoader.DefaultDataFolder()}. Download the official release (162 MB) there now? [y/N] ");
+            output.Write($"CIFAR-10 is not in {DatasetLoader.DefaultDataFolder()}. Download the official release (162 MB) there now? [y/N] ");
             allowed = Console.ReadLine()?.Trim().ToLowerInvariant() is "y" or "yes";
         }
         if (!allowed) throw NotFound();
-        return Commands.DownloadCommand.Fetch(CifarLoader.DefaultDataFolder(), url, md5, output, cancel).GetAwaiter().GetResult();
+        return Commands.DownloadCommand.Fetch(DatasetLoader.DefaultDataFolder(), url, md5, output, cancel).GetAwaiter().GetResult();
     }
 }

@@ -4,8 +4,8 @@ using TwinTrain.Data.Sources;
 
 namespace TwinTrain.Data;
 
-/// <summary>The forms of CIFAR-10 that <see cref="CifarReader"/> recognises.</summary>
-public enum CifarForm { OfficialBinary, OfficialPython, ImageFolder }
+/// <summary>The forms of data that the readers recognise: CIFAR-10's three (<see cref="CifarReader"/>) and IDX (<see cref="IdxReader"/>).</summary>
+public enum DataForm { OfficialBinary, OfficialPython, ImageFolder, Idx }
 
 /// <summary>
 /// Reads CIFAR-10 from any form a user has, as a folder or an archive: the official binary release
@@ -17,7 +17,7 @@ public static partial class CifarReader
     [GeneratedRegex(@"^(data_batch_[1-5]|test_batch)(\.bin)?$", RegexOptions.IgnoreCase)]
     private static partial Regex BatchName();
 
-    public static (Cifar10 Data, CifarForm Form) Read(string path)
+    public static (Dataset Data, DataForm Form) Read(string path)
     {
         var binary = new SortedDictionary<string, (byte[], byte[])>(StringComparer.Ordinal);
         var python = new SortedDictionary<string, (byte[], byte[])>(StringComparer.Ordinal);
@@ -53,13 +53,13 @@ public static partial class CifarReader
         int forms = (binary.Count > 0 ? 1 : 0) + (python.Count > 0 ? 1 : 0) + (images.Values.Any(l => l.Count > 0) ? 1 : 0);
         if (forms > 1)
             throw new DataFormatException($"{path}: holds more than one form of CIFAR-10 (binary, python, image folders); point --data at one of them.");
-        if (binary.Count > 0) return (FromBatches(binary, path, ".bin"), CifarForm.OfficialBinary);
-        if (python.Count > 0) return (FromBatches(python, path, ""), CifarForm.OfficialPython);
+        if (binary.Count > 0) return (FromBatches(binary, path, ".bin"), DataForm.OfficialBinary);
+        if (python.Count > 0) return (FromBatches(python, path, ""), DataForm.OfficialPython);
         if (forms == 0)
             throw new DataFormatException(
                 $"{path}: no CIFAR-10 found (expected data_batch_1.bin..test_batch.bin, pickled data_batch_1..test_batch, " +
                 "or train/<class>/*.jpg and test/<class>/*.jpg).");
-        return (new Cifar10(FromImages(images["train"], path, "train"), FromImages(images["test"], path, "test")), CifarForm.ImageFolder);
+        return (new Dataset(DatasetInfo.Cifar10, FromImages(images["train"], path, "train"), FromImages(images["test"], path, "test")), DataForm.ImageFolder);
     }
 
     /// <summary>
@@ -83,7 +83,7 @@ public static partial class CifarReader
         return split is "train" or "test" ? (split, parts[^2]) : null;
     }
 
-    static Cifar10 FromBatches(SortedDictionary<string, (byte[] Pixels, byte[] Labels)> batches, string path, string extension)
+    static Dataset FromBatches(SortedDictionary<string, (byte[] Pixels, byte[] Labels)> batches, string path, string extension)
     {
         string[] trainNames = ["data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5"];
         foreach (string name in trainNames.Append("test_batch"))
@@ -91,7 +91,7 @@ public static partial class CifarReader
             if (!batches.ContainsKey(name))
                 throw new DataFormatException($"{path}: '{name}{extension}' is missing; the official release has data_batch_1..5 and test_batch.");
         }
-        return new Cifar10(Concat(trainNames.Select(n => batches[n])), Concat([batches["test_batch"]]));
+        return new Dataset(DatasetInfo.Cifar10, Concat(trainNames.Select(n => batches[n])), Concat([batches["test_batch"]]));
     }
 
     static ImageSet Concat(IEnumerable<(byte[] Pixels, byte[] Labels)> parts)

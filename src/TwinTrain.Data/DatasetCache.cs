@@ -6,65 +6,73 @@ using System.Text;
 namespace TwinTrain.Data;
 
 /// <summary>
-/// Decoded CIFAR-10 kept on disk as raw uint8 so later runs load it in a fraction of a second.
-/// Layout: a 64-byte header (magic, version, counts, the form read, source fingerprint hash, XxHash3 of the header's
-/// first 32 bytes and the payload), then train labels, test labels, train pixels, test pixels. A cache whose source changed, whose
-/// bytes (counts included) do not match the checksum, or that cannot be read, is ignored and rebuilt.
+/// A decoded data set kept on disk as raw uint8 so later runs load it in a fraction of a second, one file per source
+/// and data set. Layout: a 64-byte header (magic, version, counts, the form read, source fingerprint hash, XxHash3 of
+/// the rest, the length of the description), the data set's description (name, image shape, class names, as JSON),
+/// then train labels, test labels, train pixels, test pixels. A cache whose source changed, whose bytes (counts and
+/// description included) do not match the checksum, or that cannot be read, is ignored and rebuilt.
 /// </summary>
 public sealed class DatasetCache(string folder)
 {
     static readonly byte[] Magic = "TTCIFAR\0"u8.ToArray();
     // 3: JPEG decoded by libjpeg-turbo (before: StbImageSharp, whose pixels differ); the form is kept.
-    const int Version = 3;
+    // 4: any data set, its description kept.
+    const int Version = 4;
     const int HeaderSize = 64;
+    const int MaxDescriptionBytes = 1 << 20;
 
     public string Folder { get; } = folder;
 
-    /// <summary>Where the cache for <paramref name="source"/> lives.</summary>
-    public string PathFor(string source)
+    /// <summary>Where the cache of <paramref name="dataset"/> read from <paramref name="source"/> lives.</summary>
+    public string PathFor(string source, DatasetInfo dataset)
     {
         string full = Path.GetFullPath(source).TrimEnd('/', '\\');
         string id = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(full)))[..16];
-        return Path.Combine(Folder, $"cifar10-{id}.ttc");
+        return Path.Combine(Folder, $"{dataset.Name}-{id}.ttc");
     }
 
     /// <summary>The cached data, or null with the reason when there is no usable cache.</summary>
-    public (Cifar10? Data, CifarForm Form, string? Reason) TryLoad(string source)
+    public (Dataset? Data, DataForm Form, string? Reason) TryLoad(string source, DatasetInfo dataset)
     {
-        string file = PathFor(source);
+        string file = PathFor(source, dataset);
         if (!File.Exists(file)) return (null, default, "no cache yet");
         try
         {
             using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
-            Span<byte> header = stackalloc byte[HeaderSize];
-            if (stream.Read(header) != HeaderSize || !header[..8].SequenceEqual(Magic))
+            var header = new byte[HeaderSize];
+            if (stream.Read(header) != HeaderSize || !header.AsSpan(0, 8).SequenceEqual(Magic))
                 return (null, default, $"{file} is not a TwinTrain cache");
-            if (BinaryPrimitives.ReadInt32LittleEndian(header[8..]) != Version)
+            if (BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(8)) != Version)
                 return (null, default, $"{file} was written by another version");
-            int train = BinaryPrimitives.ReadInt32LittleEndian(header[12..]);
-            int test = BinaryPrimitives.ReadInt32LittleEndian(header[16..]);
-            var form = (CifarForm)BinaryPrimitives.ReadInt32LittleEndian(header[20..]);
-            ulong fingerprint = BinaryPrimitives.ReadUInt64LittleEndian(header[24..]);
-            ulong checksum = BinaryPrimitives.ReadUInt64LittleEndian(header[32..]);
+            int train = BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(12));
+            int test = BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(16));
+            var form = (DataForm)BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(20));
+            ulong fingerprint = BinaryPrimitives.ReadUInt64LittleEndian(header.AsSpan(24));
+            ulong checksum = BinaryPrimitives.ReadUInt64LittleEndian(header.AsSpan(32));
+            int descriptionLength = BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(40));
             if (fingerprint != Fingerprint(source)) return (null, default, "the source changed since the cache was written");
-            if (train < 0 || test < 0 || stream.Length != HeaderSize + (long)(train + test) * (1 + CifarClasses.PixelsPerImage))
+            if (descriptionLength is <= 0 or > MaxDescriptionBytes || train < 0 || test < 0
+                || stream.Length != HeaderSize + descriptionLength + (long)(train + test) * (1 + dataset.Shape.Pixels))
                 return (null, default, $"{file} has the wrong size (truncated?)");
 
+            var description = new byte[descriptionLength];
             var trainLabels = new byte[train];
             var testLabels = new byte[test];
-            var trainPixels = new byte[(long)train * CifarClasses.PixelsPerImage];
-            var testPixels = new byte[(long)test * CifarClasses.PixelsPerImage];
+            var trainPixels = new byte[(long)train * dataset.Shape.Pixels];
+            var testPixels = new byte[(long)test * dataset.Shape.Pixels];
             var hash = new XxHash3();
-            hash.Append(header[..32]);
-            foreach (var part in new[] { trainLabels, testLabels, trainPixels, testPixels })
+            HashHeader(hash, header);
+            foreach (var part in new[] { description, trainLabels, testLabels, trainPixels, testPixels })
             {
                 stream.ReadExactly(part);
                 hash.Append(part);
             }
             if (hash.GetCurrentHashAsUInt64() != checksum) return (null, default, $"{file} is corrupt (checksum mismatch)");
-            if (trainLabels.Concat(testLabels).Any(l => l >= CifarClasses.Count)) return (null, default, $"{file} has bad labels");
+            if (Describe(dataset) is var expected && !description.AsSpan().SequenceEqual(expected))
+                return (null, default, $"{file} describes another data set");
+            if (trainLabels.Concat(testLabels).Any(l => l >= dataset.Classes)) return (null, default, $"{file} has bad labels");
             if (!Enum.IsDefined(form)) return (null, default, $"{file} names an unknown form");
-            return (new Cifar10(new ImageSet(trainPixels, trainLabels), new ImageSet(testPixels, testLabels)), form, null);
+            return (new Dataset(dataset, new ImageSet(trainPixels, trainLabels, dataset.Shape), new ImageSet(testPixels, testLabels, dataset.Shape)), form, null);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -73,11 +81,12 @@ public sealed class DatasetCache(string folder)
     }
 
     /// <summary>Writes the cache atomically (temporary file, then rename).</summary>
-    public void Save(string source, Cifar10 data, CifarForm form)
+    public void Save(string source, Dataset data, DataForm form)
     {
         Directory.CreateDirectory(Folder);
-        string file = PathFor(source);
-        byte[][] parts = [data.Train.Labels, data.Test.Labels, data.Train.Pixels, data.Test.Pixels];
+        string file = PathFor(source, data.Info);
+        byte[] description = Describe(data.Info);
+        byte[][] parts = [description, data.Train.Labels, data.Test.Labels, data.Train.Pixels, data.Test.Pixels];
         var header = new byte[HeaderSize];
         Magic.CopyTo(header, 0);
         BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(8), Version);
@@ -85,8 +94,9 @@ public sealed class DatasetCache(string folder)
         BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(16), data.Test.Count);
         BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(20), (int)form);
         BinaryPrimitives.WriteUInt64LittleEndian(header.AsSpan(24), Fingerprint(source));
+        BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(40), description.Length);
         var hash = new XxHash3();
-        hash.Append(header.AsSpan(0, 32));
+        HashHeader(hash, header);
         foreach (var part in parts) hash.Append(part);
         BinaryPrimitives.WriteUInt64LittleEndian(header.AsSpan(32), hash.GetCurrentHashAsUInt64());
         AtomicFile.Write(file, stream =>
@@ -95,6 +105,20 @@ public sealed class DatasetCache(string folder)
             foreach (var part in parts) stream.Write(part);
         });
     }
+
+    /// <summary>The header's bytes but the checksum's own.</summary>
+    static void HashHeader(XxHash3 hash, byte[] header)
+    {
+        hash.Append(header.AsSpan(0, 32));
+        hash.Append(header.AsSpan(40));
+    }
+
+    static byte[] Describe(DatasetInfo dataset) => System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new
+    {
+        name = dataset.Name,
+        shape = dataset.Shape.ChannelsLast,
+        classes = dataset.ClassNames,
+    });
 
     /// <summary>
     /// What identifies the source's current content cheaply: its path, sizes and modification times, and the JPEG

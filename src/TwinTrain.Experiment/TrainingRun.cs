@@ -11,7 +11,17 @@ namespace TwinTrain.Experiment;
 /// <summary>
 /// What a run's data was: where it came from, how many images were used, and what decoded an image folder's pixels.
 /// </summary>
-public sealed record DataSummary(string Source, string Form, bool FromCache, double LoadSeconds, int TrainImages, int TestImages, string? Decoder = null);
+public sealed record DataSummary(string Source, string Form, bool FromCache, double LoadSeconds, int TrainImages, int TestImages, string? Decoder = null)
+{
+    /// <summary>The data set's name (runs recorded before data sets were a parameter are CIFAR-10's).</summary>
+    public string Dataset { get; init; } = DatasetInfo.Cifar10.Name;
+
+    /// <summary>Height, width, channels of its images.</summary>
+    public int[] ImageShape { get; init; } = DatasetInfo.Cifar10.Shape.ChannelsLast;
+
+    /// <summary>Label i's name.</summary>
+    public IReadOnlyList<string> ClassNames { get; init; } = DatasetInfo.Cifar10.ClassNames;
+}
 
 /// <summary>Everything about one training run; written as run.json.</summary>
 public sealed record RunSummary(
@@ -105,7 +115,7 @@ public sealed class TrainingRun(TextWriter console, bool liveProgress)
     /// an interrupted run keeps the model as of its last whole epoch and can continue from it (<paramref name="resume"/>:
     /// the earlier run's summary, whose checkpoint the framework has already loaded).
     /// </summary>
-    public RunSummary Execute(IFramework framework, TrainingConfig config, Architecture architecture, Cifar10 data, DataSummary dataSummary,
+    public RunSummary Execute(IFramework framework, TrainingConfig config, Architecture architecture, Dataset data, DataSummary dataSummary,
         string outFolder, CancellationToken stop, RunSummary? resume = null)
     {
         Directory.CreateDirectory(outFolder);
@@ -210,7 +220,7 @@ public sealed class TrainingRun(TextWriter console, bool liveProgress)
 
         var summary = divergedAt is not null ? Summary(RunSummary.Diverged) with { DivergedAt = divergedAt, DivergedBecause = divergedBecause }
             : Summary(interruptedAt is null ? RunSummary.Completed : RunSummary.Interrupted);
-        if (summary.Status == RunSummary.Completed && history.Count > 0) summary = summary with { ConfusionMatrix = Confusion(framework.PredictClasses(data.Test), data.Test.Labels) };
+        if (summary.Status == RunSummary.Completed && history.Count > 0) summary = summary with { ConfusionMatrix = Confusion(framework.PredictClasses(data.Test), data.Test.Labels, data.Info.Classes) };
         RunFiles.WriteHistory(outFolder, history); // current already, unless a crash came between a commit and its history
         RunFiles.WriteJson(Path.Combine(outFolder, RunFiles.Run), summary);
         return summary;
@@ -228,9 +238,9 @@ public sealed class TrainingRun(TextWriter console, bool liveProgress)
     }
 
     /// <summary>Rows are true classes, columns predicted classes.</summary>
-    static int[][] Confusion(int[] predicted, byte[] labels)
+    static int[][] Confusion(int[] predicted, byte[] labels, int classes)
     {
-        var matrix = Enumerable.Range(0, CifarClasses.Count).Select(_ => new int[CifarClasses.Count]).ToArray();
+        var matrix = Enumerable.Range(0, classes).Select(_ => new int[classes]).ToArray();
         for (int i = 0; i < labels.Length; i++) matrix[labels[i]][predicted[i]]++;
         return matrix;
     }

@@ -9,7 +9,7 @@ namespace TwinTrain.Tests.Shared;
 public static class SharedData
 {
     public const string ArchiveName = "cifar10-jpeg.tar.gz";
-    static readonly Lazy<Cifar10> Cifar = new(() => CifarLoader.Load(ArchivePath, CacheFolder).Data);
+    static readonly Lazy<Dataset> Cifar = new(() => DatasetLoader.Load(ArchivePath, CacheFolder).Data);
 
     public static string RepositoryRoot
     {
@@ -36,5 +36,5 @@ public static class SharedData
     public static string CacheFolder => Path.Combine(Path.GetTempPath(), "twintrain-test-cache");
 
     /// <summary>All 60,000 shared images, decoded once per test process.</summary>
-    public static Cifar10 Cifar10 => Cifar.Value;
+    public static Dataset Cifar10 => Cifar.Value;
 }

@@ -137,7 +137,7 @@ public class BadInputTests
     [Fact]
     public void Should_point_to_download_when_the_path_is_missing()
     {
-        var error = Assert.Throws<FileNotFoundException>(() => CifarLoader.Load("/nonexistent/cifar", useCache: false));
+        var error = Assert.Throws<FileNotFoundException>(() => DatasetLoader.Load("/nonexistent/cifar", useCache: false));
         Assert.Contains("twintrain download", error.Message);
     }
 }

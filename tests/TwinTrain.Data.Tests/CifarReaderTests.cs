@@ -7,7 +7,7 @@ public class CifarReaderTests
 {
     const int PerBatch = 7;
 
-    static void AssertMatchesBatches(Cifar10 data)
+    static void AssertMatchesBatches(Dataset data)
     {
         Assert.Equal(5 * PerBatch, data.Train.Count);
         Assert.Equal(PerBatch, data.Test.Count);
@@ -32,7 +32,7 @@ public class CifarReaderTests
         using var temp = new TempFolder();
         CifarFixtures.WriteFolder(temp.Path, CifarFixtures.BinaryRelease(PerBatch));
         var (data, form) = CifarReader.Read(temp["cifar-10-batches-bin"]);
-        Assert.Equal(CifarForm.OfficialBinary, form);
+        Assert.Equal(DataForm.OfficialBinary, form);
         AssertMatchesBatches(data);
     }
 
@@ -42,7 +42,7 @@ public class CifarReaderTests
         using var temp = new TempFolder();
         string archive = CifarFixtures.WriteTarGz(temp["cifar-10-binary.tar.gz"], CifarFixtures.BinaryRelease(PerBatch));
         var (data, form) = CifarReader.Read(archive);
-        Assert.Equal(CifarForm.OfficialBinary, form);
+        Assert.Equal(DataForm.OfficialBinary, form);
         AssertMatchesBatches(data);
     }
 
@@ -53,7 +53,7 @@ public class CifarReaderTests
         var files = CifarFixtures.PythonRelease(PerBatch);
         CifarFixtures.WriteFolder(temp.Path, files);
         var (fromFolder, form) = CifarReader.Read(temp["cifar-10-batches-py"]);
-        Assert.Equal(CifarForm.OfficialPython, form);
+        Assert.Equal(DataForm.OfficialPython, form);
         AssertMatchesBatches(fromFolder);
 
         var (fromArchive, _) = CifarReader.Read(CifarFixtures.WriteTarGz(temp["cifar-10-python.tar.gz"], files));
@@ -66,7 +66,7 @@ public class CifarReaderTests
         using var temp = new TempFolder();
         CifarFixtures.WriteFolder(temp.Path, CifarFixtures.PythonRelease(PerBatch, python3Bytes: true));
         var (data, form) = CifarReader.Read(temp["cifar-10-batches-py"]);
-        Assert.Equal(CifarForm.OfficialPython, form);
+        Assert.Equal(DataForm.OfficialPython, form);
         AssertMatchesBatches(data);
     }
 
@@ -83,10 +83,10 @@ public class CifarReaderTests
         foreach (string source in new[] { temp["data"], archive })
         {
             var (data, form) = CifarReader.Read(source);
-            Assert.Equal(CifarForm.ImageFolder, form);
+            Assert.Equal(DataForm.ImageFolder, form);
             Assert.Equal(30, data.Train.Count);
             Assert.Equal(20, data.Test.Count);
-            Assert.All(data.Train.CountPerClass(), n => Assert.Equal(3, n));
+            Assert.All(data.Train.CountPerClass(10), n => Assert.Equal(3, n));
             Assert.Equal(4, data.Train.Labels[13]); // class 4 ("deer"), its second image
             Assert.Equal(CifarFixtures.Interleaved(CifarFixtures.PlanarImage(4 * 10 + 1)), data.Train.Image(13).ToArray());
             Assert.Equal(CifarFixtures.Interleaved(CifarFixtures.PlanarImage(9 * 10 + 1 + 500)), data.Test.Image(19).ToArray());

@@ -10,8 +10,8 @@ public class DatasetCacheTests
     {
         using var temp = new TempFolder();
         string source = CifarFixtures.WriteTarGz(temp["data.tar.gz"], CifarFixtures.BinaryRelease(4));
-        var (first, firstReport) = CifarLoader.Load(source, temp["cache"]);
-        var (second, secondReport) = CifarLoader.Load(source, temp["cache"]);
+        var (first, firstReport) = DatasetLoader.Load(source, temp["cache"]);
+        var (second, secondReport) = DatasetLoader.Load(source, temp["cache"]);
         Assert.False(firstReport.FromCache);
         Assert.True(secondReport.FromCache);
         Assert.Equal(first.Train.Pixels, second.Train.Pixels);
@@ -25,17 +25,17 @@ public class DatasetCacheTests
     {
         using var temp = new TempFolder();
         string source = CifarFixtures.WriteTarGz(temp["data.tar.gz"], CifarFixtures.BinaryRelease(4));
-        var (original, _) = CifarLoader.Load(source, temp["cache"]);
-        string cacheFile = new DatasetCache(temp["cache"]).PathFor(source);
+        var (original, _) = DatasetLoader.Load(source, temp["cache"]);
+        string cacheFile = new DatasetCache(temp["cache"]).PathFor(source, DatasetInfo.Cifar10);
         var bytes = File.ReadAllBytes(cacheFile);
         bytes[^100] ^= 0xFF;
         File.WriteAllBytes(cacheFile, bytes);
 
-        var (reloaded, report) = CifarLoader.Load(source, temp["cache"]);
+        var (reloaded, report) = DatasetLoader.Load(source, temp["cache"]);
         Assert.False(report.FromCache);
         Assert.Contains("checksum", report.CacheNote);
         Assert.Equal(original.Test.Pixels, reloaded.Test.Pixels);
-        Assert.True(CifarLoader.Load(source, temp["cache"]).Report.FromCache);
+        Assert.True(DatasetLoader.Load(source, temp["cache"]).Report.FromCache);
     }
 
     [Fact]
@@ -43,15 +43,15 @@ public class DatasetCacheTests
     {
         using var temp = new TempFolder();
         string source = CifarFixtures.WriteTarGz(temp["data.tar.gz"], CifarFixtures.BinaryRelease(4));
-        CifarLoader.Load(source, temp["cache"]);
-        string cacheFile = new DatasetCache(temp["cache"]).PathFor(source);
+        DatasetLoader.Load(source, temp["cache"]);
+        string cacheFile = new DatasetCache(temp["cache"]).PathFor(source, DatasetInfo.Cifar10);
         // 20 training and 4 test images become 16 and 8: the same total size, so only the checksum can tell.
         var bytes = File.ReadAllBytes(cacheFile);
         System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(12), 16);
         System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(16), 8);
         File.WriteAllBytes(cacheFile, bytes);
 
-        var (data, report) = CifarLoader.Load(source, temp["cache"]);
+        var (data, report) = DatasetLoader.Load(source, temp["cache"]);
         Assert.False(report.FromCache);
         Assert.Contains("checksum", report.CacheNote);
         Assert.Equal((20, 4), (data.Train.Count, data.Test.Count));
@@ -62,15 +62,15 @@ public class DatasetCacheTests
     {
         using var temp = new TempFolder();
         string source = CifarFixtures.WriteTarGz(temp["data.tar.gz"], CifarFixtures.BinaryRelease(4));
-        CifarLoader.Load(source, temp["cache"]);
-        string cacheFile = new DatasetCache(temp["cache"]).PathFor(source);
+        DatasetLoader.Load(source, temp["cache"]);
+        string cacheFile = new DatasetCache(temp["cache"]).PathFor(source, DatasetInfo.Cifar10);
         File.WriteAllBytes(cacheFile, File.ReadAllBytes(cacheFile)[..1000]);
-        Assert.Contains("wrong size", CifarLoader.Load(source, temp["cache"]).Report.CacheNote);
+        Assert.Contains("wrong size", DatasetLoader.Load(source, temp["cache"]).Report.CacheNote);
 
         // The source changes (another release with more images): the cache must not be used.
         CifarFixtures.WriteTarGz(source, CifarFixtures.BinaryRelease(6));
         File.SetLastWriteTimeUtc(source, DateTime.UtcNow.AddMinutes(1));
-        var (data, report) = CifarLoader.Load(source, temp["cache"]);
+        var (data, report) = DatasetLoader.Load(source, temp["cache"]);
         Assert.False(report.FromCache);
         Assert.Contains("source changed", report.CacheNote);
         Assert.Equal(30, data.Train.Count);

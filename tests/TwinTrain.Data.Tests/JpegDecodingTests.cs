@@ -87,12 +87,12 @@ public class JpegDecodingTests(ITestOutputHelper output)
         using var temp = new TempFolder();
         var files = CifarFixtures.ImageFolder(1, 1).ToDictionary(f => Path.ChangeExtension(f.Key, ".jpg"), _ => CifarFixtures.Jpeg(Noise(3072), 32, 32));
         string source = CifarFixtures.WriteFolder(temp["data"], files);
-        var first = CifarLoader.Load(source, temp["cache"]).Report;
-        var second = CifarLoader.Load(source, temp["cache"]).Report;
+        var first = DatasetLoader.Load(source, temp["cache"]).Report;
+        var second = DatasetLoader.Load(source, temp["cache"]).Report;
         Assert.True(second.FromCache);
         foreach (var report in new[] { first, second })
         {
-            Assert.Equal(nameof(CifarForm.ImageFolder), report.Form);
+            Assert.Equal(nameof(DataForm.ImageFolder), report.Form);
             Assert.Matches(@"^libjpeg-turbo \d+\.\d+\.\d+ \(TurboJPEG, /.*turbojpeg[^)]*\): accurate integer IDCT, fancy upsampling$", report.Decoder);
         }
     }

@@ -11,8 +11,8 @@ public class SharedArchiveTests
         var data = SharedData.Cifar10;
         Assert.Equal(50_000, data.Train.Count);
         Assert.Equal(10_000, data.Test.Count);
-        Assert.All(data.Train.CountPerClass(), n => Assert.Equal(5_000, n));
-        Assert.All(data.Test.CountPerClass(), n => Assert.Equal(1_000, n));
+        Assert.All(data.Train.CountPerClass(10), n => Assert.Equal(5_000, n));
+        Assert.All(data.Test.CountPerClass(10), n => Assert.Equal(1_000, n));
     }
 
     [Fact]

@@ -52,7 +52,7 @@ public class TrainingRunTests
         public void Dispose() { }
     }
 
-    static Cifar10 TinyData() => new(new ImageSet(new byte[3072 * 4], new byte[4]), new ImageSet(new byte[3072 * 2], new byte[2]));
+    static Dataset TinyData() => new(DatasetInfo.Cifar10, new ImageSet(new byte[3072 * 4], new byte[4]), new ImageSet(new byte[3072 * 2], new byte[2]));
     static DataSummary TinySummary => new("tiny", "test", false, 0, 4, 2);
 
     [Fact]

@@ -101,14 +101,14 @@ public sealed class KerasFramework : IFramework
         var predicted = new int[set.Count];
         var converter = new Data.Batching.PixelConverter(Data.Batching.ImageLayout.Nhwc);
         const int chunk = 1024;
-        var x = new float[chunk * CifarClasses.PixelsPerImage];
+        var x = new float[chunk * set.Shape.Pixels];
         var indices = new int[chunk];
         for (int start = 0; start < set.Count; start += chunk)
         {
             int count = Math.Min(chunk, set.Count - start);
             for (int i = 0; i < count; i++) indices[i] = start + i;
             converter.Fill(set, indices.AsSpan(0, count), x);
-            var probabilities = _model.Predict(count == chunk ? x : x[..(count * CifarClasses.PixelsPerImage)], batchSize: 256);
+            var probabilities = _model.Predict(count == chunk ? x : x[..(count * set.Shape.Pixels)], batchSize: 256);
             int classes = _model.OutputSize;
             for (int i = 0; i < count; i++) predicted[start + i] = TwinTrain.Experiment.Models.ClassScores.ArgMax(probabilities.AsSpan(i * classes, classes));
         }

@@ -41,14 +41,14 @@ public static class WorkerFiles
     /// <summary>A new file name in <see cref="Folder"/>, never used twice in this process.</summary>
     public static string NewFile(string extension) => Path.Combine(Folder, $"{Interlocked.Increment(ref _files)}{extension}");
 
-    /// <summary>The set as uint8 (N, 32, 32, 3) and (N,) .npy files, written on first use.</summary>
+    /// <summary>The set as uint8 (N, H, W, C) and (N,) .npy files, written on first use.</summary>
     public static Split Of(ImageSet set)
     {
         lock (Gate)
         {
             if (Written.TryGetValue(set, out var split)) return split;
             string images = NewFile(".images.npy"), labels = NewFile(".labels.npy");
-            string imagesSha = WriteNpy(images, set.Pixels, [set.Count, CifarClasses.Height, CifarClasses.Width, CifarClasses.Channels]);
+            string imagesSha = WriteNpy(images, set.Pixels, [set.Count, set.Shape.Height, set.Shape.Width, set.Shape.Channels]);
             string labelsSha = WriteNpy(labels, set.Labels, [set.Count]);
             split = new Split(images, imagesSha, labels, labelsSha);
             Written.Add(set, split);

@@ -21,7 +21,7 @@ public static class DiffCommand
         var seed = new Option<int>("--seed") { Description = "Seed of the shared initial weights (Keras's initialisers).", DefaultValueFactory = _ => 0 };
         var threads = new Option<int>("--threads") { Description = "CPU threads.", DefaultValueFactory = _ => Environment.ProcessorCount };
         var data = new Option<string?>("--data") { Description = "CIFAR-10 as an archive or folder (default: where 'twintrain download' puts it)." };
-        var cacheDir = new Option<string?>("--cache-dir") { Description = $"Decoded-data cache folder (default: {CifarLoader.DefaultCacheFolder()})." };
+        var cacheDir = new Option<string?>("--cache-dir") { Description = $"Decoded-data cache folder (default: {DatasetLoader.DefaultCacheFolder()})." };
         var noCache = new Option<bool>("--no-cache") { Description = "Decode the data again and do not write a cache." };
         var output = new Option<string>("--out", "-o") { Description = "Folder for diff.json, diff.md and the charts.", DefaultValueFactory = _ => "diff" };
         var command = new Command("diff", "Where the frameworks part: from the same weights on the same real batch, each layer's output, input gradient and weight gradients against a float64 reference, chained and in isolation.")
@@ -50,7 +50,7 @@ public static class DiffCommand
 
             string source = DataLocation.Resolve(parse.GetValue(data));
             console.WriteLine($"Loading CIFAR-10 from {source}");
-            var (full, report) = CifarLoader.Load(source, parse.GetValue(cacheDir), !parse.GetValue(noCache));
+            var (full, report) = DatasetLoader.Load(source, parse.GetValue(cacheDir), !parse.GetValue(noCache));
             console.WriteLine($"  {full.Train.Count:N0} training images ({(report.FromCache ? "from cache" : report.Form)}, {report.Seconds:F2}s)");
             var result = LayerDiff.Run(architecture, config, names, full.Train, stepCount, console);
             console.WriteLine();

@@ -9,7 +9,7 @@ public static class DownloadCommand
 {
     public static Command Create()
     {
-        var dir = new Option<string?>("--dir") { Description = $"Folder to download into (default: {CifarLoader.DefaultDataFolder()})." };
+        var dir = new Option<string?>("--dir") { Description = $"Folder to download into (default: {DatasetLoader.DefaultDataFolder()})." };
         var url = new Option<Uri>("--url")
         {
             Description = "Where to fetch from (default: the official release).",
@@ -30,7 +30,7 @@ public static class DownloadCommand
         command.SetAction(async (parse, cancel) =>
         {
             var output = parse.InvocationConfiguration.Output;
-            string path = await Fetch(parse.GetValue(dir) ?? CifarLoader.DefaultDataFolder(), parse.GetValue(url)!, parse.GetValue(md5)!, output, cancel);
+            string path = await Fetch(parse.GetValue(dir) ?? DatasetLoader.DefaultDataFolder(), parse.GetValue(url)!, parse.GetValue(md5)!, output, cancel);
             output.WriteLine($"Train with: twintrain train --data {path}");
             return 0;
         });

@@ -28,7 +28,7 @@ public static class EvaluateCommand
             var output = parse.InvocationConfiguration.Output;
             if (parse.GetValue(limit) is < 1 and var n) throw new ArgumentException($"--limit-test must be at least 1 (got {n}).");
             using var trained = model.Load(parse);
-            var (cifar, _) = CifarLoader.Load(DataLocation.Resolve(parse.GetValue(data)));
+            var (cifar, _) = DatasetLoader.Load(DataLocation.Resolve(parse.GetValue(data)));
             var test = cifar.Test.Subset(parse.GetValue(limit) ?? int.MaxValue);
             var evaluation = Evaluate(trained, test);
             output.Write(parse.GetValue(json) ? JsonSerializer.Serialize(evaluation, RunFiles.Json) + "\n" : Format(evaluation));

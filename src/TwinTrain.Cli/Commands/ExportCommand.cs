@@ -37,7 +37,7 @@ public static class ExportCommand
     /// <summary>Runs both on the same test images: largest output difference, class agreement, and images/s of each.</summary>
     static void Check(TrainedModel trained, byte[] onnx, string source, int count, TextWriter console)
     {
-        var (cifar, _) = TwinTrain.Data.CifarLoader.Load(source);
+        var (cifar, _) = TwinTrain.Data.DatasetLoader.Load(source);
         var test = cifar.Test.Subset(count);
         using var runtime = new OnnxModel(onnx, "the exported model");
         trained.Outputs(test.Subset(64));

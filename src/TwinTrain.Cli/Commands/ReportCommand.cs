@@ -74,11 +74,11 @@ public static class ReportCommand
         string? source = data ?? (File.Exists(run.Data.Source) || Directory.Exists(run.Data.Source) ? run.Data.Source : DataLocation.Find(null));
         if (source is null)
         {
-            console.WriteLine($"Not measuring whether the engines compute the same thing: no CIFAR-10 at {run.Data.Source} (where the runs read it) or in {CifarLoader.DefaultDataFolder()}; give --data.");
+            console.WriteLine($"Not measuring whether the engines compute the same thing: no CIFAR-10 at {run.Data.Source} (where the runs read it) or in {DatasetLoader.DefaultDataFolder()}; give --data.");
             return null;
         }
         console.WriteLine($"== Do the engines compute the same thing? (CIFAR-10 from {source})");
-        var (full, _) = CifarLoader.Load(source, null, useCache: true);
+        var (full, _) = DatasetLoader.Load(source, null, useCache: true);
         try
         {
             return SameMaths.Run(architecture, full.Train, config.Training.Threads, config.Frameworks);

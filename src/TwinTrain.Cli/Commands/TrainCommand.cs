@@ -71,7 +71,7 @@ public static class TrainCommand
         return Report(summary, folder, console);
     }
 
-    static int Run(string name, TrainingConfig config, Architecture architecture, Cifar10 data, DataSummary dataSummary, string outFolder,
+    static int Run(string name, TrainingConfig config, Architecture architecture, Dataset data, DataSummary dataSummary, string outFolder,
         TextWriter console, CancellationToken cancel, (string, int)? tensorBoard)
     {
         long? residentAtStart = MachineInfo.StartRunMemory();

@@ -9,7 +9,8 @@ namespace TwinTrain.Cli.Commands;
 public sealed class TrainingOptions
 {
     readonly Option<string> _arch = new("--arch") { Description = $"The network: a preset ({string.Join(", ", Architecture.Presets)}) or a Keras model config file (.json from model.to_json(), or .keras).", DefaultValueFactory = _ => Architecture.Default };
-    readonly Option<string?> _data = new("--data") { Description = "CIFAR-10 as an archive or folder (default: where 'twintrain download' puts it)." };
+    readonly Option<string?> _data = new("--data") { Description = "The data: CIFAR-10 as an archive or folder (default: where 'twintrain download' puts it), or the folder of MNIST's or Fashion-MNIST's four IDX files." };
+    readonly Option<string?> _dataset = new("--dataset") { Description = $"The data set: {string.Join(", ", DatasetInfo.Known.Select(d => d.Name))} (default: recognised from --data; Fashion-MNIST from Debian's dataset-fashion-mnist when --data is not given)." };
     readonly Option<int> _epochs = new("--epochs") { Description = "Passes over the training set.", DefaultValueFactory = _ => 10 };
     readonly Option<int> _batchSize = new("--batch-size") { Description = "Images per training step.", DefaultValueFactory = _ => 64 };
     readonly Option<double> _lr = new("--lr") { Description = "Learning rate.", DefaultValueFactory = _ => 0.001 };
@@ -20,7 +21,7 @@ public sealed class TrainingOptions
     readonly Option<double> _momentum = new("--momentum") { Description = "SGD momentum.", DefaultValueFactory = _ => 0 };
     readonly Option<string> _init = new("--init") { Description = "native (each framework's own initialisation, as in the study) or shared (the same weights in both).", DefaultValueFactory = _ => "native" };
     readonly Option<string> _align = new("--align") { Description = "Remove differences between the frameworks' defaults: init (the same initial weights), epsilon (the same Adam epsilon in the same place), bn (the config's BatchNormalization momentum and epsilon in every framework), all (every one that applies), or none; a comma-separated list.", DefaultValueFactory = _ => Alignments.None };
-    readonly Option<string?> _cacheDir = new("--cache-dir") { Description = $"Decoded-data cache folder (default: {CifarLoader.DefaultCacheFolder()})." };
+    readonly Option<string?> _cacheDir = new("--cache-dir") { Description = $"Decoded-data cache folder (default: {DatasetLoader.DefaultCacheFolder()})." };
     readonly Option<bool> _noCache = new("--no-cache") { Description = "Decode the data again and do not write a cache." };
     readonly Option<bool> _download = new("--download") { Description = "If no --data is given and CIFAR-10 is not where 'twintrain download' puts it, download it there first (a terminal asks)." };
     readonly Option<string> _downloadUrl = new("--download-url") { Hidden = true, DefaultValueFactory = _ => TwinTrain.Data.Download.CifarDownloader.OfficialUrl };
@@ -33,19 +34,38 @@ public sealed class TrainingOptions
     {
         _optimizer.AcceptOnlyFromAmong([.. Choice.Names<TrainingOptimizer>()]);
         _init.AcceptOnlyFromAmong([.. Choice.Names<Initialisation>()]);
+        _dataset.AcceptOnlyFromAmong([.. DatasetInfo.Known.Select(d => d.Name)]);
     }
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { _arch, _data, _epochs, _batchSize, _lr, _limitTrain, _limitTest, _threads, _optimizer, _momentum, _init, _align, _cacheDir, _noCache, _download, _downloadUrl, _downloadMd5, _tensorBoard, _tensorBoardFrequency, _python })
+        foreach (var option in new Option[] { _arch, _data, _dataset, _epochs, _batchSize, _lr, _limitTrain, _limitTest, _threads, _optimizer, _momentum, _init, _align, _cacheDir, _noCache, _download, _downloadUrl, _downloadMd5, _tensorBoard, _tensorBoardFrequency, _python })
             command.Add(option);
     }
 
-    /// <summary>The architecture --arch names, checked (it builds, and takes CIFAR-10 images to 10 classes) before anything runs.</summary>
+    /// <summary>
+    /// The architecture --arch names for the data set in hand, checked (it builds, and takes the data's images to one
+    /// score per class; a preset is fitted to them) before anything runs.
+    /// </summary>
     public Architecture ResolveArchitecture(ParseResult parse)
     {
         if (parse.GetValue(_python) is { } python) Frameworks.PyTorch.PythonLocator.Override = python;
-        return Architecture.Resolve(parse.GetValue(_arch)!).ForCifar10();
+        return Architecture.Resolve(parse.GetValue(_arch)!).ForData(Dataset(parse));
+    }
+
+    /// <summary>The data set: --dataset, else what --data holds, else CIFAR-10.</summary>
+    public DatasetInfo Dataset(ParseResult parse)
+    {
+        var named = parse.GetValue(_dataset) is { } name ? DatasetInfo.Named(name) : null;
+        return DatasetLoader.Recognise(DataSource(parse) ?? "", named);
+    }
+
+    /// <summary>--data, or for a data set other than CIFAR-10 where it is kept (null: CIFAR-10's default place, found later).</summary>
+    string? DataSource(ParseResult parse, string? defaultSource = null)
+    {
+        if ((parse.GetValue(_data) ?? defaultSource) is { } given) return given;
+        return parse.GetValue(_dataset) is { } name && DatasetInfo.Named(name) is { } named && named != DatasetInfo.Cifar10
+            ? DatasetLoader.DefaultFolderOf(named) : null;
     }
 
     /// <summary>--python, for commands that do not resolve an architecture (resume).</summary>
@@ -116,18 +136,24 @@ public sealed class TrainingOptions
     public int? ExplicitEpochs(ParseResult parse) => parse.GetResult(_epochs) is { Implicit: false } ? parse.GetValue(_epochs) : null;
 
     /// <summary>Loads CIFAR-10 (through the cache) and takes the limited subsets, telling the user what it did.</summary>
-    public (Cifar10 Data, DataSummary Summary) LoadData(ParseResult parse, TrainingConfig config, TextWriter console, string? defaultSource = null)
+    public (Dataset Data, DataSummary Summary) LoadData(ParseResult parse, TrainingConfig config, TextWriter console, string? defaultSource = null)
     {
         string url = parse.GetValue(_downloadUrl)!;
         if (!Uri.TryCreate(url, UriKind.Absolute, out var address)) throw new ArgumentException($"--download-url: '{url}' is not an address.");
-        string source = DataLocation.ResolveOrDownload(parse.GetValue(_data) ?? defaultSource, parse.GetValue(_download),
-            address, parse.GetValue(_downloadMd5)!, console, CancellationToken.None);
-        console.WriteLine($"Loading CIFAR-10 from {source}");
-        var (full, report) = CifarLoader.Load(source, parse.GetValue(_cacheDir), !parse.GetValue(_noCache));
-        var data = new Cifar10(full.Train.Subset(config.LimitTrain ?? int.MaxValue), full.Test.Subset(config.LimitTest ?? int.MaxValue));
+        var dataset = Dataset(parse);
+        string source = DataSource(parse, defaultSource) is { } known && dataset != DatasetInfo.Cifar10 ? known
+            : DataLocation.ResolveOrDownload(DataSource(parse, defaultSource), parse.GetValue(_download), address, parse.GetValue(_downloadMd5)!, console, CancellationToken.None);
+        console.WriteLine($"Loading {dataset.Name} from {source}");
+        var (full, report) = DatasetLoader.Load(source, parse.GetValue(_cacheDir), !parse.GetValue(_noCache), dataset);
+        var data = full.Limit(config.LimitTrain, config.LimitTest);
         console.WriteLine($"  {data.Train.Count:N0} training and {data.Test.Count:N0} test images " +
             $"({(report.FromCache ? "from cache" : report.Form)}, {report.Seconds:F2}s)" +
             (report.CacheNote is not null && !report.FromCache ? $"; cache: {report.CacheNote}" : ""));
-        return (data, new DataSummary(source, report.Form, report.FromCache, report.Seconds, data.Train.Count, data.Test.Count, report.Decoder));
+        return (data, new DataSummary(source, report.Form, report.FromCache, report.Seconds, data.Train.Count, data.Test.Count, report.Decoder)
+        {
+            Dataset = data.Info.Name,
+            ImageShape = data.Info.Shape.ChannelsLast,
+            ClassNames = data.Info.ClassNames,
+        });
     }
 }

@@ -15,19 +15,27 @@ public enum ImageLayout
 /// </summary>
 public sealed class PixelConverter(ImageLayout layout, Preprocessing? preprocessing = null)
 {
-    readonly float[][] _tables = (preprocessing ?? Preprocessing.UnitScale).LookupTables();
+    readonly Preprocessing _preprocessing = preprocessing ?? Preprocessing.UnitScale;
+    float[][]? _tables;
 
     public ImageLayout Layout { get; } = layout;
 
     /// <summary>Writes the images at <paramref name="indices"/> one after another into <paramref name="inputs"/>.</summary>
     public void Fill(ImageSet set, ReadOnlySpan<int> indices, Span<float> inputs)
     {
-        const int plane = CifarClasses.Height * CifarClasses.Width;
+        var shape = set.Shape;
+        if (_tables is null || _tables.Length != shape.Channels) _tables = _preprocessing.LookupTables(shape.Channels);
+        if (shape.Channels != 3)
+        {
+            FillAnyChannels(set, indices, inputs, _tables);
+            return;
+        }
+        int plane = shape.Height * shape.Width;
         float[] red = _tables[0], green = _tables[1], blue = _tables[2];
         for (int b = 0; b < indices.Length; b++)
         {
             var source = set.Image(indices[b]);
-            var target = inputs.Slice(b * CifarClasses.PixelsPerImage, CifarClasses.PixelsPerImage);
+            var target = inputs.Slice(b * shape.Pixels, shape.Pixels);
             if (Layout == ImageLayout.Nhwc)
             {
                 for (int p = 0; p < plane; p++)
@@ -48,6 +56,24 @@ public sealed class PixelConverter(ImageLayout layout, Preprocessing? preprocess
             }
         }
     }
+
+    /// <summary>The same for any channel count (one for grey images): channels-last bytes to either layout.</summary>
+    void FillAnyChannels(ImageSet set, ReadOnlySpan<int> indices, Span<float> inputs, float[][] tables)
+    {
+        var shape = set.Shape;
+        int plane = shape.Height * shape.Width, channels = shape.Channels;
+        for (int b = 0; b < indices.Length; b++)
+        {
+            var source = set.Image(indices[b]);
+            var target = inputs.Slice(b * shape.Pixels, shape.Pixels);
+            for (int c = 0; c < channels; c++)
+            {
+                float[] table = tables[c];
+                for (int p = 0; p < plane; p++)
+                    target[Layout == ImageLayout.Nhwc ? p * channels + c : c * plane + p] = table[source[p * channels + c]];
+            }
+        }
+    }
 }
 
 /// <summary>
@@ -58,17 +84,20 @@ public sealed class BatchBuffer
 {
     readonly PixelConverter _converter;
 
-    public BatchBuffer(int capacity, ImageLayout layout, Preprocessing? preprocessing = null)
+    public BatchBuffer(int capacity, ImageLayout layout, Preprocessing? preprocessing = null, ImageShape? shape = null)
     {
         Capacity = capacity;
         Layout = layout;
-        Inputs = new float[capacity * CifarClasses.PixelsPerImage];
+        Shape = shape ?? ImageShape.Cifar;
+        Inputs = new float[capacity * Shape.Pixels];
         Labels = new long[capacity];
         _converter = new PixelConverter(layout, preprocessing);
     }
 
     public int Capacity { get; }
     public ImageLayout Layout { get; }
+    /// <summary>The shape of the images the buffer holds.</summary>
+    public ImageShape Shape { get; }
     public float[] Inputs { get; }
     public long[] Labels { get; }
     public int Count { get; private set; }
@@ -76,6 +105,7 @@ public sealed class BatchBuffer
     public void Fill(ImageSet set, ReadOnlySpan<int> indices)
     {
         if (indices.Length > Capacity) throw new ArgumentException($"{indices.Length} samples do not fit a batch of {Capacity}.");
+        if (set.Shape != Shape) throw new ArgumentException($"Images of {set.Shape} do not fit a batch of {Shape}.");
         _converter.Fill(set, indices, Inputs);
         for (int b = 0; b < indices.Length; b++) Labels[b] = set.Labels[indices[b]];
         Count = indices.Length;

@@ -13,7 +13,7 @@ public sealed class Batches
         if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), "The batch size must be positive.");
         Set = set;
         _order = new int[set.Count];
-        Buffer = new BatchBuffer(batchSize, layout, preprocessing);
+        Buffer = new BatchBuffer(batchSize, layout, preprocessing, set.Shape);
     }
 
     public ImageSet Set { get; }

@@ -36,7 +36,9 @@ public sealed class Architecture
         TrainableParameters = model.TrainableParameterCount;
         Summary = model.Summary(lineLength: 76); // Keras's width on an 80-column terminal, the same on every machine
         Digest = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(ModelConfig.ToJson(model, indented: false))));
-        IsStudy = Name == Default || StructureOf(model) == StudyStructure.Value;
+        // The preset as it is, or the same structure (input shape included): the study's preset fitted to 28x28x1
+        // images is another network.
+        IsStudy = Source == $"preset '{Default}'" || StructureOf(model) == StudyStructure.Value;
         _torch = new Lazy<(TorchTranslation?, string?)>(() =>
         {
             using var built = Build(seed: 0);
@@ -253,9 +255,32 @@ public sealed class Architecture
     }
 
     /// <summary>Refuses an architecture that does not take CIFAR-10 images and give its 10 class scores.</summary>
-    public Architecture ForCifar10()
+    public Architecture ForCifar10() => ForData(DatasetInfo.Cifar10);
+
+    /// <summary>
+    /// The architecture for <paramref name="data"/>: a preset takes the data's image shape and class count (its input
+    /// layer's shape and its last Dense layer's units, as a Keras user would set them); a config file must already fit,
+    /// else one error names both.
+    /// </summary>
+    public Architecture ForData(DatasetInfo data)
     {
-        CheckFits(CifarClasses.Height, CifarClasses.Width, CifarClasses.Channels, CifarClasses.Count);
-        return this;
+        bool fits = InputShape.SequenceEqual(data.Shape.ChannelsLast) && OutputSize == data.Classes;
+        if (fits || !Presets.Contains(Name) || !Source.StartsWith("preset ", StringComparison.Ordinal))
+        {
+            CheckFits(data.Shape.Height, data.Shape.Width, data.Shape.Channels, data.Classes);
+            return this;
+        }
+        var config = Config.DeepClone();
+        var layers = config["config"]?["layers"]?.AsArray() ?? throw new InvalidOperationException($"{Source} has no layers.");
+        layers[0]!["config"]!["batch_shape"] = new JsonArray(null, data.Shape.Height, data.Shape.Width, data.Shape.Channels);
+        var lastDense = layers.Last(l => l?["class_name"]?.GetValue<string>() == "Dense")!;
+        lastDense["config"]!["units"] = data.Classes;
+        // The shapes each layer was built with follow from the input: drop the preset's, the model rebuilds them.
+        foreach (var layer in layers) (layer as JsonObject)?.Remove("build_config");
+        (config as JsonObject)?.Remove("build_config");
+        (config["config"] as JsonObject)?.Remove("build_input_shape");
+        var adapted = new Architecture(Name, $"preset '{Name}' for {data.Name} ({data.Shape}, {data.Classes} classes)", config);
+        adapted.CheckFits(data.Shape.Height, data.Shape.Width, data.Shape.Channels, data.Classes);
+        return adapted;
     }
 }

@@ -42,7 +42,7 @@ public static class Charts
         Save(LossLog(result), "loss-log");
         Save(EpochSeconds(result), "epoch-seconds");
         foreach (var (framework, matrix) in ConfusionMatrices(result))
-            Save(Confusion(framework, matrix), $"confusion-{framework}", 760, 660);
+            Save(Confusion(framework, matrix, result.Data.ClassNames), $"confusion-{framework}", 760, 660);
         if (ConfusionMatrices(result).Count > 0) Save(PerClassAccuracy(result), "per-class-accuracy");
         if (result.SameMaths is { Count: > 0 } same) Save(SameMathsDifferences(same), SameMathsChart);
         return written;
@@ -250,18 +250,19 @@ public static class Charts
         {
             var withMatrix = runs.Where(r => r.ConfusionMatrix is not null).ToList();
             if (withMatrix.Count == 0) continue;
-            var sum = new int[CifarClasses.Count, CifarClasses.Count];
+            int n = result.Data.ClassNames.Count;
+            var sum = new int[n, n];
             foreach (var run in withMatrix)
-                for (int t = 0; t < CifarClasses.Count; t++)
-                    for (int p = 0; p < CifarClasses.Count; p++) sum[t, p] += run.ConfusionMatrix![t][p];
+                for (int t = 0; t < n; t++)
+                    for (int p = 0; p < n; p++) sum[t, p] += run.ConfusionMatrix![t][p];
             matrices.Add((framework, sum));
         }
         return matrices;
     }
 
-    static Plot Confusion(string framework, int[,] matrix)
+    static Plot Confusion(string framework, int[,] matrix, IReadOnlyList<string> classes)
     {
-        int n = CifarClasses.Count;
+        int n = classes.Count;
         var shares = new double[n, n];
         for (int t = 0; t < n; t++)
         {
@@ -282,8 +283,8 @@ public static class Charts
                 label.LabelAlignment = Alignment.MiddleCenter;
             }
         double[] positions = [.. Enumerable.Range(0, n).Select(i => (double)i)];
-        plot.Axes.Bottom.SetTicks(positions, [.. CifarClasses.Names]);
-        plot.Axes.Left.SetTicks(positions, [.. CifarClasses.Names.Reverse()]);
+        plot.Axes.Bottom.SetTicks(positions, [.. classes]);
+        plot.Axes.Left.SetTicks(positions, [.. classes.Reverse()]);
         plot.Axes.Bottom.TickLabelStyle.Rotation = -45;
         plot.Axes.Bottom.MinimumSize = 110;
         plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleRight;
@@ -298,7 +299,8 @@ public static class Charts
     {
         var plot = new Plot();
         var matrices = ConfusionMatrices(result);
-        int n = CifarClasses.Count;
+        var classes = result.Data.ClassNames;
+        int n = classes.Count;
         double width = 0.8 / matrices.Count;
         for (int f = 0; f < matrices.Count; f++)
         {
@@ -317,7 +319,7 @@ public static class Charts
             var series = plot.Add.Bars(bars);
             series.LegendText = framework;
         }
-        plot.Axes.Bottom.SetTicks([.. Enumerable.Range(0, n).Select(i => (double)i)], [.. CifarClasses.Names]);
+        plot.Axes.Bottom.SetTicks([.. Enumerable.Range(0, n).Select(i => (double)i)], [.. classes]);
         plot.Axes.SetLimitsY(0, 100);
         plot.Title("Test accuracy per class (all seeds)");
         plot.YLabel("Accuracy (%)");

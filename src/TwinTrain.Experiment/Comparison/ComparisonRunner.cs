@@ -27,7 +27,7 @@ public sealed class ComparisonRunner(TextWriter console, bool liveProgress)
     /// Trains the planned runs (this shard's share of them) into OUT/runs/NAME. A plain comparison holds OUT alone; the
     /// shards of one comparison share it, each claiming the run folders it trains, and must agree on comparison.json.
     /// </summary>
-    public ComparisonResult Run(CompareConfig config, Architecture architecture, Cifar10 data, DataSummary dataSummary, string outFolder, CancellationToken stop)
+    public ComparisonResult Run(CompareConfig config, Architecture architecture, Dataset data, DataSummary dataSummary, string outFolder, CancellationToken stop)
     {
         using var held = Shard is { } shard ? FolderLock.TakeShared(outFolder, $"compare --shard {shard}") : FolderLock.Take(outFolder, "compare");
         ClaimFolder(config, outFolder, held.PreviousHolder);

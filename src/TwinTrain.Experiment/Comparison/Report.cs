@@ -47,8 +47,9 @@ public static class Report
     {
         var md = new StringBuilder();
         var names = result.Config.Frameworks;
-        md.AppendLine(names.SequenceEqual(["keras", "torch"]) ? "# TwinTrain: Keras-style vs PyTorch-style on CIFAR-10"
-            : $"# TwinTrain: {string.Join(" vs ", names)} on CIFAR-10").AppendLine();
+        string dataset = Data.DatasetInfo.Named(result.Data.Dataset)?.Title ?? result.Data.Dataset;
+        md.AppendLine(names.SequenceEqual(["keras", "torch"]) ? $"# TwinTrain: Keras-style vs PyTorch-style on {dataset}"
+            : $"# TwinTrain: {string.Join(" vs ", names)} on {dataset}").AppendLine();
         foreach (var (title, body) in Sections(result, charts, listings))
             md.AppendLine($"## {title}").AppendLine().AppendLine(body.TrimEnd()).AppendLine();
         return md.ToString();
@@ -107,11 +108,13 @@ public static class Report
             Row("Peak memory of its process", "", "", s => F($"{s.PeakMemoryBytesMax / 1048576.0:N0} MiB")),
             Row("Hardware", "Colab GPU", "Colab GPU", _ => "CPU"),
         };
+        // The study's columns are CIFAR-10's: beside another data set's results they would read as a comparison.
+        if (result.Data.Dataset != Data.DatasetInfo.Cifar10.Name) table = [.. table.Select(row => (string[])[row[0], .. row[3..]])];
         var perRun = result.MainRuns.Select(r => F($"{r.Framework} seed {r.Seed}: ") +
             (r.Error is not null ? $"failed ({r.Error})"
                 : r.Summary is { Status: RunSummary.Diverged } diverged ? $"diverged at {diverged.DivergedAt}{(diverged.DivergedBecause is { } why ? $" ({why})" : "")} (left out of the statistics)"
                 : r.Summary?.TestAccuracy is double a ? Percent(a) + (r.Summary.Load?.Disturbed == true ? " (machine busy: timings not representative)" : "") : r.Summary?.Status ?? "not run"));
-        string divergence = result.Runs.Any(r => r.Summary?.Status == RunSummary.Diverged) ? " " + RunSummary.DivergenceRule(TwinTrain.Data.CifarClasses.Count) : "";
+        string divergence = result.Runs.Any(r => r.Summary?.Status == RunSummary.Diverged) ? " " + RunSummary.DivergenceRule(result.Data.ClassNames.Count) : "";
         sections.Add(("Results", MarkdownTable(table) + "\nPer run: " + string.Join("; ", perRun) + "." + divergence + "\n\n" +
             string.Concat(charts.Where(c => c != Charts.SameMathsChart).Select(c => $"![{c}](charts/{c}.png)\n\n"))));
         sections.Add(("What can be concluded", Conclusions(result)));

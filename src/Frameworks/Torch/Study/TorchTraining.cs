@@ -68,9 +68,10 @@ public static class TorchTraining
     /// </summary>
     public static (Tensor X, Tensor Y) ToTensors(BatchBuffer batch)
     {
+        var (h, w, c) = (batch.Shape.Height, batch.Shape.Width, batch.Shape.Channels);
         var x = (batch.Layout == ImageLayout.Nhwc
-            ? tensor(batch.Inputs, [batch.Capacity, 32, 32, 3]).permute(0, 3, 1, 2)
-            : tensor(batch.Inputs, [batch.Capacity, 3, 32, 32])).narrow(0, 0, batch.Count);
+            ? tensor(batch.Inputs, [batch.Capacity, h, w, c]).permute(0, 3, 1, 2)
+            : tensor(batch.Inputs, [batch.Capacity, c, h, w])).narrow(0, 0, batch.Count);
         var y = tensor(batch.Labels, [batch.Capacity]).narrow(0, 0, batch.Count);
         return (x, y);
     }
