@@ -39,6 +39,19 @@ public class DatasetCommandTests
         var matrix = run.RootElement.GetProperty("confusion_matrix");
         Assert.Equal(10, matrix.GetArrayLength());
         Assert.Equal(500, matrix.EnumerateArray().Sum(row => row.EnumerateArray().Sum(c => c.GetInt32())));
+
+        // evaluate takes the data set from the run: the same 500 test images, the same accuracy, its class names.
+        var (evaluateCode, evaluation, evaluateError) = await Run("evaluate", "-m", folder.Path, "--limit-test", "500", "--json");
+        Assert.True(evaluateCode == 0, evaluateError);
+        using var evaluated = JsonDocument.Parse(evaluation);
+        Assert.Equal(accuracy, evaluated.RootElement.GetProperty("accuracy").GetDouble(), 6);
+        Assert.Equal("Ankle boot", evaluated.RootElement.GetProperty("class_names")[9].GetString());
+        Assert.True(evaluated.RootElement.GetProperty("per_class_accuracy").TryGetProperty("T-shirt/top", out _));
+
+        // predict and export handle CIFAR-10 models only so far, and say so.
+        var (predictCode, _, predictError) = await Run("predict", "-m", folder.Path, "any.png");
+        Assert.Equal(2, predictCode);
+        Assert.Contains("takes (None, 28, 28, 1) to 10 classes; twintrain predict handles CIFAR-10 models", predictError);
     }
 
     [Fact]

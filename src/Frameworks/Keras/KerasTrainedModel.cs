@@ -17,10 +17,12 @@ public sealed class KerasTrainedModel : TrainedModel
     {
         Path = path;
         _model = Sequential.Load(path);
-        if (!_model.InputShape.SequenceEqual([32, 32, 3]) || _model.OutputSize != CifarClasses.Count)
+        // An image classifier: (height, width, channels) in, one score per class out; whether it fits the data in hand
+        // is checked where data meets it (Architecture.CheckFits).
+        if (_model.InputShape.Length != 3 || _model.OutputSize < 2)
         {
             _model.Dispose();
-            throw new InvalidDataException($"{path}: the model takes {Layer.Format(_model.InputShape)} and gives {_model.OutputSize} outputs; a CIFAR-10 model takes (None, 32, 32, 3) and gives 10.");
+            throw new InvalidDataException($"{path}: the model takes {Layer.Format(_model.InputShape)} and gives {_model.OutputSize} outputs; an image classifier takes (None, height, width, channels) and gives one score per class.");
         }
         Architecture = Architecture.FromRecorded(path, ModelConfig.ToNode(_model));
         foreach (var (layer, weight) in _model.Layers.SelectMany(l => l.Weights.Select(w => (l, w))))
@@ -45,7 +47,7 @@ public sealed class KerasTrainedModel : TrainedModel
 
     public override float[] Probabilities(ImageSet set)
     {
-        var x = new float[set.Count * CifarClasses.PixelsPerImage];
+        var x = new float[set.Count * set.Shape.Pixels];
         new PixelConverter(ImageLayout.Nhwc).Fill(set, [.. Enumerable.Range(0, set.Count)], x);
         return _model.Predict(x, batchSize: 256);
     }

@@ -62,13 +62,14 @@ public sealed class TorchTrainedModel : TrainedModel
 
     public override float[][] WeightsInKerasLayout() => TorchWeights.InKerasLayout(_model, Architecture.Torch);
 
-    public override float[] Probabilities(ImageSet set) => ClassScores.Softmax(Outputs(set), CifarClasses.Count);
+    public override float[] Probabilities(ImageSet set) => ClassScores.Softmax(Outputs(set), Architecture.OutputSize);
 
     public override float[] Outputs(ImageSet set)
     {
         var batches = new Batches(set, 256, ImageLayout.Nchw);
         batches.StartEpoch(0, 0, shuffle: false);
-        var result = new float[set.Count * CifarClasses.Count];
+        int classes = Architecture.OutputSize;
+        var result = new float[set.Count * classes];
         using var noGrad = no_grad();
         _model.eval();
         for (int b = 0; b < batches.BatchCount; b++)
@@ -76,7 +77,7 @@ public sealed class TorchTrainedModel : TrainedModel
             using var scope = NewDisposeScope();
             var batch = batches.Load(b);
             var logits = _model.call(TorchTraining.ToTensors(batch).X).data<float>().ToArray();
-            logits.CopyTo(result, b * batches.BatchSize * CifarClasses.Count);
+            logits.CopyTo(result, b * batches.BatchSize * classes);
         }
         return result;
     }

@@ -13,45 +13,56 @@ namespace TwinTrain.Cli.Commands;
 public static class EvaluateCommand
 {
     public sealed record Evaluation(string Model, string Framework, int Images, double Accuracy, double Loss,
-        IReadOnlyDictionary<string, double> PerClassAccuracy, int[][] ConfusionMatrix);
+        IReadOnlyDictionary<string, double> PerClassAccuracy, int[][] ConfusionMatrix)
+    {
+        /// <summary>Label i's name, in the confusion matrix's order.</summary>
+        public IReadOnlyList<string> ClassNames { get; init; } = CifarClasses.Names;
+    }
 
     public static Command Create()
     {
         var model = new ModelOptions();
-        var data = new Option<string?>("--data") { Description = "CIFAR-10 as an archive or folder (default: where 'twintrain download' puts it)." };
+        var data = new Option<string?>("--data") { Description = "The test data: CIFAR-10 as an archive or folder, or a folder of IDX files (default: the model's data set where it is kept)." };
+        var dataset = new Option<string?>("--dataset") { Description = $"The data set: {string.Join(", ", DatasetInfo.Known.Select(d => d.Name))} (default: the one the model's run recorded, else recognised from --data)." };
+        dataset.AcceptOnlyFromAmong([.. DatasetInfo.Known.Select(d => d.Name)]);
         var limit = new Option<int?>("--limit-test") { Description = "Evaluate on N images spread over the test set." };
         var json = new Option<bool>("--json") { Description = "Print JSON instead of tables." };
-        var command = new Command("evaluate", "Evaluate a trained model on the CIFAR-10 test set.") { data, limit, json };
+        var command = new Command("evaluate", "Evaluate a trained model on its data set's test split.") { data, dataset, limit, json };
         model.AddTo(command);
         command.SetAction(parse =>
         {
             var output = parse.InvocationConfiguration.Output;
             if (parse.GetValue(limit) is < 1 and var n) throw new ArgumentException($"--limit-test must be at least 1 (got {n}).");
             using var trained = model.Load(parse);
-            var (cifar, _) = DatasetLoader.Load(DataLocation.Resolve(parse.GetValue(data)));
-            var test = cifar.Test.Subset(parse.GetValue(limit) ?? int.MaxValue);
-            var evaluation = Evaluate(trained, test);
+            string? name = parse.GetValue(dataset) ?? model.RecordedDataset(parse);
+            var named = name is null ? null : DatasetInfo.Named(name) ?? throw new InvalidDataException($"the model's run records the data set '{name}', which this TwinTrain does not know.");
+            string source = parse.GetValue(data) ?? (named is not null && named != DatasetInfo.Cifar10 ? DatasetLoader.DefaultFolderOf(named) : DataLocation.Resolve(null));
+            var (full, _) = DatasetLoader.Load(source, dataset: named);
+            trained.CheckFits(full.Info);
+            var test = full.Test.Subset(parse.GetValue(limit) ?? int.MaxValue);
+            var evaluation = Evaluate(trained, test, full.Info.ClassNames);
             output.Write(parse.GetValue(json) ? JsonSerializer.Serialize(evaluation, RunFiles.Json) + "\n" : Format(evaluation));
             return 0;
         });
         return command;
     }
 
-    public static Evaluation Evaluate(TrainedModel model, ImageSet test)
+    public static Evaluation Evaluate(TrainedModel model, ImageSet test, IReadOnlyList<string> classNames)
     {
         var probabilities = model.Probabilities(test);
-        var matrix = Enumerable.Range(0, CifarClasses.Count).Select(_ => new int[CifarClasses.Count]).ToArray();
+        int classes = classNames.Count;
+        var matrix = Enumerable.Range(0, classes).Select(_ => new int[classes]).ToArray();
         double loss = 0;
         for (int i = 0; i < test.Count; i++)
         {
-            var row = probabilities.AsSpan(i * CifarClasses.Count, CifarClasses.Count);
+            var row = probabilities.AsSpan(i * classes, classes);
             matrix[test.Labels[i]][ClassScores.ArgMax(row)]++;
             loss -= Math.Log(Math.Max(row[test.Labels[i]], 1e-7f));
         }
-        int correct = Enumerable.Range(0, CifarClasses.Count).Sum(c => matrix[c][c]);
-        var perClass = CifarClasses.Names.Select((name, c) => (name, matrix[c].Sum() == 0 ? double.NaN : (double)matrix[c][c] / matrix[c].Sum()))
+        int correct = Enumerable.Range(0, classes).Sum(c => matrix[c][c]);
+        var perClass = classNames.Select((name, c) => (name, matrix[c].Sum() == 0 ? double.NaN : (double)matrix[c][c] / matrix[c].Sum()))
             .ToDictionary(p => p.name, p => p.Item2);
-        return new Evaluation(model.Path, model.Framework, test.Count, (double)correct / test.Count, loss / test.Count, perClass, matrix);
+        return new Evaluation(model.Path, model.Framework, test.Count, (double)correct / test.Count, loss / test.Count, perClass, matrix) { ClassNames = classNames };
     }
 
     static string Format(Evaluation e)
@@ -61,13 +72,13 @@ public static class EvaluateCommand
         text.AppendLine();
         text.AppendLine("Confusion matrix (rows: true class, columns: predicted), with per-class accuracy:");
         text.Append(F($"{"",-11}"));
-        foreach (string name in CifarClasses.Names) text.Append(F($"{name[..Math.Min(5, name.Length)],6}"));
+        foreach (string name in e.ClassNames) text.Append(F($"{name[..Math.Min(5, name.Length)],6}"));
         text.AppendLine(F($"{"acc.",8}"));
-        for (int t = 0; t < CifarClasses.Count; t++)
+        for (int t = 0; t < e.ClassNames.Count; t++)
         {
-            text.Append(F($"{CifarClasses.Names[t],-11}"));
+            text.Append(F($"{e.ClassNames[t],-11}"));
             foreach (int count in e.ConfusionMatrix[t]) text.Append(F($"{count,6}"));
-            text.AppendLine(F($"{100 * e.PerClassAccuracy[CifarClasses.Names[t]],7:F1}%"));
+            text.AppendLine(F($"{100 * e.PerClassAccuracy[e.ClassNames[t]],7:F1}%"));
         }
         return text.ToString();
     }

@@ -23,6 +23,7 @@ public static class ExportCommand
             int checkImages = parse.GetValue(count);
             if (checkImages < 1) throw new ArgumentException($"--check-images must be at least 1 (got {checkImages}).");
             using var trained = model.Load(parse);
+            trained.RequireCifar10("export");
             byte[] onnx = OnnxExport.Export(trained);
             using (var check = new OnnxModel(onnx, "the exported model")) { }
             TwinTrain.Data.AtomicFile.WriteAllBytes(path, onnx);

@@ -24,4 +24,7 @@ public sealed class ModelOptions
     }
 
     public TrainedModel Load(ParseResult parse) => TrainedModel.Load(parse.GetValue(_model)!, parse.GetValue(_arch));
+
+    /// <summary>The data set the model's run recorded (null when none is recorded).</summary>
+    public string? RecordedDataset(ParseResult parse) => TrainedModel.RecordedDataset(parse.GetValue(_model)!);
 }

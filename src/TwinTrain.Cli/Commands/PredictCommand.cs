@@ -22,6 +22,7 @@ public static class PredictCommand
             var output = parse.InvocationConfiguration.Output;
             var error = parse.InvocationConfiguration.Error;
             using var trained = model.Load(parse);
+            trained.RequireCifar10("predict");
             using var onnx = parse.GetValue(runtime) == "onnx" ? new OnnxModel(OnnxExport.Export(trained), trained.Path) : null;
             int failures = 0;
             foreach (string path in parse.GetValue(images)!)

@@ -7,7 +7,7 @@ namespace TwinTrain.Experiment.Models;
 
 /// <summary>
 /// A trained model of any framework, loaded from a run folder or its model file by the framework whose file it is,
-/// that gives class probabilities for CIFAR-10-sized images.
+/// that gives class probabilities for the images of the data set it was trained on.
 /// </summary>
 public abstract class TrainedModel : IDisposable
 {
@@ -17,10 +17,10 @@ public abstract class TrainedModel : IDisposable
     /// <summary>The network: a Keras model's own config, or for torch files the architecture they were trained as.</summary>
     public Architecture Architecture { get; protected init; } = Architecture.Study;
 
-    /// <summary>Softmax probabilities, 10 per image, for every image of the set.</summary>
+    /// <summary>Softmax probabilities, one per class, for every image of the set.</summary>
     public abstract float[] Probabilities(ImageSet set);
 
-    /// <summary>What the network itself outputs, 10 per image: probabilities for the Keras-style model, logits for the torch one.</summary>
+    /// <summary>What the network itself outputs, one per class and image: probabilities for the Keras-style model, logits for the torch one.</summary>
     public abstract float[] Outputs(ImageSet set);
 
     /// <summary>The input layout the model's users expect: channels-last for Keras, channels-first for PyTorch.</summary>
@@ -38,6 +38,38 @@ public abstract class TrainedModel : IDisposable
     }
 
     public abstract void Dispose();
+
+    /// <summary>
+    /// The data set the model was trained on, as its run folder's run.json records it (the folder given, or the run
+    /// folder above a checkpoint's file); null where nothing records it.
+    /// </summary>
+    public static string? RecordedDataset(string path)
+    {
+        string full = System.IO.Path.GetFullPath(path);
+        string? folder = Directory.Exists(full) ? full : System.IO.Path.GetDirectoryName(full);
+        // A run folder, or its checkpoint/epoch-NNNN/ folder two levels below it.
+        for (int up = 0; up < 3 && folder is not null; up++, folder = System.IO.Path.GetDirectoryName(folder))
+        {
+            if (!File.Exists(System.IO.Path.Combine(folder, Reporting.RunFiles.Run))) continue;
+            return Reporting.RunFiles.ReadRun(folder)?.Data?.Dataset;
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// For the commands that handle CIFAR-10 models only so far (predict, export): a model of another data set is
+    /// refused in one line saying so.
+    /// </summary>
+    public void RequireCifar10(string command)
+    {
+        var cifar = DatasetInfo.Cifar10;
+        if (!Architecture.InputShape.SequenceEqual(cifar.Shape.ChannelsLast) || Architecture.OutputSize != cifar.Classes)
+            throw new InvalidDataException($"{Path}: the model takes {Keras.Layers.Layer.Format(Architecture.InputShape)} to {Architecture.OutputSize} classes; twintrain {command} handles CIFAR-10 models ((None, 32, 32, 3) to 10 classes) only so far.");
+    }
+
+    /// <summary>Refuses data the model was not made for, in one line naming both.</summary>
+    public void CheckFits(DatasetInfo data) =>
+        Architecture.CheckFits(data.Shape.Height, data.Shape.Width, data.Shape.Channels, data.Classes);
 
     /// <summary>
     /// Loads <paramref name="path"/>: a run folder (from train or compare) or a model file of any registered framework
@@ -79,8 +111,9 @@ public abstract class TrainedModel : IDisposable
     static Architecture ArchitectureBeside(string file, string? named)
     {
         string beside = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(file))!, Architecture.FileName);
-        if (named is not null) return Architecture.Resolve(named).ForCifar10();
-        return File.Exists(beside) ? Architecture.Resolve(beside).ForCifar10() : Architecture.Study;
+        // Not fitted to a data set here: whether it fits the data is checked where data meets the model (CheckFits).
+        if (named is not null) return Architecture.Resolve(named);
+        return File.Exists(beside) ? Architecture.Resolve(beside) : Architecture.Study;
     }
 
     /// <summary>The one refusal for weights with NaN or infinity: a model that diverged gives no meaningful predictions.</summary>
