@@ -29,6 +29,21 @@ public class DiffCommandTests
         Assert.DoesNotContain("BEYOND", output);
     }
 
+    [Fact]
+    public async Task Should_look_inside_the_study_fitted_to_fashion_mnist_one_channel_images()
+    {
+        const string fashionMnist = "/usr/share/datasets/fashion-mnist";
+        if (!Directory.Exists(fashionMnist))
+            throw new DirectoryNotFoundException($"This test reads the real Fashion-MNIST in {fashionMnist} (apt-get install dataset-fashion-mnist); it is missing.");
+        using var folder = new TempFolder();
+        var (code, output, error) = await Run("diff", "--data", fashionMnist, "--cache-dir", SharedData.CacheFolder, "--threads", "1",
+            "--batch-size", "16", "--steps", "2", "-o", folder["diff"]);
+        Assert.True(code == 0, error);
+        Assert.Contains($"Loading fashion-mnist from {fashionMnist}", output);
+        Assert.Contains("keras stays within float32 rounding at every layer, forward and backward.", output);
+        Assert.Contains("torch stays within float32 rounding at every layer, forward and backward.", output);
+    }
+
     [Theory]
     [InlineData("--frameworks: unknown framework 'caffe'", "--frameworks", "keras,caffe")]
     [InlineData("--frameworks: pytorch has no layer-by-layer mode, so diff cannot look inside it (diff looks inside keras, torch).", "--frameworks", "keras,pytorch")]

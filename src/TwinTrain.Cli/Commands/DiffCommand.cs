@@ -31,7 +31,9 @@ public static class DiffCommand
         command.SetAction((parse, cancel) =>
         {
             var console = parse.InvocationConfiguration.Output;
-            var architecture = Architecture.Resolve(parse.GetValue(arch)!).ForCifar10();
+            string source = DataLocation.Resolve(parse.GetValue(data));
+            var dataset = DatasetLoader.Recognise(source, null);
+            var architecture = Architecture.Resolve(parse.GetValue(arch)!).ForData(dataset);
             var names = ParseFrameworks(parse.GetValue(frameworks)!);
             int stepCount = parse.GetValue(steps);
             if (stepCount < 1) throw new ArgumentException($"--steps must be at least 1 (got {stepCount}).");
@@ -48,9 +50,8 @@ public static class DiffCommand
                 throw new ArgumentException($"--align bn applies to networks with BatchNormalization only ({config.Arch} has none).");
             config = Alignments.With(config, factors) with { Init = Initialisation.Shared };
 
-            string source = DataLocation.Resolve(parse.GetValue(data));
-            console.WriteLine($"Loading CIFAR-10 from {source}");
-            var (full, report) = DatasetLoader.Load(source, parse.GetValue(cacheDir), !parse.GetValue(noCache));
+            console.WriteLine($"Loading {dataset.Name} from {source}");
+            var (full, report) = DatasetLoader.Load(source, parse.GetValue(cacheDir), !parse.GetValue(noCache), dataset);
             console.WriteLine($"  {full.Train.Count:N0} training images ({(report.FromCache ? "from cache" : report.Form)}, {report.Seconds:F2}s)");
             var result = LayerDiff.Run(architecture, config, names, full.Train, stepCount, console);
             console.WriteLine();

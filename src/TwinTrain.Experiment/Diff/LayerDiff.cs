@@ -337,7 +337,7 @@ public static class LayerDiff
     static (double[] Images, int[] Labels) Batch(ImageSet images, int step, int batch)
     {
         int[] indices = [.. Enumerable.Range(step * batch, batch)];
-        var x = new float[batch * CifarClasses.PixelsPerImage];
+        var x = new float[batch * images.Shape.Pixels];
         new PixelConverter(ImageLayout.Nhwc).Fill(images, indices, x);
         return ([.. x.Select(v => (double)v)], [.. indices.Select(i => (int)images.Labels[i])]);
     }
