@@ -6,12 +6,16 @@ namespace TwinTrain.Cli;
 /// <summary>Finds the dataset when --data is not given: the file 'twintrain download' writes, in the default folder.</summary>
 public static class DataLocation
 {
-    public static string Resolve(string? data) => Find(data) ?? throw NotFound();
+    public static string Resolve(string? data, DatasetInfo? dataset = null) => Find(data, dataset) ?? throw NotFound();
 
-    /// <summary>--data, or the release in the default folder, or null when there is none there.</summary>
-    public static string? Find(string? data)
+    /// <summary>
+    /// --data; else for a data set other than CIFAR-10 where it is kept (<see cref="DatasetLoader.DefaultFolderOf"/>);
+    /// else CIFAR-10's release in the default folder, or null when there is none there.
+    /// </summary>
+    public static string? Find(string? data, DatasetInfo? dataset = null)
     {
         if (!string.IsNullOrEmpty(data)) return data;
+        if (dataset is not null && dataset != DatasetInfo.Cifar10) return DatasetLoader.DefaultFolderOf(dataset);
         string folder = DatasetLoader.DefaultDataFolder();
         foreach (string candidate in new[] { CifarDownloader.FileName, "cifar-10-batches-bin", "cifar-10-python.tar.gz", "cifar-10-batches-py" })
         {
@@ -30,9 +34,9 @@ public static class DataLocation
     /// is not where 'twintrain download' puts it, fetch it there (progress bar, MD5, resume) and go on. With
     /// <paramref name="allowed"/> (--download) at once; on a terminal after asking; in a script it stays an error.
     /// </summary>
-    public static string ResolveOrDownload(string? data, bool allowed, Uri url, string md5, TextWriter output, CancellationToken cancel)
+    public static string ResolveOrDownload(string? data, DatasetInfo dataset, bool allowed, Uri url, string md5, TextWriter output, CancellationToken cancel)
     {
-        if (Find(data) is { } found) return found;
+        if (Find(data, dataset) is { } found) return found;
         bool interactive = !Console.IsInputRedirected && !Console.IsOutputRedirected && ReferenceEquals(output, Console.Out);
         if (!allowed && interactive)
         {

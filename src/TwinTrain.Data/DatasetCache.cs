@@ -68,7 +68,7 @@ public sealed class DatasetCache(string folder)
                 hash.Append(part);
             }
             if (hash.GetCurrentHashAsUInt64() != checksum) return (null, default, $"{file} is corrupt (checksum mismatch)");
-            if (Describe(dataset) is var expected && !description.AsSpan().SequenceEqual(expected))
+            if (!description.AsSpan().SequenceEqual(Describe(dataset)))
                 return (null, default, $"{file} describes another data set");
             if (trainLabels.Concat(testLabels).Any(l => l >= dataset.Classes)) return (null, default, $"{file} has bad labels");
             if (!Enum.IsDefined(form)) return (null, default, $"{file} names an unknown form");

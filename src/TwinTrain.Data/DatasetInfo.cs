@@ -38,6 +38,10 @@ public sealed record DatasetInfo(string Name, string Title, ImageShape Shape, IR
 
     public static DatasetInfo? Named(string name) => Known.FirstOrDefault(d => string.Equals(d.Name, name, StringComparison.OrdinalIgnoreCase));
 
+    /// <summary>The data set a run recorded by name; one this TwinTrain does not know is an error naming the ones it does.</summary>
+    public static DatasetInfo Recorded(string name) => Named(name)
+        ?? throw new DataFormatException($"the run records the data set '{name}', which this TwinTrain does not know ({string.Join(", ", Known.Select(d => d.Name))}).");
+
     public bool Equals(DatasetInfo? other) =>
         other is not null && Name == other.Name && Shape == other.Shape && ClassNames.SequenceEqual(other.ClassNames);
 

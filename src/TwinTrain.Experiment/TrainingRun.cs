@@ -21,6 +21,10 @@ public sealed record DataSummary(string Source, string Form, bool FromCache, dou
 
     /// <summary>Label i's name.</summary>
     public IReadOnlyList<string> ClassNames { get; init; } = DatasetInfo.Cifar10.ClassNames;
+
+    /// <summary>Whether the runs trained on CIFAR-10, the study's data set (its figures only make sense beside those).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool IsStudysDataset => Dataset == DatasetInfo.Cifar10.Name;
 }
 
 /// <summary>Everything about one training run; written as run.json.</summary>

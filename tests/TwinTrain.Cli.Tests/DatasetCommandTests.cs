@@ -55,6 +55,21 @@ public class DatasetCommandTests
     }
 
     [Fact]
+    public async Task Should_resume_a_fashion_mnist_run_on_the_data_set_it_recorded()
+    {
+        RequireFashionMnist();
+        using var folder = new TempFolder();
+        string[] limits = ["--cache-dir", SharedData.CacheFolder, "--limit-train", "640", "--limit-test", "100", "--threads", "1"];
+        var (code, output, error) = await Run(["train", "-f", "keras", "--dataset", "fashion-mnist", "--epochs", "1", "--out", folder.Path, .. limits]);
+        Assert.True(code == 0, error + output);
+        // Neither --data nor --dataset: the run's own record says where and what the data is.
+        (code, output, error) = await Run(["train", "--resume", folder.Path, "--epochs", "2", .. limits]);
+        Assert.True(code == 0, error + output);
+        Assert.Contains($"Loading fashion-mnist from {FashionMnist}", output);
+        Assert.Equal(3, File.ReadAllLines(Path.Combine(folder.Path, "history.csv")).Length);
+    }
+
+    [Fact]
     public async Task Should_compare_on_fashion_mnist_with_its_class_names_and_without_the_studys_cifar10_figures()
     {
         RequireFashionMnist();

@@ -35,8 +35,8 @@ public static class EvaluateCommand
             if (parse.GetValue(limit) is < 1 and var n) throw new ArgumentException($"--limit-test must be at least 1 (got {n}).");
             using var trained = model.Load(parse);
             string? name = parse.GetValue(dataset) ?? model.RecordedDataset(parse);
-            var named = name is null ? null : DatasetInfo.Named(name) ?? throw new InvalidDataException($"the model's run records the data set '{name}', which this TwinTrain does not know.");
-            string source = parse.GetValue(data) ?? (named is not null && named != DatasetInfo.Cifar10 ? DatasetLoader.DefaultFolderOf(named) : DataLocation.Resolve(null));
+            var named = name is null ? null : DatasetInfo.Recorded(name);
+            string source = DataLocation.Resolve(parse.GetValue(data), named);
             var (full, _) = DatasetLoader.Load(source, dataset: named);
             trained.CheckFits(full.Info);
             var test = full.Test.Subset(parse.GetValue(limit) ?? int.MaxValue);

@@ -54,7 +54,7 @@ public static class TrainCommand
         // A run killed after its last epoch's checkpoint but before it was marked completed only needs finishing.
         if (previous.History.Count >= config.Epochs && previous.Status is RunSummary.Completed or RunSummary.Diverged)
             throw new ArgumentException($"{folder}: the run already has {previous.History.Count} epoch(s); pass --epochs N (more than that) to train further.");
-        var (data, dataSummary) = training.LoadData(parse, config, console, previous.Data.Source);
+        var (data, dataSummary) = training.LoadData(parse, config, console, previous.Data.Source, previous.Data.Dataset);
         if (data.Train.Count != previous.Data.TrainImages || data.Test.Count != previous.Data.TestImages)
             throw new ArgumentException($"{folder}: the run used {previous.Data.TrainImages:N0}/{previous.Data.TestImages:N0} images, this data gives {data.Train.Count:N0}/{data.Test.Count:N0}.");
 

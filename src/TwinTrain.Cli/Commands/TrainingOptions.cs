@@ -53,19 +53,15 @@ public sealed class TrainingOptions
         return Architecture.Resolve(parse.GetValue(_arch)!).ForData(Dataset(parse));
     }
 
-    /// <summary>The data set: --dataset, else what --data holds, else CIFAR-10.</summary>
-    public DatasetInfo Dataset(ParseResult parse)
+    /// <summary>
+    /// The data set: --dataset, else the one a resumed run recorded, else recognised from --data (or the run's
+    /// source), else CIFAR-10.
+    /// </summary>
+    DatasetInfo Dataset(ParseResult parse, string? defaultSource = null, string? defaultDataset = null)
     {
-        var named = parse.GetValue(_dataset) is { } name ? DatasetInfo.Named(name) : null;
-        return DatasetLoader.Recognise(DataSource(parse) ?? "", named);
-    }
-
-    /// <summary>--data, or for a data set other than CIFAR-10 where it is kept (null: CIFAR-10's default place, found later).</summary>
-    string? DataSource(ParseResult parse, string? defaultSource = null)
-    {
-        if ((parse.GetValue(_data) ?? defaultSource) is { } given) return given;
-        return parse.GetValue(_dataset) is { } name && DatasetInfo.Named(name) is { } named && named != DatasetInfo.Cifar10
-            ? DatasetLoader.DefaultFolderOf(named) : null;
+        string? name = parse.GetValue(_dataset) ?? defaultDataset;
+        var named = name is null ? null : DatasetInfo.Recorded(name);
+        return DatasetLoader.Recognise(parse.GetValue(_data) ?? defaultSource ?? "", named);
     }
 
     /// <summary>--python, for commands that do not resolve an architecture (resume).</summary>
@@ -135,14 +131,18 @@ public sealed class TrainingOptions
     /// <summary>--epochs if the user gave it, else null.</summary>
     public int? ExplicitEpochs(ParseResult parse) => parse.GetResult(_epochs) is { Implicit: false } ? parse.GetValue(_epochs) : null;
 
-    /// <summary>Loads CIFAR-10 (through the cache) and takes the limited subsets, telling the user what it did.</summary>
-    public (Dataset Data, DataSummary Summary) LoadData(ParseResult parse, TrainingConfig config, TextWriter console, string? defaultSource = null)
+    /// <summary>
+    /// Loads the data set (through the cache) and takes the limited subsets, telling the user what it did; a resumed
+    /// run gives the source and data set it recorded.
+    /// </summary>
+    public (Dataset Data, DataSummary Summary) LoadData(ParseResult parse, TrainingConfig config, TextWriter console,
+        string? defaultSource = null, string? defaultDataset = null)
     {
         string url = parse.GetValue(_downloadUrl)!;
         if (!Uri.TryCreate(url, UriKind.Absolute, out var address)) throw new ArgumentException($"--download-url: '{url}' is not an address.");
-        var dataset = Dataset(parse);
-        string source = DataSource(parse, defaultSource) is { } known && dataset != DatasetInfo.Cifar10 ? known
-            : DataLocation.ResolveOrDownload(DataSource(parse, defaultSource), parse.GetValue(_download), address, parse.GetValue(_downloadMd5)!, console, CancellationToken.None);
+        var dataset = Dataset(parse, defaultSource, defaultDataset);
+        string source = DataLocation.ResolveOrDownload(parse.GetValue(_data) ?? defaultSource, dataset, parse.GetValue(_download),
+            address, parse.GetValue(_downloadMd5)!, console, CancellationToken.None);
         console.WriteLine($"Loading {dataset.Name} from {source}");
         var (full, report) = DatasetLoader.Load(source, parse.GetValue(_cacheDir), !parse.GetValue(_noCache), dataset);
         var data = full.Limit(config.LimitTrain, config.LimitTest);

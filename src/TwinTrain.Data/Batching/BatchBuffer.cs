@@ -62,6 +62,8 @@ public sealed class PixelConverter(ImageLayout layout, Preprocessing? preprocess
     {
         var shape = set.Shape;
         int plane = shape.Height * shape.Width, channels = shape.Channels;
+        // Where pixel p of channel c goes: channels last it is p * channels + c, channels first c * plane + p.
+        var (pixelStride, channelStride) = Layout == ImageLayout.Nhwc ? (channels, 1) : (1, plane);
         for (int b = 0; b < indices.Length; b++)
         {
             var source = set.Image(indices[b]);
@@ -69,8 +71,7 @@ public sealed class PixelConverter(ImageLayout layout, Preprocessing? preprocess
             for (int c = 0; c < channels; c++)
             {
                 float[] table = tables[c];
-                for (int p = 0; p < plane; p++)
-                    target[Layout == ImageLayout.Nhwc ? p * channels + c : c * plane + p] = table[source[p * channels + c]];
+                for (int p = 0; p < plane; p++) target[p * pixelStride + c * channelStride] = table[source[p * channels + c]];
             }
         }
     }

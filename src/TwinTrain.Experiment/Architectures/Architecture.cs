@@ -38,7 +38,7 @@ public sealed class Architecture
         Digest = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(ModelConfig.ToJson(model, indented: false))));
         // The preset as it is, or the same structure (input shape included): the study's preset fitted to 28x28x1
         // images is another network.
-        IsStudy = Source == $"preset '{Default}'" || StructureOf(model) == StudyStructure.Value;
+        IsStudy = (IsPreset && Name == Default) || StructureOf(model) == StudyStructure.Value;
         _torch = new Lazy<(TorchTranslation?, string?)>(() =>
         {
             using var built = Build(seed: 0);
@@ -95,6 +95,9 @@ public sealed class Architecture
             throw new InvalidDataException($"{name}: {e.Message}");
         }
     }
+
+    /// <summary>A preset as it is built in (not fitted to a data set, not read from a file of the same name).</summary>
+    bool IsPreset => Source == $"preset '{Name}'";
 
     /// <summary>The preset's name, or the path of the config file.</summary>
     public string Name { get; }
@@ -265,7 +268,7 @@ public sealed class Architecture
     public Architecture ForData(DatasetInfo data)
     {
         bool fits = InputShape.SequenceEqual(data.Shape.ChannelsLast) && OutputSize == data.Classes;
-        if (fits || !Presets.Contains(Name) || !Source.StartsWith("preset ", StringComparison.Ordinal))
+        if (fits || !IsPreset)
         {
             CheckFits(data.Shape.Height, data.Shape.Width, data.Shape.Channels, data.Classes);
             return this;

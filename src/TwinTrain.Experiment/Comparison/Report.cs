@@ -109,7 +109,7 @@ public static class Report
             Row("Hardware", "Colab GPU", "Colab GPU", _ => "CPU"),
         };
         // The study's columns are CIFAR-10's: beside another data set's results they would read as a comparison.
-        if (result.Data.Dataset != Data.DatasetInfo.Cifar10.Name) table = [.. table.Select(row => (string[])[row[0], .. row[3..]])];
+        if (!result.Data.IsStudysDataset) table = [.. table.Select(row => (string[])[row[0], .. row[3..]])];
         var perRun = result.MainRuns.Select(r => F($"{r.Framework} seed {r.Seed}: ") +
             (r.Error is not null ? $"failed ({r.Error})"
                 : r.Summary is { Status: RunSummary.Diverged } diverged ? $"diverged at {diverged.DivergedAt}{(diverged.DivergedBecause is { } why ? $" ({why})" : "")} (left out of the statistics)"

@@ -46,7 +46,7 @@ public static class SummaryTable
         }
         foreach (var line in DisturbedLines(result)) text.AppendLine(line);
         // The study's figures are CIFAR-10's: beside another data set's they would read as a comparison.
-        if (result.Data.Dataset == Data.DatasetInfo.Cifar10.Name)
+        if (result.Data.IsStudysDataset)
             text.AppendLine("The study (official CIFAR-10, Colab GPU): TensorFlow 68.78 %, PyTorch 68.95 %; 715 s vs 723 s.");
         if (result.Interrupted) text.AppendLine("Interrupted: run the same command again to continue.");
         return text.ToString();
