@@ -3,47 +3,59 @@ using TwinTrain.Data.Download;
 
 namespace TwinTrain.Cli;
 
-/// <summary>Finds the dataset when --data is not given: the file 'twintrain download' writes, in the default folder.</summary>
+/// <summary>Finds the data set when --data is not given: where 'twintrain download' puts its release (Debian's Fashion-MNIST first).</summary>
 public static class DataLocation
 {
-    public static string Resolve(string? data, DatasetInfo? dataset = null) => Find(data, dataset) ?? throw NotFound();
+    public static string Resolve(string? data, DatasetInfo? dataset = null) => Find(data, dataset) ?? throw NotFound(dataset);
 
-    /// <summary>
-    /// --data; else for a data set other than CIFAR-10 where it is kept (<see cref="DatasetLoader.DefaultFolderOf"/>);
-    /// else CIFAR-10's release in the default folder, or null when there is none there.
-    /// </summary>
+    /// <summary>The forms of each release a user may keep in the data folder, in the order they are looked for.</summary>
+    static IEnumerable<string> Candidates(DatasetInfo dataset)
+    {
+        if (dataset == DatasetInfo.FashionMnist) yield return DatasetLoader.DebianFashionMnist;
+        string folder = DatasetLoader.DefaultDataFolder();
+        var release = Releases.Of(dataset);
+        yield return release.EntryIn(folder);
+        string[] others = release.Dataset == DatasetInfo.Cifar10 ? ["cifar-10-batches-bin", "cifar-10-python.tar.gz", "cifar-10-batches-py"]
+            : release.Dataset == DatasetInfo.Cifar100 ? ["cifar-100-python", "cifar-100-binary.tar.gz", "cifar-100-binary"]
+            : [];
+        foreach (string other in others) yield return Path.Combine(folder, other);
+    }
+
+    /// <summary>--data; else the data set's release where it is kept (CIFAR-10's when none is named), or null when there is none there.</summary>
     public static string? Find(string? data, DatasetInfo? dataset = null)
     {
         if (!string.IsNullOrEmpty(data)) return data;
-        if (dataset is not null && dataset != DatasetInfo.Cifar10) return DatasetLoader.DefaultFolderOf(dataset);
-        string folder = DatasetLoader.DefaultDataFolder();
-        foreach (string candidate in new[] { CifarDownloader.FileName, "cifar-10-batches-bin", "cifar-10-python.tar.gz", "cifar-10-batches-py" })
-        {
-            string path = Path.Combine(folder, candidate);
-            if (File.Exists(path) || Directory.Exists(path)) return path;
-        }
-        return null;
+        return Candidates(dataset ?? DatasetInfo.Cifar10).FirstOrDefault(path => File.Exists(path) || (Directory.Exists(path) && Directory.EnumerateFileSystemEntries(path).Any()));
     }
 
-    static FileNotFoundException NotFound() => new(
-        $"No CIFAR-10 found in {DatasetLoader.DefaultDataFolder()}. Run 'twintrain download' to fetch the official release there, " +
-        "pass --download to fetch it now, or pass --data PATH (cifar-10-binary.tar.gz, cifar-10-python.tar.gz, an extracted folder, or an image folder).");
+    static FileNotFoundException NotFound(DatasetInfo? dataset)
+    {
+        var release = Releases.Of(dataset ?? DatasetInfo.Cifar10);
+        string option = release.Dataset == DatasetInfo.Cifar10 ? "" : $" --dataset {release.Dataset.Name}";
+        return new FileNotFoundException(
+            $"No {release.Dataset.Title} found in {DatasetLoader.DefaultDataFolder()}. Run 'twintrain download{option}' to fetch the official release there, " +
+            "pass --download to fetch it now, or pass --data PATH (a release as an archive or folder, a folder of IDX files, or an image folder).");
+    }
 
     /// <summary>
-    /// As keras.datasets.cifar10.load_data() and torchvision's download=True: when no --data is given and the release
-    /// is not where 'twintrain download' puts it, fetch it there (progress bar, MD5, resume) and go on. With
+    /// As keras.datasets' load_data() and torchvision's download=True: when no --data is given and the release is not
+    /// where 'twintrain download' puts it, fetch it there (progress bar, MD5, resume) and go on. With
     /// <paramref name="allowed"/> (--download) at once; on a terminal after asking; in a script it stays an error.
+    /// <paramref name="url"/> and <paramref name="md5s"/> fetch it from elsewhere (tests).
     /// </summary>
-    public static string ResolveOrDownload(string? data, DatasetInfo dataset, bool allowed, Uri url, string md5, TextWriter output, CancellationToken cancel)
+    public static string ResolveOrDownload(string? data, DatasetInfo? dataset, bool allowed, Uri? url, IReadOnlyList<string>? md5s, TextWriter output, CancellationToken cancel)
     {
         if (Find(data, dataset) is { } found) return found;
+        if (!string.IsNullOrEmpty(data)) return data;
+        var release = Releases.Of(dataset ?? DatasetInfo.Cifar10);
         bool interactive = !Console.IsInputRedirected && !Console.IsOutputRedirected && ReferenceEquals(output, Console.Out);
         if (!allowed && interactive)
         {
-            output.Write($"CIFAR-10 is not in {DatasetLoader.DefaultDataFolder()}. Download the official release (162 MB) there now? [y/N] ");
+            output.Write($"{release.Dataset.Title} is not in {DatasetLoader.DefaultDataFolder()}. Download the official release ({release.Size}) there now? [y/N] ");
             allowed = Console.ReadLine()?.Trim().ToLowerInvariant() is "y" or "yes";
         }
-        if (!allowed) throw NotFound();
-        return Commands.DownloadCommand.Fetch(DatasetLoader.DefaultDataFolder(), url, md5, output, cancel).GetAwaiter().GetResult();
+        if (!allowed) throw NotFound(dataset);
+        if (url is not null) release = release.From(url, md5s);
+        return Commands.DownloadCommand.Fetch(DatasetLoader.DefaultDataFolder(), release, output, cancel).GetAwaiter().GetResult();
     }
 }

@@ -4,28 +4,34 @@ using TwinTrain.Data.Sources;
 
 namespace TwinTrain.Data;
 
-/// <summary>The forms of data that the readers recognise: CIFAR-10's three (<see cref="CifarReader"/>) and IDX (<see cref="IdxReader"/>).</summary>
+/// <summary>
+/// The forms of data that the readers recognise: the official binary and python releases (<see cref="CifarReader"/>,
+/// <see cref="Cifar100Reader"/>), image folders (<see cref="ImageFolderReader"/>) and IDX (<see cref="IdxReader"/>).
+/// </summary>
 public enum DataForm { OfficialBinary, OfficialPython, ImageFolder, Idx }
 
 /// <summary>
 /// Reads CIFAR-10 from any form a user has, as a folder or an archive: the official binary release
 /// (data_batch_1.bin .. test_batch.bin), the official python release (pickled data_batch_1 .. test_batch) or an
-/// image folder (train/&lt;class&gt;/*.jpg|png and test/&lt;class&gt;/...).
+/// image folder (train/&lt;class&gt;/*.jpg|png and test/&lt;class&gt;/...), which may hold any classes and sizes
+/// unless CIFAR-10 is <paramref name="expected"/> (<see cref="ImageFolderReader"/>).
 /// </summary>
 public static partial class CifarReader
 {
     [GeneratedRegex(@"^(data_batch_[1-5]|test_batch)(\.bin)?$", RegexOptions.IgnoreCase)]
     private static partial Regex BatchName();
 
-    public static (Dataset Data, DataForm Form) Read(string path)
+    public static (Dataset Data, DataForm Form) Read(string path) => Read(path, DatasetInfo.Cifar10, ImageFolderOptions.Default);
+
+    /// <summary>
+    /// Reads what <paramref name="path"/> holds: CIFAR-10 in a release, or an image folder, which must hold CIFAR-10's
+    /// classes at 32x32 when <paramref name="expected"/> is CIFAR-10 and may hold any when it is null.
+    /// </summary>
+    public static (Dataset Data, DataForm Form) Read(string path, DatasetInfo? expected, ImageFolderOptions images)
     {
         var binary = new SortedDictionary<string, (byte[], byte[])>(StringComparer.Ordinal);
         var python = new SortedDictionary<string, (byte[], byte[])>(StringComparer.Ordinal);
-        var images = new Dictionary<string, List<(int Label, string Path, byte[] Rgb)>>
-        {
-            ["train"] = [],
-            ["test"] = [],
-        };
+        var folder = new ImageFolderReader(images, expected);
 
         DatasetSource.Visit(path, MaxBytes, entry =>
         {
@@ -42,24 +48,21 @@ public static partial class CifarReader
                     : PickleBatch.Parse(entry.ReadAll(), entry.Location);
                 return;
             }
-            var (split, className) = SplitAndClass(entry.RelativePath)!.Value;
-            int label = CifarClasses.IndexOf(className);
-            if (label < 0)
-                throw new DataFormatException(
-                    $"{entry.Location}: unknown class folder '{className}'; expected one of {string.Join(", ", CifarClasses.Names)}.");
-            images[split].Add((label, entry.RelativePath, ImageFile.DecodeCifar(entry.ReadAll(), entry.Location)));
+            folder.Add(entry);
         });
 
-        int forms = (binary.Count > 0 ? 1 : 0) + (python.Count > 0 ? 1 : 0) + (images.Values.Any(l => l.Count > 0) ? 1 : 0);
+        int forms = (binary.Count > 0 ? 1 : 0) + (python.Count > 0 ? 1 : 0) + (folder.Any ? 1 : 0);
         if (forms > 1)
             throw new DataFormatException($"{path}: holds more than one form of CIFAR-10 (binary, python, image folders); point --data at one of them.");
+        if ((binary.Count > 0 || python.Count > 0) && (images.Resizes || images.Grayscale))
+            throw new DataFormatException($"{path}: holds a CIFAR-10 release; --image-size and --color apply to image folders only.");
         if (binary.Count > 0) return (FromBatches(binary, path, ".bin"), DataForm.OfficialBinary);
         if (python.Count > 0) return (FromBatches(python, path, ""), DataForm.OfficialPython);
         if (forms == 0)
             throw new DataFormatException(
                 $"{path}: no CIFAR-10 found (expected data_batch_1.bin..test_batch.bin, pickled data_batch_1..test_batch, " +
                 "or train/<class>/*.jpg and test/<class>/*.jpg).");
-        return (new Dataset(DatasetInfo.Cifar10, FromImages(images["train"], path, "train"), FromImages(images["test"], path, "test")), DataForm.ImageFolder);
+        return (folder.Build(path), DataForm.ImageFolder);
     }
 
     /// <summary>
@@ -68,20 +71,10 @@ public static partial class CifarReader
     /// </summary>
     static long? MaxBytes(string relativePath) =>
         BatchName().IsMatch(Path.GetFileName(relativePath)) ? MaxBatchBytes
-        : SplitAndClass(relativePath) is not null ? MaxImageBytes
+        : ImageFolderReader.SplitAndClass(relativePath) is not null ? ImageFolderReader.MaxImageBytes
         : null;
 
-    public const long MaxBatchBytes = 64L << 20, MaxImageBytes = 1L << 20;
-
-    /// <summary>For '.../train/cat/0001.jpg' gives ("train", "cat"); null for anything that is not such an image.</summary>
-    static (string Split, string Class)? SplitAndClass(string relativePath)
-    {
-        if (!ImageFile.HasImageExtension(relativePath)) return null;
-        var parts = relativePath.Split('/');
-        if (parts.Length < 3) return null;
-        string split = parts[^3].ToLowerInvariant();
-        return split is "train" or "test" ? (split, parts[^2]) : null;
-    }
+    public const long MaxBatchBytes = 64L << 20;
 
     static Dataset FromBatches(SortedDictionary<string, (byte[] Pixels, byte[] Labels)> batches, string path, string extension)
     {
@@ -106,22 +99,6 @@ public static partial class CifarReader
             partLabels.CopyTo(labels, labelOffset);
             pixelOffset += partPixels.Length;
             labelOffset += partLabels.Length;
-        }
-        return new ImageSet(pixels, labels);
-    }
-
-    static ImageSet FromImages(List<(int Label, string Path, byte[] Rgb)> images, string source, string split)
-    {
-        if (images.Count == 0)
-            throw new DataFormatException($"{source}: the '{split}' split has no images (expected {split}/<class>/*.jpg or *.png).");
-        // A fixed order (class, then file name) whatever order the folder or archive lists them in.
-        images.Sort((a, b) => a.Label != b.Label ? a.Label.CompareTo(b.Label) : string.CompareOrdinal(a.Path, b.Path));
-        var pixels = new byte[images.Count * CifarClasses.PixelsPerImage];
-        var labels = new byte[images.Count];
-        for (int i = 0; i < images.Count; i++)
-        {
-            images[i].Rgb.CopyTo(pixels, i * CifarClasses.PixelsPerImage);
-            labels[i] = (byte)images[i].Label;
         }
         return new ImageSet(pixels, labels);
     }

@@ -8,7 +8,7 @@ namespace TwinTrain.Data;
 /// </summary>
 public sealed record LoadReport(string Source, string Form, bool FromCache, double Seconds, string? CacheNote, string? Decoder);
 
-/// <summary>Loads CIFAR-10 from a path, through the decoded-data cache unless that is turned off.</summary>
+/// <summary>Loads a data set from a path, through the decoded-data cache unless that is turned off.</summary>
 public static class DatasetLoader
 {
     /// <summary>The default cache folder: $TWINTRAIN_CACHE, else $XDG_CACHE_HOME/twintrain, else ~/.cache/twintrain.</summary>
@@ -30,35 +30,40 @@ public static class DatasetLoader
     }
 
     /// <summary>
-    /// Loads the data set at <paramref name="source"/>: <paramref name="dataset"/> when given, else recognised from what
-    /// the path holds (IDX files: Fashion-MNIST when the path names it, else MNIST; anything else: CIFAR-10).
+    /// Loads the data set at <paramref name="source"/>: <paramref name="dataset"/> when given (checked against what the
+    /// path holds), else what the path holds (IDX files: Fashion-MNIST when the path names it, else MNIST; CIFAR-100;
+    /// a CIFAR-10 release; an image folder of any classes, its images made as <paramref name="images"/> says).
     /// </summary>
-    public static (Dataset Data, LoadReport Report) Load(string source, string? cacheFolder = null, bool useCache = true, DatasetInfo? dataset = null)
+    public static (Dataset Data, LoadReport Report) Load(string source, string? cacheFolder = null, bool useCache = true,
+        DatasetInfo? dataset = null, ImageFolderOptions? images = null)
     {
         if (!File.Exists(source) && !Directory.Exists(source))
             throw new FileNotFoundException(
-                $"{source}: no such file or folder. Get CIFAR-10 with 'twintrain download' or point --data at a copy " +
-                "(cifar-10-binary.tar.gz, cifar-10-python.tar.gz, their extracted folders, or an image folder; " +
-                "for --dataset fashion-mnist or mnist, the folder of its four IDX files).", source);
-        var info = Recognise(source, dataset);
+                $"{source}: no such file or folder. Get the data with 'twintrain download' or point --data at a copy " +
+                "(CIFAR-10's or CIFAR-100's release as an archive or folder, the folder of MNIST's or Fashion-MNIST's " +
+                "four IDX files, or an image folder of train/<class>/ and test/<class>/).", source);
+        images ??= ImageFolderOptions.Default;
+        var requested = Recognise(source, dataset);
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var cache = useCache ? new DatasetCache(cacheFolder ?? DefaultCacheFolder()) : null;
         string? note = null;
         if (cache is not null)
         {
-            var (cached, cachedForm, reason) = cache.TryLoad(source, info);
+            var (cached, cachedForm, reason) = cache.TryLoad(source, requested, images);
             if (cached is not null)
-                return (cached, new LoadReport(source, cachedForm.ToString(), true, clock.Elapsed.TotalSeconds, cache.PathFor(source, info), DecoderOf(cachedForm)));
+                return (cached, new LoadReport(source, cachedForm.ToString(), true, clock.Elapsed.TotalSeconds, cache.PathFor(source, requested, images), DecoderOf(cachedForm)));
             note = reason;
         }
 
-        var (data, form) = info == DatasetInfo.Cifar10 ? CifarReader.Read(source) : (IdxReader.Read(source, info), DataForm.Idx);
+        var (data, form) = Read(source, requested, images);
+        if (requested is not null && data.Info != requested)
+            throw new DataFormatException($"{source}: holds {data.Info.Title} ({data.Info.Shape}, {data.Info.Classes} classes), not {requested.Title}.");
         if (cache is not null)
         {
             try
             {
-                cache.Save(source, data, form);
+                cache.Save(source, requested, images, data, form);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -68,26 +73,46 @@ public static class DatasetLoader
         return (data, new LoadReport(source, form.ToString(), false, clock.Elapsed.TotalSeconds, note, DecoderOf(form)));
     }
 
-    /// <summary>Where a data set is kept when --data does not say: Debian's copy of Fashion-MNIST, else under <see cref="DefaultDataFolder"/>.</summary>
-    public static string DefaultFolderOf(DatasetInfo dataset)
+    static (Dataset Data, DataForm Form) Read(string source, DatasetInfo? requested, ImageFolderOptions images)
     {
-        const string debianFashionMnist = "/usr/share/datasets/fashion-mnist";
-        if (dataset == DatasetInfo.FashionMnist && Directory.Exists(debianFashionMnist)) return debianFashionMnist;
-        return Path.Combine(DefaultDataFolder(), dataset.Name);
+        bool imageFolderOnly = images.Resizes || images.Grayscale;
+        if (requested == DatasetInfo.Mnist || requested == DatasetInfo.FashionMnist)
+            return imageFolderOnly ? throw ImageOptionsRefused(source, "IDX files") : (IdxReader.Read(source, requested), DataForm.Idx);
+        if (requested == DatasetInfo.Cifar100 || requested == DatasetInfo.Cifar100Coarse)
+            return imageFolderOnly ? throw ImageOptionsRefused(source, "CIFAR-100's release") : Cifar100Reader.Read(source, requested);
+        return CifarReader.Read(source, requested, images);
     }
 
-    /// <summary>The data set at <paramref name="source"/>: <paramref name="dataset"/> if given (checked against what the path holds), else recognised.</summary>
-    public static DatasetInfo Recognise(string source, DatasetInfo? dataset)
+    static DataFormatException ImageOptionsRefused(string source, string what) =>
+        new($"{source}: holds {what}; --image-size and --color apply to image folders only.");
+
+    /// <summary>Where Debian's dataset-fashion-mnist puts Fashion-MNIST's four IDX files.</summary>
+    public const string DebianFashionMnist = "/usr/share/datasets/fashion-mnist";
+
+    /// <summary>
+    /// The data set at <paramref name="source"/> as far as its names tell (cheap: nothing is decoded):
+    /// <paramref name="dataset"/> if given (checked against what the path holds), else MNIST or Fashion-MNIST for IDX
+    /// files, CIFAR-100 for its release; null for anything else, a CIFAR-10 release or an image folder, which reading
+    /// tells apart.
+    /// </summary>
+    public static DatasetInfo? Recognise(string source, DatasetInfo? dataset)
     {
-        bool idx = IdxReader.Holds(source);
+        bool exists = File.Exists(source) || Directory.Exists(source);
+        bool idx = exists && IdxReader.Holds(source);
+        bool cifar100 = exists && !idx && Cifar100Reader.Holds(source);
+        bool isCifar100 = dataset == DatasetInfo.Cifar100 || dataset == DatasetInfo.Cifar100Coarse;
+        bool isIdx = dataset == DatasetInfo.Mnist || dataset == DatasetInfo.FashionMnist;
         if (dataset is null)
-            return !idx ? DatasetInfo.Cifar10
-                : source.Contains("fashion", StringComparison.OrdinalIgnoreCase) ? DatasetInfo.FashionMnist : DatasetInfo.Mnist;
-        if (!File.Exists(source) && !Directory.Exists(source)) return dataset; // the load that follows names the missing path
-        if (idx && dataset == DatasetInfo.Cifar10)
-            throw new DataFormatException($"{source}: holds IDX files (MNIST or Fashion-MNIST), not CIFAR-10; say --dataset fashion-mnist or mnist.");
-        if (!idx && dataset != DatasetInfo.Cifar10)
+            return idx ? (source.Contains("fashion", StringComparison.OrdinalIgnoreCase) ? DatasetInfo.FashionMnist : DatasetInfo.Mnist)
+                : cifar100 ? DatasetInfo.Cifar100
+                : null;
+        if (!exists) return dataset; // the load that follows names the missing path
+        if (idx && !isIdx)
+            throw new DataFormatException($"{source}: holds IDX files (MNIST or Fashion-MNIST), not {dataset.Title}; say --dataset fashion-mnist or mnist.");
+        if (!idx && isIdx)
             throw new DataFormatException($"{source}: no IDX files (train-images-idx3-ubyte[.gz] and the other three) for {dataset.Name}.");
+        if (cifar100 && !isCifar100)
+            throw new DataFormatException($"{source}: holds CIFAR-100, not {dataset.Title}; say --dataset cifar100.");
         return dataset;
     }
 

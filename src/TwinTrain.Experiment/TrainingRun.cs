@@ -22,6 +22,33 @@ public sealed record DataSummary(string Source, string Form, bool FromCache, dou
     /// <summary>Label i's name.</summary>
     public IReadOnlyList<string> ClassNames { get; init; } = DatasetInfo.Cifar10.ClassNames;
 
+    /// <summary>The data set's title (an image folder's is its folder's name); null in runs recorded before titles.</summary>
+    public string? Title { get; init; }
+
+    /// <summary>An image folder's --image-size (height, width), when its images were resized.</summary>
+    public int[]? ImageSize { get; init; }
+
+    /// <summary>An image folder's --color, when not rgb.</summary>
+    public string? Color { get; init; }
+
+    /// <summary>The data set this records (one error when it names none this TwinTrain knows).</summary>
+    public DatasetInfo Info() => DatasetInfo.Recorded(Dataset, ImageShape, ClassNames, Title);
+
+    /// <summary>How the image folder's images were made, as recorded.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public ImageFolderOptions Images => new(ImageSize?[0], ImageSize?[1], Color == "grayscale");
+
+    /// <summary>The record of a data set loaded as <paramref name="images"/> says.</summary>
+    public DataSummary WithDataset(DatasetInfo info, ImageFolderOptions images) => this with
+    {
+        Dataset = info.Name,
+        Title = info.Title,
+        ImageShape = info.Shape.ChannelsLast,
+        ClassNames = info.ClassNames,
+        ImageSize = images.Resizes ? [images.Height!.Value, images.Width!.Value] : null,
+        Color = images.Grayscale ? "grayscale" : null,
+    };
+
     /// <summary>Whether the runs trained on CIFAR-10, the study's data set (its figures only make sense beside those).</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public bool IsStudysDataset => Dataset == DatasetInfo.Cifar10.Name;

@@ -26,7 +26,7 @@ public class DatasetCacheTests
         using var temp = new TempFolder();
         string source = CifarFixtures.WriteTarGz(temp["data.tar.gz"], CifarFixtures.BinaryRelease(4));
         var (original, _) = DatasetLoader.Load(source, temp["cache"]);
-        string cacheFile = new DatasetCache(temp["cache"]).PathFor(source, DatasetInfo.Cifar10);
+        string cacheFile = new DatasetCache(temp["cache"]).PathFor(source, dataset: null);
         var bytes = File.ReadAllBytes(cacheFile);
         bytes[^100] ^= 0xFF;
         File.WriteAllBytes(cacheFile, bytes);
@@ -44,7 +44,7 @@ public class DatasetCacheTests
         using var temp = new TempFolder();
         string source = CifarFixtures.WriteTarGz(temp["data.tar.gz"], CifarFixtures.BinaryRelease(4));
         DatasetLoader.Load(source, temp["cache"]);
-        string cacheFile = new DatasetCache(temp["cache"]).PathFor(source, DatasetInfo.Cifar10);
+        string cacheFile = new DatasetCache(temp["cache"]).PathFor(source, dataset: null);
         // 20 training and 4 test images become 16 and 8: the same total size, so only the checksum can tell.
         var bytes = File.ReadAllBytes(cacheFile);
         System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(12), 16);
@@ -63,7 +63,7 @@ public class DatasetCacheTests
         using var temp = new TempFolder();
         string source = CifarFixtures.WriteTarGz(temp["data.tar.gz"], CifarFixtures.BinaryRelease(4));
         DatasetLoader.Load(source, temp["cache"]);
-        string cacheFile = new DatasetCache(temp["cache"]).PathFor(source, DatasetInfo.Cifar10);
+        string cacheFile = new DatasetCache(temp["cache"]).PathFor(source, dataset: null);
         File.WriteAllBytes(cacheFile, File.ReadAllBytes(cacheFile)[..1000]);
         Assert.Contains("wrong size", DatasetLoader.Load(source, temp["cache"]).Report.CacheNote);
 

@@ -17,7 +17,7 @@ public class DownloadTests
         using var server = new LoopbackServer(archive, supportRanges: true);
         var progress = new List<DownloadProgress>();
 
-        string path = await new CifarDownloader(new HttpClient()).DownloadAsync(
+        string path = await new Downloader(new HttpClient()).DownloadAsync(
             temp.Path, server.Url, Md5(archive), new SyncProgress(progress.Add));
 
         Assert.Equal(archive, File.ReadAllBytes(path));
@@ -32,10 +32,10 @@ public class DownloadTests
     {
         using var temp = new TempFolder();
         byte[] archive = CifarFixtures.TarGz(CifarFixtures.BinaryRelease(3));
-        File.WriteAllBytes(Path.Combine(temp.Path, CifarDownloader.FileName + ".part"), archive[..(archive.Length / 3)]);
+        File.WriteAllBytes(Path.Combine(temp.Path, Downloader.FileName + ".part"), archive[..(archive.Length / 3)]);
         using var server = new LoopbackServer(archive, supportRanges: true);
 
-        string path = await new CifarDownloader(new HttpClient()).DownloadAsync(temp.Path, server.Url, Md5(archive));
+        string path = await new Downloader(new HttpClient()).DownloadAsync(temp.Path, server.Url, Md5(archive));
 
         Assert.Equal(archive, File.ReadAllBytes(path));
         Assert.Equal($"bytes={archive.Length / 3}-", server.LastRange);
@@ -47,10 +47,10 @@ public class DownloadTests
     {
         using var temp = new TempFolder();
         byte[] archive = CifarFixtures.TarGz(CifarFixtures.BinaryRelease(3));
-        File.WriteAllBytes(Path.Combine(temp.Path, CifarDownloader.FileName + ".part"), new byte[100]);
+        File.WriteAllBytes(Path.Combine(temp.Path, Downloader.FileName + ".part"), new byte[100]);
         using var server = new LoopbackServer(archive, supportRanges: false);
 
-        string path = await new CifarDownloader(new HttpClient()).DownloadAsync(temp.Path, server.Url, Md5(archive));
+        string path = await new Downloader(new HttpClient()).DownloadAsync(temp.Path, server.Url, Md5(archive));
         Assert.Equal(archive, File.ReadAllBytes(path));
     }
 
@@ -62,10 +62,10 @@ public class DownloadTests
         using var server = new LoopbackServer(archive, supportRanges: true);
 
         var error = await Assert.ThrowsAsync<InvalidDataException>(() =>
-            new CifarDownloader(new HttpClient()).DownloadAsync(temp.Path, server.Url, CifarDownloader.OfficialMd5));
+            new Downloader(new HttpClient()).DownloadAsync(temp.Path, server.Url, Downloader.OfficialMd5));
         Assert.Contains("does not match", error.Message);
-        Assert.False(File.Exists(Path.Combine(temp.Path, CifarDownloader.FileName)));
-        Assert.False(File.Exists(Path.Combine(temp.Path, CifarDownloader.FileName + ".part")));
+        Assert.False(File.Exists(Path.Combine(temp.Path, Downloader.FileName)));
+        Assert.False(File.Exists(Path.Combine(temp.Path, Downloader.FileName + ".part")));
     }
 
     [Fact]
@@ -76,12 +76,12 @@ public class DownloadTests
         using var server = new LoopbackServer(archive, supportRanges: true, cutAfter: archive.Length / 2);
 
         await Assert.ThrowsAnyAsync<IOException>(() =>
-            new CifarDownloader(new HttpClient()).DownloadAsync(temp.Path, server.Url, Md5(archive)));
-        string part = Path.Combine(temp.Path, CifarDownloader.FileName + ".part");
+            new Downloader(new HttpClient()).DownloadAsync(temp.Path, server.Url, Md5(archive)));
+        string part = Path.Combine(temp.Path, Downloader.FileName + ".part");
         Assert.Equal(archive.Length / 2, new FileInfo(part).Length);
 
         using var healthy = new LoopbackServer(archive, supportRanges: true);
-        string path = await new CifarDownloader(new HttpClient()).DownloadAsync(temp.Path, healthy.Url, Md5(archive));
+        string path = await new Downloader(new HttpClient()).DownloadAsync(temp.Path, healthy.Url, Md5(archive));
         Assert.Equal(archive, File.ReadAllBytes(path));
     }
 
@@ -91,10 +91,10 @@ public class DownloadTests
         using var temp = new TempFolder();
         byte[] archive = CifarFixtures.TarGz(CifarFixtures.BinaryRelease(3));
         using var server = new LoopbackServer(archive, supportRanges: true, stallAfter: archive.Length / 2);
-        var downloader = new CifarDownloader(CifarDownloader.CreateClient()) { IdleTimeout = TimeSpan.FromSeconds(1) };
+        var downloader = new Downloader(Downloader.CreateClient()) { IdleTimeout = TimeSpan.FromSeconds(1) };
         var error = await Assert.ThrowsAsync<IOException>(() => downloader.DownloadAsync(temp.Path, server.Url, Md5(archive)));
         Assert.Contains("no data for 1 s, the server stopped sending", error.Message);
-        Assert.Equal(archive.Length / 2, new FileInfo(Path.Combine(temp.Path, CifarDownloader.FileName + ".part")).Length);
+        Assert.Equal(archive.Length / 2, new FileInfo(Path.Combine(temp.Path, Downloader.FileName + ".part")).Length);
     }
 
     [Theory]
@@ -105,7 +105,7 @@ public class DownloadTests
         using var temp = new TempFolder();
         using var server = new LoopbackServer([], supportRanges: false, redirectTo: target);
         var error = await Assert.ThrowsAsync<HttpRequestException>(() =>
-            new CifarDownloader(CifarDownloader.CreateClient()).DownloadAsync(temp.Path, server.Url, "00"));
+            new Downloader(Downloader.CreateClient()).DownloadAsync(temp.Path, server.Url, "00"));
         Assert.Contains($"the server redirects to {target}, which is not an http or https address", error.Message);
         Assert.Empty(Directory.GetFiles(temp.Path));
     }

@@ -37,12 +37,14 @@ public static class CompareCommand
                 Ablate = parse.GetValue(ablate),
             });
             var console = parse.InvocationConfiguration.Output;
-            var (cifar, summary) = training.LoadData(parse, config.Training, console);
+            var (data, summary) = training.LoadData(parse, config.Training, console);
+            (architecture, var fittedTraining) = training.FitTo(parse, config.Training, data.Info);
+            config = config with { Training = fittedTraining };
 
             string folder = parse.GetValue(output)!;
             var board = training.TensorBoard(parse, "");
             var result = new ComparisonRunner(console, !Console.IsOutputRedirected) { TensorBoard = board, Shard = part }
-                .Run(config, architecture, cifar, summary, folder, cancel);
+                .Run(config, architecture, data, summary, folder, cancel);
             bool incomplete = result.Runs.Any(r => r.Error is not null || r.Summary?.Status == RunSummary.Diverged)
                 || (part is null && !result.Interrupted && result.Summaries.Count < 2);
             if (part is not null)

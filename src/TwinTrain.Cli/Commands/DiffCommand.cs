@@ -32,14 +32,13 @@ public static class DiffCommand
         {
             var console = parse.InvocationConfiguration.Output;
             string source = DataLocation.Resolve(parse.GetValue(data));
-            var dataset = DatasetLoader.Recognise(source, null);
-            var architecture = Architecture.Resolve(parse.GetValue(arch)!).ForData(dataset);
+            var unfitted = Architecture.Resolve(parse.GetValue(arch)!);
             var names = ParseFrameworks(parse.GetValue(frameworks)!);
             int stepCount = parse.GetValue(steps);
             if (stepCount < 1) throw new ArgumentException($"--steps must be at least 1 (got {stepCount}).");
             var config = new TrainingConfig
             {
-                Arch = architecture.Name, ArchDigest = architecture.Digest, Epochs = 1, BatchSize = parse.GetValue(batchSize), LearningRate = parse.GetValue(lr),
+                Arch = unfitted.Name, ArchDigest = unfitted.Digest, Epochs = 1, BatchSize = parse.GetValue(batchSize), LearningRate = parse.GetValue(lr),
                 Seed = parse.GetValue(seed), Threads = parse.GetValue(threads), Optimizer = TrainingOptimizer.Sgd, Init = Initialisation.Shared,
             };
             config.Validate();
@@ -50,9 +49,11 @@ public static class DiffCommand
                 throw new ArgumentException($"--align bn applies to networks with BatchNormalization only ({config.Arch} has none).");
             config = Alignments.With(config, factors) with { Init = Initialisation.Shared };
 
-            console.WriteLine($"Loading {dataset.Name} from {source}");
-            var (full, report) = DatasetLoader.Load(source, parse.GetValue(cacheDir), !parse.GetValue(noCache), dataset);
-            console.WriteLine($"  {full.Train.Count:N0} training images ({(report.FromCache ? "from cache" : report.Form)}, {report.Seconds:F2}s)");
+            console.WriteLine($"Loading {source}");
+            var (full, report) = DatasetLoader.Load(source, parse.GetValue(cacheDir), !parse.GetValue(noCache));
+            console.WriteLine($"  {full.Train.Count:N0} training images of {full.Info.Title} ({(report.FromCache ? "from cache" : report.Form)}, {report.Seconds:F2}s)");
+            var architecture = unfitted.ForData(full.Info);
+            config = config with { ArchDigest = architecture.Digest };
             var result = LayerDiff.Run(architecture, config, names, full.Train, stepCount, console);
             console.WriteLine();
             console.Write(DiffReport.Format(result));

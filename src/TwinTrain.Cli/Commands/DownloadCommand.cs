@@ -4,16 +4,21 @@ using TwinTrain.Data.Download;
 
 namespace TwinTrain.Cli.Commands;
 
-/// <summary>`twintrain download`: fetch and verify the official CIFAR-10 binary release.</summary>
+/// <summary>`twintrain download`: fetch and verify a data set's official release (CIFAR-10's binary one by default).</summary>
 public static class DownloadCommand
 {
     public static Command Create()
     {
         var dir = new Option<string?>("--dir") { Description = $"Folder to download into (default: {DatasetLoader.DefaultDataFolder()})." };
-        var url = new Option<Uri>("--url")
+        var dataset = new Option<string>("--dataset")
         {
-            Description = "Where to fetch from (default: the official release).",
-            DefaultValueFactory = _ => new Uri(CifarDownloader.OfficialUrl),
+            Description = $"The data set: {string.Join(", ", Releases.All.Select(r => $"{r.Dataset.Name} ({r.Size})"))}.",
+            DefaultValueFactory = _ => DatasetInfo.Cifar10.Name,
+        };
+        dataset.AcceptOnlyFromAmong([.. Releases.All.Select(r => r.Dataset.Name)]);
+        var url = new Option<Uri?>("--url")
+        {
+            Description = "Where to fetch from (default: the official release; for a release of several files, the address they are under).",
             CustomParser = result =>
             {
                 string text = result.Tokens.Single().Value;
@@ -22,31 +27,47 @@ public static class DownloadCommand
                 return null;
             },
         };
-        var md5 = new Option<string>("--md5") { Description = "Expected MD5 of the archive.", DefaultValueFactory = _ => CifarDownloader.OfficialMd5, Hidden = true };
-        var command = new Command("download", "Download the official CIFAR-10 binary release (162 MB), verify its MD5, resume if interrupted.")
+        var md5 = new Option<string?>("--md5") { Description = "Expected MD5 of each file, comma-separated (with --url).", Hidden = true };
+        var command = new Command("download", "Download a data set's official release (CIFAR-10's binary one by default), verify each file's MD5, resume if interrupted.")
         {
-            dir, url, md5,
+            dir, dataset, url, md5,
         };
         command.SetAction(async (parse, cancel) =>
         {
             var output = parse.InvocationConfiguration.Output;
-            string path = await Fetch(parse.GetValue(dir) ?? DatasetLoader.DefaultDataFolder(), parse.GetValue(url)!, parse.GetValue(md5)!, output, cancel);
+            var release = Releases.Of(DatasetInfo.Named(parse.GetValue(dataset)!)!);
+            if (parse.GetValue(url) is { } address) release = release.From(address, Md5s(parse.GetValue(md5), release));
+            string path = await Fetch(parse.GetValue(dir) ?? DatasetLoader.DefaultDataFolder(), release, output, cancel);
             output.WriteLine($"Train with: twintrain train --data {path}");
             return 0;
         });
         return command;
     }
 
-    /// <summary>Downloads (or resumes) and verifies the release into <paramref name="folder"/> with a progress bar; returns its path.</summary>
-    public static async Task<string> Fetch(string folder, Uri url, string md5, TextWriter output, CancellationToken cancel)
+    /// <summary>--md5's list, one per file of the release (null: the release's own).</summary>
+    public static IReadOnlyList<string>? Md5s(string? text, Release release)
     {
-        var progress = new DownloadBar(output, !Console.IsOutputRedirected);
-        using var http = CifarDownloader.CreateClient();
-        output.WriteLine($"Downloading {url} to {folder}");
-        string path = await new CifarDownloader(http).DownloadAsync(folder, url, md5, progress, cancel);
-        progress.Done();
-        output.WriteLine($"Verified and saved {path}");
-        return path;
+        if (text is null) return null;
+        var md5s = text.Split(',', StringSplitOptions.TrimEntries);
+        if (md5s.Length != release.Files.Count)
+            throw new ArgumentException($"--md5: {md5s.Length} checksum(s) for the {release.Files.Count} file(s) of {release.Dataset.Title}'s release.");
+        return md5s;
+    }
+
+    /// <summary>Downloads (or resumes) and verifies each file of the release under <paramref name="folder"/> with a progress bar; returns what --data then points at.</summary>
+    public static async Task<string> Fetch(string folder, Release release, TextWriter output, CancellationToken cancel)
+    {
+        using var http = Downloader.CreateClient();
+        string target = Path.Combine(folder, release.Folder);
+        foreach (var file in release.Files)
+        {
+            var progress = new DownloadBar(output, !Console.IsOutputRedirected);
+            output.WriteLine($"Downloading {file.Url} to {target}");
+            string path = await new Downloader(http).DownloadAsync(target, file.Url, file.Md5, progress, cancel, file.Name);
+            progress.Done();
+            output.WriteLine($"Verified and saved {path}");
+        }
+        return release.EntryIn(folder);
     }
 
     /// <summary>Shows download progress; on a terminal in place, otherwise every 10%.</summary>

@@ -1,3 +1,4 @@
+using TwinTrain.Experiment;
 using System.CommandLine;
 using TwinTrain.Experiment.Architectures;
 using TwinTrain.Experiment.Models;
@@ -26,5 +27,5 @@ public sealed class ModelOptions
     public TrainedModel Load(ParseResult parse) => TrainedModel.Load(parse.GetValue(_model)!, parse.GetValue(_arch));
 
     /// <summary>The data set the model's run recorded (null when none is recorded).</summary>
-    public string? RecordedDataset(ParseResult parse) => TrainedModel.RecordedDataset(parse.GetValue(_model)!);
+    public DataSummary? RecordedData(ParseResult parse) => TrainedModel.RecordedData(parse.GetValue(_model)!);
 }

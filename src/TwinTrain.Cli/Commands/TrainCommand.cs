@@ -36,6 +36,7 @@ public static class TrainCommand
             if (File.Exists(Path.Combine(outFolder, RunFiles.Run)))
                 throw new ArgumentException($"{outFolder}: holds a run already; 'twintrain train --resume {outFolder}' continues it, or choose another --out.");
             var (data, dataSummary) = training.LoadData(parse, config, console);
+            (architecture, config) = training.FitTo(parse, config, data.Info);
             return Task.FromResult(Run(name, config, architecture, data, dataSummary, outFolder, console, cancel,
                 training.TensorBoard(parse, Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(outFolder))))));
         });
@@ -54,7 +55,7 @@ public static class TrainCommand
         // A run killed after its last epoch's checkpoint but before it was marked completed only needs finishing.
         if (previous.History.Count >= config.Epochs && previous.Status is RunSummary.Completed or RunSummary.Diverged)
             throw new ArgumentException($"{folder}: the run already has {previous.History.Count} epoch(s); pass --epochs N (more than that) to train further.");
-        var (data, dataSummary) = training.LoadData(parse, config, console, previous.Data.Source, previous.Data.Dataset);
+        var (data, dataSummary) = training.LoadData(parse, config, console, previous.Data);
         if (data.Train.Count != previous.Data.TrainImages || data.Test.Count != previous.Data.TestImages)
             throw new ArgumentException($"{folder}: the run used {previous.Data.TrainImages:N0}/{previous.Data.TestImages:N0} images, this data gives {data.Train.Count:N0}/{data.Test.Count:N0}.");
 

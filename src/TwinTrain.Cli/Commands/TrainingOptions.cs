@@ -9,8 +9,11 @@ namespace TwinTrain.Cli.Commands;
 public sealed class TrainingOptions
 {
     readonly Option<string> _arch = new("--arch") { Description = $"The network: a preset ({string.Join(", ", Architecture.Presets)}) or a Keras model config file (.json from model.to_json(), or .keras).", DefaultValueFactory = _ => Architecture.Default };
-    readonly Option<string?> _data = new("--data") { Description = "The data: CIFAR-10 as an archive or folder (default: where 'twintrain download' puts it), or the folder of MNIST's or Fashion-MNIST's four IDX files." };
-    readonly Option<string?> _dataset = new("--dataset") { Description = $"The data set: {string.Join(", ", DatasetInfo.Known.Select(d => d.Name))} (default: recognised from --data; Fashion-MNIST from Debian's dataset-fashion-mnist when --data is not given)." };
+    readonly Option<string?> _data = new("--data") { Description = "The data: CIFAR-10's or CIFAR-100's release as an archive or folder (default: where 'twintrain download' puts it), the folder of MNIST's or Fashion-MNIST's four IDX files, or an image folder (train/<class>/*.jpg|png, test/<class>/...)." };
+    readonly Option<string?> _dataset = new("--dataset") { Description = $"The data set: {string.Join(", ", DatasetInfo.Names)} (default: recognised from --data; Fashion-MNIST from Debian's dataset-fashion-mnist when --data is not given)." };
+    readonly Option<string?> _labels = new("--labels") { Description = "CIFAR-100's labels: fine (100 classes, the default) or coarse (20 superclasses)." };
+    readonly Option<string?> _imageSize = new("--image-size") { Description = "An image folder's images resized to H,W (bilinear, as image_dataset_from_directory); without it they must share one size." };
+    readonly Option<string> _color = new("--color") { Description = "An image folder's images as rgb (3 channels) or grayscale (1).", DefaultValueFactory = _ => "rgb" };
     readonly Option<int> _epochs = new("--epochs") { Description = "Passes over the training set.", DefaultValueFactory = _ => 10 };
     readonly Option<int> _batchSize = new("--batch-size") { Description = "Images per training step.", DefaultValueFactory = _ => 64 };
     readonly Option<double> _lr = new("--lr") { Description = "Learning rate.", DefaultValueFactory = _ => 0.001 };
@@ -23,9 +26,9 @@ public sealed class TrainingOptions
     readonly Option<string> _align = new("--align") { Description = "Remove differences between the frameworks' defaults: init (the same initial weights), epsilon (the same Adam epsilon in the same place), bn (the config's BatchNormalization momentum and epsilon in every framework), all (every one that applies), or none; a comma-separated list.", DefaultValueFactory = _ => Alignments.None };
     readonly Option<string?> _cacheDir = new("--cache-dir") { Description = $"Decoded-data cache folder (default: {DatasetLoader.DefaultCacheFolder()})." };
     readonly Option<bool> _noCache = new("--no-cache") { Description = "Decode the data again and do not write a cache." };
-    readonly Option<bool> _download = new("--download") { Description = "If no --data is given and CIFAR-10 is not where 'twintrain download' puts it, download it there first (a terminal asks)." };
-    readonly Option<string> _downloadUrl = new("--download-url") { Hidden = true, DefaultValueFactory = _ => TwinTrain.Data.Download.CifarDownloader.OfficialUrl };
-    readonly Option<string> _downloadMd5 = new("--download-md5") { Hidden = true, DefaultValueFactory = _ => TwinTrain.Data.Download.CifarDownloader.OfficialMd5 };
+    readonly Option<bool> _download = new("--download") { Description = "If no --data is given and the data set is not where 'twintrain download' puts it, download it there first (a terminal asks)." };
+    readonly Option<string?> _downloadUrl = new("--download-url") { Hidden = true };
+    readonly Option<string?> _downloadMd5 = new("--download-md5") { Hidden = true };
     readonly Option<string?> _python = new("--python") { Description = $"The Python that runs the pytorch framework's worker (default: ${Frameworks.PyTorch.PythonLocator.Variable}, else the first python3 that can import torch)." };
     readonly Option<string?> _tensorBoard = new("--tensorboard") { Description = "Write TensorBoard event files for every run into this folder (as Keras's TensorBoard callback: RUN/train, RUN/validation)." };
     readonly Option<int> _tensorBoardFrequency = new("--tensorboard-update-freq") { Description = "Also write batch_loss and batch_accuracy every N training steps (0: per epoch only).", DefaultValueFactory = _ => 0 };
@@ -34,34 +37,58 @@ public sealed class TrainingOptions
     {
         _optimizer.AcceptOnlyFromAmong([.. Choice.Names<TrainingOptimizer>()]);
         _init.AcceptOnlyFromAmong([.. Choice.Names<Initialisation>()]);
-        _dataset.AcceptOnlyFromAmong([.. DatasetInfo.Known.Select(d => d.Name)]);
+        _dataset.AcceptOnlyFromAmong([.. DatasetInfo.Names]);
+        _labels.AcceptOnlyFromAmong("fine", "coarse");
+        _color.AcceptOnlyFromAmong("rgb", "grayscale");
     }
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { _arch, _data, _dataset, _epochs, _batchSize, _lr, _limitTrain, _limitTest, _threads, _optimizer, _momentum, _init, _align, _cacheDir, _noCache, _download, _downloadUrl, _downloadMd5, _tensorBoard, _tensorBoardFrequency, _python })
+        foreach (var option in new Option[] { _arch, _data, _dataset, _labels, _imageSize, _color, _epochs, _batchSize, _lr, _limitTrain, _limitTest, _threads, _optimizer, _momentum, _init, _align, _cacheDir, _noCache, _download, _downloadUrl, _downloadMd5, _tensorBoard, _tensorBoardFrequency, _python })
             command.Add(option);
     }
 
     /// <summary>
-    /// The architecture --arch names for the data set in hand, checked (it builds, and takes the data's images to one
-    /// score per class; a preset is fitted to them) before anything runs.
+    /// The architecture --arch names, checked (it builds; a preset is fitted to the data set asked for, when the
+    /// command line names one) before anything runs. <see cref="FitTo"/> fits it to the data once loaded.
     /// </summary>
     public Architecture ResolveArchitecture(ParseResult parse)
     {
         if (parse.GetValue(_python) is { } python) Frameworks.PyTorch.PythonLocator.Override = python;
-        return Architecture.Resolve(parse.GetValue(_arch)!).ForData(Dataset(parse));
+        var architecture = Architecture.Resolve(parse.GetValue(_arch)!);
+        return Requested(parse) is { } dataset ? architecture.ForData(dataset) : architecture;
     }
 
     /// <summary>
-    /// The data set: --dataset, else the one a resumed run recorded, else recognised from --data (or the run's
-    /// source), else CIFAR-10.
+    /// The architecture fitted to the data set in hand (its image shape and classes), and the config naming it: an
+    /// image folder's shape and classes are only known once it is read.
     /// </summary>
-    DatasetInfo Dataset(ParseResult parse, string? defaultSource = null, string? defaultDataset = null)
+    public (Architecture Architecture, TrainingConfig Config) FitTo(ParseResult parse, TrainingConfig config, DatasetInfo data)
     {
-        string? name = parse.GetValue(_dataset) ?? defaultDataset;
-        var named = name is null ? null : DatasetInfo.Recorded(name);
+        var fitted = Architecture.Resolve(parse.GetValue(_arch)!).ForData(data);
+        return (fitted, config with { Arch = fitted.Name, ArchDigest = fitted.Digest });
+    }
+
+    /// <summary>
+    /// The data set asked for: --dataset (with --labels), else the one a resumed run recorded, else what --data (or
+    /// the run's source) holds as far as its names tell; null when only reading it can tell.
+    /// </summary>
+    DatasetInfo? Requested(ParseResult parse, string? defaultSource = null, DatasetInfo? recorded = null)
+    {
+        var named = DatasetInfo.Requested(parse.GetValue(_dataset), parse.GetValue(_labels)) ?? recorded;
         return DatasetLoader.Recognise(parse.GetValue(_data) ?? defaultSource ?? "", named);
+    }
+
+    /// <summary>--image-size and --color; a resumed run's own unless given again.</summary>
+    ImageFolderOptions Images(ParseResult parse, ImageFolderOptions? recorded)
+    {
+        var (height, width) = parse.GetValue(_imageSize) is { } size ? ImageFolderOptions.ParseSize(size) : (recorded?.Height, recorded?.Width) switch
+        {
+            (int h, int w) => (h, w),
+            _ => ((int?)null, (int?)null),
+        };
+        bool grayscale = parse.GetResult(_color) is { Implicit: false } ? ImageFolderOptions.ParseGrayscale(parse.GetValue(_color)!) : recorded?.Grayscale ?? false;
+        return new ImageFolderOptions(height, width, grayscale);
     }
 
     /// <summary>--python, for commands that do not resolve an architecture (resume).</summary>
@@ -135,25 +162,24 @@ public sealed class TrainingOptions
     /// Loads the data set (through the cache) and takes the limited subsets, telling the user what it did; a resumed
     /// run gives the source and data set it recorded.
     /// </summary>
-    public (Dataset Data, DataSummary Summary) LoadData(ParseResult parse, TrainingConfig config, TextWriter console,
-        string? defaultSource = null, string? defaultDataset = null)
+    public (Dataset Data, DataSummary Summary) LoadData(ParseResult parse, TrainingConfig config, TextWriter console, DataSummary? recorded = null)
     {
-        string url = parse.GetValue(_downloadUrl)!;
-        if (!Uri.TryCreate(url, UriKind.Absolute, out var address)) throw new ArgumentException($"--download-url: '{url}' is not an address.");
-        var dataset = Dataset(parse, defaultSource, defaultDataset);
-        string source = DataLocation.ResolveOrDownload(parse.GetValue(_data) ?? defaultSource, dataset, parse.GetValue(_download),
-            address, parse.GetValue(_downloadMd5)!, console, CancellationToken.None);
-        console.WriteLine($"Loading {dataset.Name} from {source}");
-        var (full, report) = DatasetLoader.Load(source, parse.GetValue(_cacheDir), !parse.GetValue(_noCache), dataset);
+        Uri? address = null;
+        if (parse.GetValue(_downloadUrl) is { } url && !Uri.TryCreate(url, UriKind.Absolute, out address))
+            throw new ArgumentException($"--download-url: '{url}' is not an address.");
+        var dataset = Requested(parse, recorded?.Source, recorded?.Info());
+        var images = Images(parse, recorded?.Images);
+        var md5s = parse.GetValue(_downloadMd5)?.Split(',', StringSplitOptions.TrimEntries);
+        string source = DataLocation.ResolveOrDownload(parse.GetValue(_data) ?? recorded?.Source, dataset, parse.GetValue(_download),
+            address, md5s, console, CancellationToken.None);
+        console.WriteLine($"Loading {dataset?.Name ?? "the data"} from {source}" + (images == ImageFolderOptions.Default ? "" : $" ({images})"));
+        var (full, report) = DatasetLoader.Load(source, parse.GetValue(_cacheDir), !parse.GetValue(_noCache), dataset, images);
         var data = full.Limit(config.LimitTrain, config.LimitTest);
-        console.WriteLine($"  {data.Train.Count:N0} training and {data.Test.Count:N0} test images " +
-            $"({(report.FromCache ? "from cache" : report.Form)}, {report.Seconds:F2}s)" +
+        console.WriteLine($"  {data.Train.Count:N0} training and {data.Test.Count:N0} test images" +
+            (dataset is null ? $" of {data.Info.Title} ({data.Info.Shape}, {data.Info.Classes} classes)" : "") +
+            $" ({(report.FromCache ? "from cache" : report.Form)}, {report.Seconds:F2}s)" +
             (report.CacheNote is not null && !report.FromCache ? $"; cache: {report.CacheNote}" : ""));
         return (data, new DataSummary(source, report.Form, report.FromCache, report.Seconds, data.Train.Count, data.Test.Count, report.Decoder)
-        {
-            Dataset = data.Info.Name,
-            ImageShape = data.Info.Shape.ChannelsLast,
-            ClassNames = data.Info.ClassNames,
-        });
+            .WithDataset(data.Info, images));
     }
 }

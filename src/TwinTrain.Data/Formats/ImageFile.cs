@@ -51,12 +51,16 @@ public static class ImageFile
         return null;
     }
 
-    /// <summary>Decodes a CIFAR-10 image, which must be exactly 32x32 RGB (colour or grey, converted to RGB).</summary>
-    public static byte[] DecodeCifar(byte[] bytes, string location)
+    /// <summary>
+    /// Interleaved RGB to one grey channel with ITU-R 601-2 luma in 16-bit fixed point, L = (19595 R + 38470 G +
+    /// 7471 B + 32768) >> 16, as Pillow's convert("L") computes it (libImaging/Convert.c, rgb2l), which torchvision's
+    /// Grayscale uses; a grey image stays exactly itself.
+    /// </summary>
+    public static byte[] Luma(ReadOnlySpan<byte> rgb)
     {
-        var (rgb, width, height) = Decode(bytes, location);
-        if (width != CifarClasses.Width || height != CifarClasses.Height)
-            throw new DataFormatException($"{location}: image is {width}x{height}; CIFAR-10 images are 32x32.");
-        return rgb;
+        var grey = new byte[rgb.Length / 3];
+        for (int i = 0; i < grey.Length; i++)
+            grey[i] = (byte)((rgb[3 * i] * 19595 + rgb[3 * i + 1] * 38470 + rgb[3 * i + 2] * 7471 + 0x8000) >> 16);
+        return grey;
     }
 }

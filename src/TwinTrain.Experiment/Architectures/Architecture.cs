@@ -282,7 +282,7 @@ public sealed class Architecture
         foreach (var layer in layers) (layer as JsonObject)?.Remove("build_config");
         (config as JsonObject)?.Remove("build_config");
         (config["config"] as JsonObject)?.Remove("build_input_shape");
-        var adapted = new Architecture(Name, $"preset '{Name}' for {data.Name} ({data.Shape}, {data.Classes} classes)", config);
+        var adapted = new Architecture(Name, $"preset '{Name}' for {(data.IsImageFolder ? $"the image folder '{data.Title}'" : data.Name)} ({data.Shape}, {data.Classes} classes)", config);
         adapted.CheckFits(data.Shape.Height, data.Shape.Width, data.Shape.Channels, data.Classes);
         return adapted;
     }

@@ -42,7 +42,8 @@ public static class Charts
         Save(LossLog(result), "loss-log");
         Save(EpochSeconds(result), "epoch-seconds");
         foreach (var (framework, matrix) in ConfusionMatrices(result))
-            Save(Confusion(framework, matrix, result.Data.ClassNames), $"confusion-{framework}", 760, 660);
+            Save(Confusion(framework, matrix, result.Data.ClassNames), $"confusion-{framework}",
+                result.Data.ClassNames.Count > LabelledClasses ? 1000 : 760, result.Data.ClassNames.Count > LabelledClasses ? 900 : 660);
         if (ConfusionMatrices(result).Count > 0) Save(PerClassAccuracy(result), "per-class-accuracy");
         if (result.SameMaths is { Count: > 0 } same) Save(SameMathsDifferences(same), SameMathsChart);
         return written;
@@ -260,6 +261,15 @@ public static class Charts
         return matrices;
     }
 
+    /// <summary>
+    /// Up to this many classes a confusion matrix shows each cell's share and every class is named; beyond (CIFAR-100)
+    /// the heat map alone is readable, with every tenth class named, and the per-class chart shows the extremes.
+    /// </summary>
+    public const int LabelledClasses = 20;
+
+    /// <summary>How many of the worst and of the best classes the per-class chart names when there are too many to show all.</summary>
+    public const int ExtremeClasses = 10;
+
     static Plot Confusion(string framework, int[,] matrix, IReadOnlyList<string> classes)
     {
         int n = classes.Count;
@@ -273,7 +283,8 @@ public static class Charts
         var plot = new Plot();
         var heatmap = plot.Add.Heatmap(shares);
         heatmap.Colormap = new ScottPlot.Colormaps.Viridis();
-        for (int t = 0; t < n; t++)
+        bool labelled = n <= LabelledClasses;
+        for (int t = 0; t < n && labelled; t++)
             for (int p = 0; p < n; p++)
             {
                 double share = shares[t, p];
@@ -282,9 +293,9 @@ public static class Charts
                 label.LabelFontColor = share > 50 ? Color.FromHex("#000000") : Color.FromHex("#FFFFFF");
                 label.LabelAlignment = Alignment.MiddleCenter;
             }
-        double[] positions = [.. Enumerable.Range(0, n).Select(i => (double)i)];
-        plot.Axes.Bottom.SetTicks(positions, [.. classes]);
-        plot.Axes.Left.SetTicks(positions, [.. classes.Reverse()]);
+        var named = Enumerable.Range(0, n).Where(i => labelled || i % 10 == 0).ToArray();
+        plot.Axes.Bottom.SetTicks([.. named.Select(i => (double)i)], [.. named.Select(i => labelled ? classes[i] : $"{i} {classes[i]}")]);
+        plot.Axes.Left.SetTicks([.. named.Select(i => (double)(n - 1 - i))], [.. named.Select(i => labelled ? classes[i] : $"{classes[i]} {i}")]);
         plot.Axes.Bottom.TickLabelStyle.Rotation = -45;
         plot.Axes.Bottom.MinimumSize = 110;
         plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleRight;
@@ -295,33 +306,64 @@ public static class Charts
         return plot;
     }
 
+    /// <summary>Each class's test accuracy in % per framework (summed over seeds), in label order.</summary>
+    public static IReadOnlyList<(string Framework, double[] Accuracy)> PerClass(ComparisonResult result) =>
+    [
+        .. ConfusionMatrices(result).Select(m =>
+        {
+            int n = m.Matrix.GetLength(0);
+            return (m.Framework, Enumerable.Range(0, n).Select(t =>
+            {
+                double total = Enumerable.Range(0, n).Sum(p => m.Matrix[t, p]);
+                return total == 0 ? 0 : 100.0 * m.Matrix[t, t] / total;
+            }).ToArray());
+        }),
+    ];
+
+    /// <summary>
+    /// The classes the per-class chart shows: all of them up to <see cref="LabelledClasses"/>, else the
+    /// <see cref="ExtremeClasses"/> worst and best by their mean accuracy over the frameworks, worst first.
+    /// </summary>
+    public static int[] ShownClasses(IReadOnlyList<(string Framework, double[] Accuracy)> perClass)
+    {
+        int n = perClass[0].Accuracy.Length;
+        if (n <= LabelledClasses) return [.. Enumerable.Range(0, n)];
+        var order = Enumerable.Range(0, n).OrderBy(c => perClass.Average(f => f.Accuracy[c])).ThenBy(c => c).ToArray();
+        return [.. order.Take(ExtremeClasses), .. order.TakeLast(ExtremeClasses)];
+    }
+
     static Plot PerClassAccuracy(ComparisonResult result)
     {
         var plot = new Plot();
-        var matrices = ConfusionMatrices(result);
+        var perClass = PerClass(result);
         var classes = result.Data.ClassNames;
-        int n = classes.Count;
-        double width = 0.8 / matrices.Count;
-        for (int f = 0; f < matrices.Count; f++)
+        var shown = ShownClasses(perClass);
+        double width = 0.8 / perClass.Count;
+        for (int f = 0; f < perClass.Count; f++)
         {
-            var (framework, matrix) = matrices[f];
-            var bars = Enumerable.Range(0, n).Select(t =>
+            var (framework, accuracy) = perClass[f];
+            var bars = shown.Select((c, i) => new Bar
             {
-                double total = Enumerable.Range(0, n).Sum(p => matrix[t, p]);
-                return new Bar
-                {
-                    Position = t - 0.4 + width * (f + 0.5),
-                    Value = total == 0 ? 0 : 100.0 * matrix[t, t] / total,
-                    FillColor = ColorOf(framework),
-                    Size = width * 0.95,
-                };
+                Position = i - 0.4 + width * (f + 0.5),
+                Value = accuracy[c],
+                FillColor = ColorOf(framework),
+                Size = width * 0.95,
             }).ToList();
             var series = plot.Add.Bars(bars);
             series.LegendText = framework;
         }
-        plot.Axes.Bottom.SetTicks([.. Enumerable.Range(0, n).Select(i => (double)i)], [.. classes]);
+        plot.Axes.Bottom.SetTicks([.. Enumerable.Range(0, shown.Length).Select(i => (double)i)], [.. shown.Select(c => classes[c])]);
+        if (shown.Length < classes.Count)
+        {
+            plot.Axes.Bottom.TickLabelStyle.Rotation = -45;
+            plot.Axes.Bottom.MinimumSize = 110;
+            plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleRight;
+            plot.Add.VerticalLine(ExtremeClasses - 0.5, 1, Color.FromHex("#888888"), LinePattern.Dashed);
+        }
         plot.Axes.SetLimitsY(0, 100);
-        plot.Title("Test accuracy per class (all seeds)");
+        plot.Title(shown.Length < classes.Count
+            ? $"Test accuracy per class: the {ExtremeClasses} worst and the {ExtremeClasses} best of {classes.Count} (all seeds)"
+            : "Test accuracy per class (all seeds)");
         plot.YLabel("Accuracy (%)");
         plot.ShowLegend(Alignment.UpperRight);
         return plot;

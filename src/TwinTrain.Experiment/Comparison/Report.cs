@@ -34,6 +34,19 @@ public static class Report
     }
 
     /// <summary>Where a pair computes more than rounding apart, the command that finds the layer where they part (for the frameworks diff can look inside).</summary>
+    /// <summary>With more classes than a chart can name, the worst and best ones in words (the per-class chart shows them).</summary>
+    static string Extremes(ComparisonResult result)
+    {
+        var perClass = Charts.PerClass(result);
+        var classes = result.Data.ClassNames;
+        if (perClass.Count == 0 || classes.Count <= Charts.LabelledClasses) return "";
+        var shown = Charts.ShownClasses(perClass);
+        string List(IEnumerable<int> chosen) => string.Join(", ", chosen.Select(c =>
+            $"{classes[c]} ({string.Join(" / ", perClass.Select(f => F($"{f.Accuracy[c]:F0}")))})"));
+        return $"Of the {classes.Count} classes, the {Charts.ExtremeClasses} hardest (accuracy % for {string.Join(" / ", perClass.Select(f => f.Framework))}): " +
+            List(shown.Take(Charts.ExtremeClasses)) + $"; the {Charts.ExtremeClasses} easiest: " + List(shown.Skip(Charts.ExtremeClasses).Reverse()) + ".\n\n";
+    }
+
     internal static string DiffPointer(SameMathsResult pair)
     {
         if (pair.Same) return "";
@@ -47,7 +60,7 @@ public static class Report
     {
         var md = new StringBuilder();
         var names = result.Config.Frameworks;
-        string dataset = Data.DatasetInfo.Named(result.Data.Dataset)?.Title ?? result.Data.Dataset;
+        string dataset = result.Data.Title ?? Data.DatasetInfo.Named(result.Data.Dataset)?.Title ?? result.Data.Dataset;
         md.AppendLine(names.SequenceEqual(["keras", "torch"]) ? $"# TwinTrain: Keras-style vs PyTorch-style on {dataset}"
             : $"# TwinTrain: {string.Join(" vs ", names)} on {dataset}").AppendLine();
         foreach (var (title, body) in Sections(result, charts, listings))
@@ -115,7 +128,7 @@ public static class Report
                 : r.Summary is { Status: RunSummary.Diverged } diverged ? $"diverged at {diverged.DivergedAt}{(diverged.DivergedBecause is { } why ? $" ({why})" : "")} (left out of the statistics)"
                 : r.Summary?.TestAccuracy is double a ? Percent(a) + (r.Summary.Load?.Disturbed == true ? " (machine busy: timings not representative)" : "") : r.Summary?.Status ?? "not run"));
         string divergence = result.Runs.Any(r => r.Summary?.Status == RunSummary.Diverged) ? " " + RunSummary.DivergenceRule(result.Data.ClassNames.Count) : "";
-        sections.Add(("Results", MarkdownTable(table) + "\nPer run: " + string.Join("; ", perRun) + "." + divergence + "\n\n" +
+        sections.Add(("Results", MarkdownTable(table) + "\nPer run: " + string.Join("; ", perRun) + "." + divergence + "\n\n" + Extremes(result) +
             string.Concat(charts.Where(c => c != Charts.SameMathsChart).Select(c => $"![{c}](charts/{c}.png)\n\n"))));
         sections.Add(("What can be concluded", Conclusions(result)));
         sections.Add(("Defaults that differ", DefaultsThatDiffer(result)));

@@ -43,7 +43,7 @@ public abstract class TrainedModel : IDisposable
     /// The data set the model was trained on, as its run folder's run.json records it (the folder given, or the run
     /// folder above a checkpoint's file); null where nothing records it.
     /// </summary>
-    public static string? RecordedDataset(string path)
+    public static DataSummary? RecordedData(string path)
     {
         string full = System.IO.Path.GetFullPath(path);
         string? folder = Directory.Exists(full) ? full : System.IO.Path.GetDirectoryName(full);
@@ -51,7 +51,7 @@ public abstract class TrainedModel : IDisposable
         for (int up = 0; up < 3 && folder is not null; up++, folder = System.IO.Path.GetDirectoryName(folder))
         {
             if (!File.Exists(System.IO.Path.Combine(folder, Reporting.RunFiles.Run))) continue;
-            return Reporting.RunFiles.ReadRun(folder)?.Data?.Dataset;
+            return Reporting.RunFiles.ReadRun(folder)?.Data;
         }
         return null;
     }

@@ -10,8 +10,34 @@ namespace TwinTrain.Data.Tests.Fixtures;
 /// </summary>
 public static class PickleWriter
 {
-    public static byte[] CifarBatch(byte[] labels, byte[][] planar, string batchLabel, int? labelOverride = null, bool python3Bytes = false)
+    public static byte[] CifarBatch(byte[] labels, byte[][] planar, string batchLabel, int? labelOverride = null, bool python3Bytes = false) =>
+        Batch([("labels", labels)], planar, batchLabel, labelOverride, python3Bytes);
+
+    /// <summary>A CIFAR-100 batch ('train' or 'test'): 'fine_labels' and 'coarse_labels' lists instead of 'labels'.</summary>
+    public static byte[] Cifar100Batch(byte[] fine, byte[] coarse, byte[][] planar, string batchLabel) =>
+        Batch([("fine_labels", fine), ("coarse_labels", coarse)], planar, batchLabel, null, false);
+
+    /// <summary>CIFAR-100's 'meta': a dict of py2 strings to lists of py2 strings (the label names).</summary>
+    public static byte[] Meta(IReadOnlyList<(string Key, IReadOnlyList<string> Names)> lists)
     {
+        var p = new List<byte> { 0x80, 0x02, (byte)'}', (byte)'(' };
+        void Str(string s) { var bytes = Encoding.Latin1.GetBytes(s); p.Add((byte)'U'); p.Add((byte)bytes.Length); p.AddRange(bytes); }
+        foreach (var (key, names) in lists)
+        {
+            Str(key);
+            p.Add((byte)']');
+            p.Add((byte)'(');
+            foreach (string name in names) Str(name);
+            p.Add((byte)'e');
+        }
+        p.Add((byte)'u');
+        p.Add((byte)'.');
+        return p.ToArray();
+    }
+
+    static byte[] Batch(IReadOnlyList<(string Key, byte[] Labels)> labelLists, byte[][] planar, string batchLabel, int? labelOverride, bool python3Bytes)
+    {
+        var labels = labelLists[0].Labels;
         var p = new List<byte> { 0x80, 0x02 };
         int memo = 1;
         void Put() { p.Add((byte)'q'); p.Add((byte)memo++); }
@@ -68,11 +94,14 @@ public static class PickleWriter
         Put();
         p.Add((byte)'t'); Put();
         p.Add((byte)'b');
-        Str("labels"); Put();
-        p.Add((byte)']'); Put();
-        p.Add((byte)'(');
-        foreach (var label in labels) Int(labelOverride ?? label);
-        p.Add((byte)'e');
+        foreach (var (key, list) in labelLists)
+        {
+            Str(key); Put();
+            p.Add((byte)']'); Put();
+            p.Add((byte)'(');
+            foreach (var label in list) Int(labelOverride ?? label);
+            p.Add((byte)'e');
+        }
         Str("batch_label"); Put();
         Str(batchLabel); Put();
         Str("filenames"); Put();

@@ -8,12 +8,12 @@ namespace TwinTrain.Data.Download;
 public readonly record struct DownloadProgress(long Bytes, long? Total);
 
 /// <summary>
-/// Fetches the official CIFAR-10 binary release. Bytes go to '&lt;file&gt;.part'; an interrupted download resumes
+/// Fetches one file of an official release (<see cref="Releases"/>). Bytes go to '&lt;file&gt;.part'; an interrupted download resumes
 /// from there with an HTTP Range request (or restarts if the server does not support ranges). The file gets its
 /// final name only after its MD5 matches. A server that stops sending for <see cref="IdleTimeout"/> ends the attempt
 /// (the .part is kept for the next), and only http and https addresses are followed, redirects included.
 /// </summary>
-public sealed class CifarDownloader(HttpClient http)
+public sealed class Downloader(HttpClient http)
 {
     /// <summary>How long to wait for the next bytes before giving up on a stalled connection.</summary>
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(60);
@@ -36,12 +36,13 @@ public sealed class CifarDownloader(HttpClient http)
     public const string OfficialMd5 = "c32a1d4ab5d03f1284b67883e8d87530";
     public const string FileName = "cifar-10-binary.tar.gz";
 
+    /// <summary>Downloads <paramref name="url"/> into <paramref name="folder"/> as <paramref name="fileName"/> (default CIFAR-10's archive), or keeps a verified copy already there.</summary>
     public async Task<string> DownloadAsync(string folder, Uri url, string expectedMd5,
-        IProgress<DownloadProgress>? progress = null, CancellationToken cancel = default)
+        IProgress<DownloadProgress>? progress = null, CancellationToken cancel = default, string fileName = FileName)
     {
         if (url.Scheme is not ("http" or "https")) throw new HttpRequestException($"{url}: only http and https addresses are downloaded.");
         Directory.CreateDirectory(folder);
-        string target = Path.Combine(folder, FileName);
+        string target = Path.Combine(folder, fileName);
         if (File.Exists(target) && await Md5Async(target, cancel) == expectedMd5) return target;
 
         string part = target + ".part";

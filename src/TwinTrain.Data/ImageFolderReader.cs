@@ -1,0 +1,156 @@
+using TwinTrain.Data.Formats;
+using TwinTrain.Data.Sources;
+
+namespace TwinTrain.Data;
+
+/// <summary>
+/// How an image folder's files become images, as image_dataset_from_directory's image_size and color_mode say it:
+/// resized to <see cref="Height"/> x <see cref="Width"/> when given (bilinear, half-pixel centres, as tf.image.resize
+/// and torch's interpolate(align_corners=False) compute it, rounded to bytes), else every image must have one size;
+/// grey (one channel, ITU-R 601-2 luma as PIL's convert("L") computes it) or RGB.
+/// </summary>
+public sealed record ImageFolderOptions(int? Height = null, int? Width = null, bool Grayscale = false)
+{
+    public static ImageFolderOptions Default { get; } = new();
+
+    public int Channels => Grayscale ? 1 : 3;
+
+    public bool Resizes => Height is not null;
+
+    /// <summary>--image-size H,W (or one number for a square), checked.</summary>
+    public static (int Height, int Width) ParseSize(string text)
+    {
+        var parts = text.Split(',', 'x');
+        if (parts.Length is 1 or 2 && parts.All(p => int.TryParse(p.Trim(), out int n) && n is >= 1 and <= 4096))
+        {
+            int height = int.Parse(parts[0].Trim(), System.Globalization.CultureInfo.InvariantCulture);
+            return (height, parts.Length == 2 ? int.Parse(parts[1].Trim(), System.Globalization.CultureInfo.InvariantCulture) : height);
+        }
+        throw new ArgumentException($"--image-size: '{text}' is not a height and width in pixels (e.g. 64,64; 1 to 4096 each).");
+    }
+
+    /// <summary>--color rgb|grayscale.</summary>
+    public static bool ParseGrayscale(string text) => text.ToLowerInvariant() switch
+    {
+        "rgb" => false,
+        "grayscale" or "greyscale" => true,
+        _ => throw new ArgumentException($"--color: '{text}' is not rgb or grayscale."),
+    };
+
+    /// <summary>What the options change, for the cache's key and run.json (empty for the defaults).</summary>
+    public override string ToString() =>
+        (Resizes ? $"resized to {Height}x{Width}" : "") + (Grayscale ? (Resizes ? ", " : "") + "grayscale" : "");
+}
+
+/// <summary>
+/// Collects the images of an image folder, train/&lt;class&gt;/*.jpg|png|bmp and test/&lt;class&gt;/..., as a folder
+/// or an archive, and makes a data set of them: the classes are the training split's folder names in sorted order
+/// (as image_dataset_from_directory and torchvision's ImageFolder number them), the images in a fixed order (class,
+/// then path) whatever order the source lists them in. A folder whose classes and image shape are a known data
+/// set's (CIFAR-10's ten names at 32x32 RGB) is that data set.
+/// </summary>
+public sealed class ImageFolderReader(ImageFolderOptions options, DatasetInfo? expected = null)
+{
+    public const long MaxImageBytes = 64L << 20;
+
+    /// <summary>A decoded image is at most this many pixels (a 64-megapixel photo), so a hostile header cannot exhaust memory.</summary>
+    const long MaxPixels = 1L << 26;
+
+    readonly List<Image> _images = [];
+    (int Width, int Height, string Location)? _firstSize;
+
+    readonly record struct Image(string Split, string Class, string Path, byte[] Pixels);
+
+    public bool Any => _images.Count > 0;
+
+    /// <summary>For '.../train/cat/0001.jpg' gives ("train", "cat"); null for anything that is not such an image.</summary>
+    public static (string Split, string Class)? SplitAndClass(string relativePath)
+    {
+        if (!ImageFile.HasImageExtension(relativePath)) return null;
+        var parts = relativePath.Split('/');
+        if (parts.Length < 3) return null;
+        string split = parts[^3].ToLowerInvariant();
+        return split is "train" or "test" ? (split, parts[^2]) : null;
+    }
+
+    /// <summary>Decodes one image of the folder (an entry <see cref="SplitAndClass"/> recognises).</summary>
+    public void Add(SourceEntry entry)
+    {
+        var (split, className) = SplitAndClass(entry.RelativePath)!.Value;
+        if (expected is not null && !expected.ClassNames.Contains(className, StringComparer.Ordinal))
+            throw new DataFormatException(
+                $"{entry.Location}: unknown class folder '{className}'; expected one of {string.Join(", ", expected.ClassNames)} ({expected.Title}).");
+        var (rgb, width, height) = ImageFile.Decode(entry.ReadAll(), entry.Location, MaxPixels);
+        byte[] pixels = options.Grayscale ? ImageFile.Luma(rgb) : rgb;
+        if (options.Resizes)
+        {
+            pixels = ImageResize.Bilinear(pixels, height, width, options.Channels, options.Height!.Value, options.Width!.Value);
+        }
+        else if (_firstSize is not { } first)
+        {
+            _firstSize = (width, height, entry.Location);
+        }
+        else if (first.Width != width || first.Height != height)
+        {
+            throw new DataFormatException(
+                $"{entry.Location}: {width}x{height} pixels, but {first.Location} is {first.Width}x{first.Height}; the images must share one size, or pass --image-size H,W to resize them all.");
+        }
+        _images.Add(new Image(split, className, entry.RelativePath, pixels));
+    }
+
+    public Dataset Build(string source)
+    {
+        var shape = options.Resizes
+            ? new ImageShape(options.Height!.Value, options.Width!.Value, options.Channels)
+            : new ImageShape(_firstSize!.Value.Height, _firstSize.Value.Width, options.Channels);
+        var trainClasses = _images.Where(i => i.Split == "train").Select(i => i.Class).Distinct().Order(StringComparer.Ordinal).ToList();
+        if (expected is not null)
+        {
+            if (shape != expected.Shape)
+                throw new DataFormatException($"{source}: images of {shape}; {expected.Title} images are {expected.Shape}.");
+            trainClasses = [.. expected.ClassNames];
+        }
+        else if (trainClasses.Count == 1)
+        {
+            throw new DataFormatException($"{source}: the image folder has one class ('{trainClasses[0]}' under train/); a classifier needs two or more.");
+        }
+        if (trainClasses.Count > 256)
+            throw new DataFormatException($"{source}: {trainClasses.Count} class folders under train/; TwinTrain handles at most 256 classes.");
+        if (_images.FirstOrDefault(i => i.Split == "test" && !trainClasses.Contains(i.Class)) is { Path: not null } stray)
+            throw new DataFormatException($"{source}: '{stray.Path}' is in the class '{stray.Class}', which train/ does not have.");
+
+        var info = expected
+            ?? DatasetInfo.Known.FirstOrDefault(d => d.Shape == shape && d.ClassNames.SequenceEqual(trainClasses))
+            ?? DatasetInfo.ImageFolder(TitleOf(source), shape, trainClasses);
+        return new Dataset(info, Split(source, "train", info), Split(source, "test", info));
+    }
+
+    ImageSet Split(string source, string split, DatasetInfo info)
+    {
+        var images = _images.Where(i => i.Split == split).ToList();
+        if (images.Count == 0)
+            throw new DataFormatException($"{source}: the '{split}' split has no images (expected {split}/<class>/*.jpg or *.png).");
+        var label = info.ClassNames.Select((name, i) => (name, i)).ToDictionary(p => p.name, p => p.i, StringComparer.Ordinal);
+        images.Sort((a, b) => label[a.Class] != label[b.Class] ? label[a.Class].CompareTo(label[b.Class]) : string.CompareOrdinal(a.Path, b.Path));
+        int size = info.Shape.Pixels;
+        var pixels = new byte[(long)images.Count * size];
+        var labels = new byte[images.Count];
+        for (int i = 0; i < images.Count; i++)
+        {
+            images[i].Pixels.CopyTo(pixels, (long)i * size);
+            labels[i] = (byte)label[images[i].Class];
+        }
+        return new ImageSet(pixels, labels, info.Shape);
+    }
+
+    /// <summary>The folder's or archive's name without extensions: the data set's title in the report.</summary>
+    static string TitleOf(string source)
+    {
+        string name = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(source)));
+        foreach (string extension in new[] { ".tar.gz", ".tgz", ".tar" })
+        {
+            if (name.EndsWith(extension, StringComparison.OrdinalIgnoreCase)) return name[..^extension.Length];
+        }
+        return name;
+    }
+}
