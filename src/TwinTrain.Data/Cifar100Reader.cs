@@ -23,14 +23,15 @@ public static partial class Cifar100Reader
 
     /// <summary>
     /// Whether <paramref name="path"/> holds CIFAR-100 (cheap: names only): an archive named cifar-100*, or a folder
-    /// with 'meta' or the label-name files beside train and test.
+    /// with 'meta' beside 'train', or train.bin and test.bin (CIFAR-10's are data_batch_N.bin), or a cifar-100* folder.
     /// </summary>
     public static bool Holds(string path)
     {
         if (File.Exists(path)) return Path.GetFileName(path).StartsWith("cifar-100", StringComparison.OrdinalIgnoreCase);
         if (!Directory.Exists(path)) return false;
         var names = Directory.EnumerateFiles(path).Select(f => Path.GetFileName(f).ToLowerInvariant()).ToHashSet();
-        return (names.Contains("meta") && names.Contains("train")) || names.Contains("fine_label_names.txt")
+        return (names.Contains("meta") && names.Contains("train")) || (names.Contains("train.bin") && names.Contains("test.bin"))
+            || names.Contains("fine_label_names.txt")
             || Directory.EnumerateDirectories(path).Any(d => Path.GetFileName(d).StartsWith("cifar-100", StringComparison.OrdinalIgnoreCase));
     }
 

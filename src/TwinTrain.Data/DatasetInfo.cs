@@ -57,13 +57,14 @@ public sealed record DatasetInfo(string Name, string Title, ImageShape Shape, IR
     public static DatasetInfo? Named(string name) => Known.FirstOrDefault(d => string.Equals(d.Name, name, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>
-    /// --dataset with --labels: CIFAR-100's fine (default) or coarse labels; --labels on another data set is an error.
+    /// --dataset with --labels: CIFAR-100's fine (default) or coarse labels (--labels alone asks for CIFAR-100); --labels
+    /// with another data set is an error.
     /// </summary>
     public static DatasetInfo? Requested(string? name, string? labels)
     {
         var named = name is null ? null : Named(name) ?? throw new ArgumentException($"--dataset: '{name}' is not one of {string.Join(", ", Names)}.");
         if (labels is null) return named;
-        if (named != Cifar100 && named != Cifar100Coarse)
+        if (named is not null && named != Cifar100 && named != Cifar100Coarse)
             throw new ArgumentException($"--labels {labels} applies to --dataset cifar100 only (fine: 100 classes, coarse: 20).");
         return labels switch
         {

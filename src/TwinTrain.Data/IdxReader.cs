@@ -14,9 +14,13 @@ public static partial class IdxReader
     [GeneratedRegex(@"^(train|t10k)-(images-idx3|labels-idx1)-ubyte(\.gz)?$", RegexOptions.IgnoreCase)]
     private static partial Regex FileName();
 
-    /// <summary>Whether <paramref name="path"/> is a folder holding IDX files (cheap: only names are looked at).</summary>
+    /// <summary>
+    /// Whether <paramref name="path"/> holds IDX files (cheap: only names are looked at): a folder with one of the four
+    /// files, or an archive whose name says mnist (fashion-mnist.tar.gz, mnist.tgz).
+    /// </summary>
     public static bool Holds(string path) =>
-        Directory.Exists(path) && Directory.EnumerateFiles(path).Any(f => FileName().IsMatch(Path.GetFileName(f)));
+        Directory.Exists(path) ? Directory.EnumerateFiles(path).Any(f => FileName().IsMatch(Path.GetFileName(f)))
+        : File.Exists(path) && DatasetSource.IsArchive(path) && Path.GetFileName(path).Contains("mnist", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>An IDX file is at most 47 MB (60,000 images of 28x28) unpacked; a few times that leaves room for larger sets.</summary>
     const long MaxFileBytes = 256L << 20;

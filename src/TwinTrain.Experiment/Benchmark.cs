@@ -59,9 +59,9 @@ public static class Benchmark
         var overall = new Reporting.MachineLoadMeter(threads);
         int disturbedRounds = 0;
         var config = new TrainingConfig { Epochs = 1, BatchSize = batchSize, Threads = threads, Seed = 0, Arch = architecture.Name, ArchDigest = architecture.Digest };
-        var train = RandomImages(batchSize * steps, seed: 1);
-        var warmup = RandomImages(batchSize * Math.Max(20, steps / 5), seed: 2);
-        var evaluation = RandomImages(Math.Max(batchSize * steps, 2048), seed: 3);
+        var train = RandomImages(batchSize * steps, seed: 1, architecture);
+        var warmup = RandomImages(batchSize * Math.Max(20, steps / 5), seed: 2, architecture);
+        var evaluation = RandomImages(Math.Max(batchSize * steps, 2048), seed: 3, architecture);
         var results = new List<BenchRound>();
         string[] names = [.. frameworks ?? FrameworkCatalog.DefaultComparison, .. tunedTorch ? ["torch-tuned"] : Array.Empty<string>()];
         var measured = names.Select(n => FrameworkCatalog.Create(n, config, train, architecture)).ToList();
@@ -108,14 +108,27 @@ public static class Benchmark
             overall.Measure()) { DisturbedRounds = disturbedRounds };
     }
 
-    public static ImageSet RandomImages(int count, int seed)
+    /// <summary>Random CIFAR-10-shaped images with labels 0..9.</summary>
+    public static ImageSet RandomImages(int count, int seed) => RandomImages(count, seed, ImageShape.Cifar, 10);
+
+    /// <summary>Random images of the shape an architecture takes, labelled with its classes.</summary>
+    public static ImageSet RandomImages(int count, int seed, Architecture architecture) => RandomImages(count, seed,
+        architecture.InputShape is [int h, int w, int c] ? new ImageShape(h, w, c) : throw new InvalidDataException($"{architecture.Source}: not an image model."),
+        architecture.OutputSize);
+
+    public static ImageSet RandomImages(int count, int seed, ImageShape shape, int classes)
     {
         var random = new SplitMix64((ulong)seed);
-        var pixels = new byte[count * CifarClasses.PixelsPerImage];
-        for (int i = 0; i < pixels.Length; i += 8) BitConverter.TryWriteBytes(pixels.AsSpan(i), random.NextUInt64());
+        var pixels = new byte[count * shape.Pixels];
+        var word = new byte[8];
+        for (int i = 0; i < pixels.Length; i += 8)
+        {
+            BitConverter.TryWriteBytes(word, random.NextUInt64());
+            word.AsSpan(0, Math.Min(8, pixels.Length - i)).CopyTo(pixels.AsSpan(i));
+        }
         var labels = new byte[count];
-        for (int i = 0; i < count; i++) labels[i] = (byte)random.NextInt(10);
-        return new ImageSet(pixels, labels);
+        for (int i = 0; i < count; i++) labels[i] = (byte)random.NextInt(classes);
+        return new ImageSet(pixels, labels, shape);
     }
 
     /// <summary>

@@ -4,12 +4,14 @@ namespace TwinTrain.Tests.Shared;
 
 /// <summary>
 /// Serves one file on 127.0.0.1 with optional Range support, or cuts the connection after N bytes, or stops sending
-/// after N bytes (keeping the connection open), or answers every request with a redirect.
+/// after N bytes (keeping the connection open), or answers every request with a redirect; or serves several files by
+/// name under its <see cref="Url"/> (404 for any other).
 /// </summary>
 public sealed class LoopbackServer : IDisposable
 {
     readonly HttpListener _listener = new();
     readonly byte[] _content;
+    readonly IReadOnlyDictionary<string, byte[]>? _files;
     readonly bool _ranges;
     readonly int? _cutAfter;
     readonly Task _loop;
@@ -30,6 +32,13 @@ public sealed class LoopbackServer : IDisposable
         _listener.Prefixes.Add($"http://127.0.0.1:{port}/");
         _listener.Start();
         _loop = Task.Run(Serve);
+    }
+
+    /// <summary>Serves each file at its name under <see cref="Url"/>, with ranges.</summary>
+    public LoopbackServer(IReadOnlyDictionary<string, byte[]> files) : this([], supportRanges: true)
+    {
+        _files = files;
+        Url = new Uri(Url, "./");
     }
 
     public Uri Url { get; }
@@ -60,19 +69,26 @@ public sealed class LoopbackServer : IDisposable
                 response.Close();
                 continue;
             }
+            var content = _content;
+            if (_files is not null && !_files.TryGetValue(context.Request.Url!.Segments[^1], out content!))
+            {
+                response.StatusCode = 404;
+                response.Close();
+                continue;
+            }
             LastRange = context.Request.Headers["Range"];
             long start = 0;
             if (_ranges && LastRange is { } range && range.StartsWith("bytes="))
             {
                 start = long.Parse(range[6..].TrimEnd('-'));
                 response.StatusCode = 206;
-                response.Headers["Content-Range"] = $"bytes {start}-{_content.Length - 1}/{_content.Length}";
+                response.Headers["Content-Range"] = $"bytes {start}-{content.Length - 1}/{content.Length}";
             }
-            response.ContentLength64 = _content.Length - start;
-            int end = _cutAfter ?? _stallAfter ?? _content.Length;
+            response.ContentLength64 = content.Length - start;
+            int end = _cutAfter ?? _stallAfter ?? content.Length;
             try
             {
-                await response.OutputStream.WriteAsync(_content.AsMemory((int)start, end - (int)start));
+                await response.OutputStream.WriteAsync(content.AsMemory((int)start, end - (int)start));
                 BytesSent += end - start;
                 if (_cutAfter is not null) { response.Abort(); continue; }
                 if (_stallAfter is not null)

@@ -48,6 +48,18 @@ public class IdxReaderTests
     }
 
     [Fact]
+    public void Should_read_idx_files_from_an_archive_named_after_mnist()
+    {
+        using var temp = new TempFolder();
+        var files = Release(train: 5, test: 3).ToDictionary(f => $"fashion-mnist/{f.Key}", f => f.Value);
+        string archive = CifarFixtures.WriteTarGz(temp["fashion-mnist.tar.gz"], files);
+        var (data, report) = DatasetLoader.Load(archive, useCache: false);
+        Assert.Equal(DatasetInfo.FashionMnist, data.Info);
+        Assert.Equal(nameof(DataForm.Idx), report.Form);
+        Assert.Equal(Image(4), data.Train.Image(4).ToArray());
+    }
+
+    [Fact]
     public void Should_recognise_fashion_mnist_by_its_folder_and_cache_it_apart_from_cifar10()
     {
         using var temp = new TempFolder();

@@ -39,7 +39,7 @@ public static class WeightConversion
         Checksums.WriteBeside(path);
 
         using var converted = TrainedModel.Load(path, architecture.IsStudy || format == ModelFormat.Keras ? null : BesidePath(path));
-        var images = Benchmark.RandomImages(256, seed: 17);
+        var images = Benchmark.RandomImages(256, seed: 17, architecture);
         var before = model.Probabilities(images);
         var after = converted.Probabilities(images);
         return before.Zip(after, (a, b) => Math.Abs(a - b)).Max();

@@ -19,9 +19,11 @@ public static class BenchCommand
         var tuned = new Option<bool>("--torch-tuned") { Description = "Also measure TorchSharp with the settings a performance-minded user would apply on CPU (channels_last, inference_mode, one inter-op thread)." };
         var frameworks = new Option<string>("--frameworks") { Description = $"Comma-separated frameworks to measure, one or more of: {string.Join(", ", Experiment.Frameworks.FrameworkCatalog.Names)}.", DefaultValueFactory = _ => "torch,keras" };
         var python = new Option<string?>("--python") { Description = "The Python that runs the pytorch framework's worker." };
+        var dataset = new Option<string>("--dataset") { Description = $"The images' shape and class count (random pixels): {string.Join(", ", Data.DatasetInfo.Names)}; a preset is fitted to it.", DefaultValueFactory = _ => Data.DatasetInfo.Cifar10.Name };
+        dataset.AcceptOnlyFromAmong([.. Data.DatasetInfo.Names]);
         var command = new Command("bench", "Benchmark a network (--arch; default the study's CNN) in both frameworks on random data (images/s, GFLOP/s, ratios).")
         {
-            arch, threads, batchSize, steps, rounds, tuned, frameworks, python,
+            arch, dataset, threads, batchSize, steps, rounds, tuned, frameworks, python,
         };
         command.SetAction(parse =>
         {
@@ -33,9 +35,10 @@ public static class BenchCommand
 
             var names = Experiment.Frameworks.FrameworkCatalog.ParseList(parse.GetValue(frameworks)!, minimum: 1);
             if (parse.GetValue(python) is { } pythonPath) Frameworks.PyTorch.PythonLocator.Override = pythonPath;
-            var architecture = Architecture.Resolve(parse.GetValue(arch)!).ForCifar10();
+            var data = Data.DatasetInfo.Named(parse.GetValue(dataset)!)!;
+            var architecture = Architecture.Resolve(parse.GetValue(arch)!).ForData(data);
             var (trainFlops, evalFlops) = Benchmark.FlopsPerImage(architecture);
-            output.WriteLine(F($"{architecture.Name} ({architecture.Parameters:N0} parameters), batch {b}, {t} threads, {s} steps x {r} interleaved rounds, random data; CPU {Experiment.Reporting.MachineInfo.Current.CpuModel}"));
+            output.WriteLine(F($"{architecture.Name} on {data.Title}'s shape ({data.Shape}, {data.Classes} classes; {architecture.Parameters:N0} parameters), batch {b}, {t} threads, {s} steps x {r} interleaved rounds, random data; CPU {Experiment.Reporting.MachineInfo.Current.CpuModel}"));
             var result = Benchmark.Run(architecture, t, b, s, r, output, parse.GetValue(tuned), names);
             var (peak, how) = Benchmark.NominalPeak(t);
             output.WriteLine(F($"Nominal peak {peak:F1} GFLOP/s: {how}"));

@@ -49,7 +49,7 @@ public static class DiffCommand
                 throw new ArgumentException($"--align bn applies to networks with BatchNormalization only ({config.Arch} has none).");
             config = Alignments.With(config, factors) with { Init = Initialisation.Shared };
 
-            console.WriteLine($"Loading {source}");
+            console.WriteLine($"Loading {DatasetLoader.Recognise(source, null)?.Name ?? "the data"} from {source}");
             var (full, report) = DatasetLoader.Load(source, parse.GetValue(cacheDir), !parse.GetValue(noCache));
             console.WriteLine($"  {full.Train.Count:N0} training images of {full.Info.Title} ({(report.FromCache ? "from cache" : report.Form)}, {report.Seconds:F2}s)");
             var architecture = unfitted.ForData(full.Info);

@@ -32,11 +32,15 @@ public static class TrainCommand
             var config = training.Config(parse, architecture, parse.GetValue(seed));
             string outFolder = parse.GetValue(output)
                 ?? Path.Combine("runs", $"{name}-{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}");
+            if (File.Exists(Path.Combine(outFolder, RunFiles.Run)))
+                throw new ArgumentException($"{outFolder}: holds a run already; 'twintrain train --resume {outFolder}' continues it, or choose another --out.");
+            // The data first: an image folder's shape and classes, which the architecture must fit, are known only once
+            // it is read, and a network that does not fit must leave no run folder behind.
+            var (data, dataSummary) = training.LoadData(parse, config, console);
+            (architecture, config) = training.FitTo(parse, config, data.Info);
             using var held = FolderLock.Take(outFolder, "train");
             if (File.Exists(Path.Combine(outFolder, RunFiles.Run)))
                 throw new ArgumentException($"{outFolder}: holds a run already; 'twintrain train --resume {outFolder}' continues it, or choose another --out.");
-            var (data, dataSummary) = training.LoadData(parse, config, console);
-            (architecture, config) = training.FitTo(parse, config, data.Info);
             return Task.FromResult(Run(name, config, architecture, data, dataSummary, outFolder, console, cancel,
                 training.TensorBoard(parse, Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(outFolder))))));
         });

@@ -257,9 +257,6 @@ public sealed class Architecture
             throw new InvalidDataException($"{Source}: the model's last layer gives {OutputSize} outputs but the data has {classes} classes.");
     }
 
-    /// <summary>Refuses an architecture that does not take CIFAR-10 images and give its 10 class scores.</summary>
-    public Architecture ForCifar10() => ForData(DatasetInfo.Cifar10);
-
     /// <summary>
     /// The architecture for <paramref name="data"/>: a preset takes the data's image shape and class count (its input
     /// layer's shape and its last Dense layer's units, as a Keras user would set them); a config file must already fit,

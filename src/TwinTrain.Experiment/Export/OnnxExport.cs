@@ -11,9 +11,9 @@ namespace TwinTrain.Experiment.Export;
 /// Exports a trained model of either framework to ONNX (opset 13): Conv, BatchNormalization, Relu, MaxPool,
 /// AveragePool, GlobalAveragePool, Flatten, Gemm and Softmax, following the model's architecture layer by layer.
 /// Inside the graph everything runs channels-first with the weights in PyTorch's layout. Inputs are shaped as each
-/// framework's users expect: the Keras-style model takes "input" (batch, 32, 32, 3) channels-last (a Transpose
-/// first) and gives "probabilities"; the torch model takes "input" (batch, 3, 32, 32) and gives "logits". The batch
-/// dimension is dynamic.
+/// framework's users expect: the Keras-style model takes "input" (batch, H, W, C) channels-last (a Transpose
+/// first) and gives "probabilities"; the torch model takes "input" (batch, C, H, W) and gives "logits", the image
+/// shape and the class count the model's own. The batch dimension is dynamic.
 /// </summary>
 public static class OnnxExport
 {
@@ -25,9 +25,14 @@ public static class OnnxExport
         return FromKeras(weights, model.Architecture, torchFlavour: model.Layout == ImageLayout.Nchw);
     }
 
-    /// <summary>The input and output layouts of an exported model.</summary>
-    public static (long[] Input, string Output) Signature(ImageLayout layout) =>
-        layout == ImageLayout.Nhwc ? ([-1, 32, 32, 3], "probabilities") : ([-1, 3, 32, 32], "logits");
+    /// <summary>The input and output of a model exported from <paramref name="model"/>.</summary>
+    public static (long[] Input, string Output, int Classes) Signature(TrainedModel model)
+    {
+        var shape = model.Architecture.InputShape;
+        return model.Layout == ImageLayout.Nhwc
+            ? ([-1, shape[0], shape[1], shape[2]], "probabilities", model.Architecture.OutputSize)
+            : ([-1, shape[2], shape[0], shape[1]], "logits", model.Architecture.OutputSize);
+    }
 
     static string Version => typeof(OnnxExport).Assembly.GetName().Version?.ToString(3) ?? "0";
 

@@ -56,15 +56,20 @@ public abstract class TrainedModel : IDisposable
         return null;
     }
 
+    /// <summary>The images the model takes.</summary>
+    public ImageShape InputShape => Architecture.InputShape is [int h, int w, int c] ? new ImageShape(h, w, c)
+        : throw new InvalidDataException($"{Path}: the model takes {Keras.Layers.Layer.Format(Architecture.InputShape)}, not images.");
+
     /// <summary>
-    /// For the commands that handle CIFAR-10 models only so far (predict, export): a model of another data set is
-    /// refused in one line saying so.
+    /// The names of the model's classes: those its run recorded, else CIFAR-10's for a model of CIFAR-10's shape, else
+    /// "class 0", "class 1", ... (a bare model file does not say which data set it learnt).
     /// </summary>
-    public void RequireCifar10(string command)
+    public IReadOnlyList<string> ClassNames()
     {
-        var cifar = DatasetInfo.Cifar10;
-        if (!Architecture.InputShape.SequenceEqual(cifar.Shape.ChannelsLast) || Architecture.OutputSize != cifar.Classes)
-            throw new InvalidDataException($"{Path}: the model takes {Keras.Layers.Layer.Format(Architecture.InputShape)} to {Architecture.OutputSize} classes; twintrain {command} handles CIFAR-10 models ((None, 32, 32, 3) to 10 classes) only so far.");
+        int classes = Architecture.OutputSize;
+        if (RecordedData(Path)?.ClassNames is { } recorded && recorded.Count == classes) return recorded;
+        if (InputShape == DatasetInfo.Cifar10.Shape && classes == DatasetInfo.Cifar10.Classes) return DatasetInfo.Cifar10.ClassNames;
+        return [.. Enumerable.Range(0, classes).Select(c => $"class {c}")];
     }
 
     /// <summary>Refuses data the model was not made for, in one line naming both.</summary>
