@@ -12,11 +12,12 @@ public static class CliApp
         return Commands();
     }
 
-    static RootCommand Commands() => new("TwinTrain: train the same CNN on CIFAR-10 in several frameworks and compare them.")
+    static RootCommand Commands() => new("TwinTrain: train the same network on the same data (CIFAR-10, CIFAR-100, Fashion-MNIST, MNIST or an image folder) in several frameworks and compare them.")
     {
         CommandRunner.Verbose,
         CompareCommand.Create(),
         ReportCommand.Create(),
+        StatusCommand.Create(),
         TrainCommand.Create(),
         DownloadCommand.Create(),
         BenchCommand.Create(),

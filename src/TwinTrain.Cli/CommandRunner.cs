@@ -7,14 +7,18 @@ namespace TwinTrain.Cli;
 /// <summary>
 /// Runs a command line. Every failure becomes one line naming the command and the problem (the messages name their
 /// file) and exit code 2, never a stack trace; --verbose adds the trace. Ctrl+C asks the running command to stop and
-/// write its results; a second Ctrl+C ends the process at once.
-/// Exit codes: 0 success, 1 the command line cannot be parsed (usage), 2 bad input or failure, 130 interrupted.
+/// write its results; a second Ctrl+C ends the process at once. SIGTERM (what Slurm and Kubernetes send a preempted,
+/// cancelled or timed-out task, before SIGKILL after a grace period) asks the same, and the process then exits with
+/// 143, the code a scheduler's requeue rules (Slurm's RequeueExit) can name.
+/// Exit codes: 0 success, 1 the command line cannot be parsed (usage), 2 bad input or failure, 130 interrupted,
+/// 143 stopped by SIGTERM.
 /// </summary>
 public static class CommandRunner
 {
     public const int Usage = 1;
     public const int Failure = 2;
     public const int Interrupted = 130;
+    public const int Terminated = 143;
 
     /// <summary>Shows the stack trace of a failure as well as its one line.</summary>
     public static readonly Option<bool> Verbose = new("--verbose") { Description = "On failure, show the stack trace too.", Recursive = true };
@@ -34,6 +38,15 @@ public static class CommandRunner
             stop.Cancel();
         };
         Console.CancelKeyPress += onCancel;
+        bool terminated = false;
+        using var onTerm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true; // not the default exit: stop after the current step, commit, then exit
+            if (stop.IsCancellationRequested) return;
+            terminated = true;
+            error.WriteLine("Stopping after the current step (SIGTERM: preempted, cancelled or out of time)...");
+            stop.Cancel();
+        });
         try
         {
             var config = new InvocationConfiguration
@@ -43,13 +56,14 @@ public static class CommandRunner
                 EnableDefaultExceptionHandler = false,
                 ProcessTerminationTimeout = null,
             };
-            return await parse.InvokeAsync(config, stop.Token);
+            int code = await parse.InvokeAsync(config, stop.Token);
+            return terminated && code == Interrupted ? Terminated : code;
         }
         catch (Exception e)
         {
             error.WriteLine(OneLine(parse, e));
             if (parse.GetValue(Verbose)) error.WriteLine(e);
-            return e is OperationCanceledException ? Interrupted : Failure;
+            return e is OperationCanceledException ? (terminated ? Terminated : Interrupted) : Failure;
         }
         finally
         {

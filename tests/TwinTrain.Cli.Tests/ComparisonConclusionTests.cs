@@ -67,10 +67,10 @@ public class ComparisonConclusionTests
         {
             var (code, _, error) = await Run(Compare(shared, "--seeds", "0"));
             Assert.Equal(CommandRunner.Failure, code);
-            Assert.Contains($"in use by another TwinTrain process (pid {Environment.ProcessId}, 'compare --shard 1/2'", error);
+            Assert.Contains($"in use by another TwinTrain process (pid {Environment.ProcessId} on {FolderLock.Host}, 'compare --shard 1/2'", error);
             (code, _, error) = await Run("report", shared);
             Assert.Equal(CommandRunner.Failure, code);
-            Assert.Contains($"(pid {Environment.ProcessId}, 'compare --shard 1/2'", error);
+            Assert.Contains($"(pid {Environment.ProcessId} on {FolderLock.Host}, 'compare --shard 1/2'", error);
         }
 
         // Shard 2 of 2 of one seed trains nothing but records the comparison; a shard of other settings is refused.
@@ -80,7 +80,7 @@ public class ComparisonConclusionTests
         var (refused, _, differs) = await Run(Compare(shared, "--seeds", "0", "--shard", "1/2", "--lr", "0.01"));
         Assert.Equal(CommandRunner.Failure, refused);
         Assert.Contains($"{Path.Combine(shared, "comparison.json")}: this folder holds a comparison with other settings (training learning_rate 0.001 vs 0.01)", differs);
-        Assert.Contains($"(last taken by pid {Environment.ProcessId}, 'compare --shard 2/2' since ", differs);
+        Assert.Contains($"(last taken by pid {Environment.ProcessId} on {FolderLock.Host}, 'compare --shard 2/2' since ", differs);
         Assert.Single(differs.Trim().Split('\n'));
 
         using (FolderLock.Take(shared, "compare"))
@@ -88,7 +88,7 @@ public class ComparisonConclusionTests
             var (code, _, error) = await Run(Compare(shared, "--seeds", "0", "--shard", "1/2"));
             Assert.Equal(CommandRunner.Failure, code);
             Assert.Contains("a shard cannot share a folder with a plain compare", error);
-            Assert.Contains($"(pid {Environment.ProcessId}, 'compare'", error);
+            Assert.Contains($"(pid {Environment.ProcessId} on {FolderLock.Host}, 'compare'", error);
         }
     }
 

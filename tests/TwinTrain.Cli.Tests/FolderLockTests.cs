@@ -20,15 +20,15 @@ public class FolderLockTests
 
             var (code, _, error) = await Run(train);
             Assert.Equal(CommandRunner.Failure, code);
-            Assert.Contains($"{run}: in use by another TwinTrain process (pid {holder.Id}, 'train' since ", error);
+            Assert.Contains($"{run}: in use by another TwinTrain process (pid {holder.Id} on {TwinTrain.Experiment.Checkpoints.FolderLock.Host}, 'train' since ", error);
 
             (code, _, error) = await Run("train", "--resume", run, "--cache-dir", SharedData.CacheFolder);
             Assert.Equal(CommandRunner.Failure, code);
-            Assert.Contains($"(pid {holder.Id}, 'train'", error);
+            Assert.Contains($"(pid {holder.Id} on {TwinTrain.Experiment.Checkpoints.FolderLock.Host}, 'train'", error);
 
             (code, _, error) = await Run("compare", "--data", SharedData.ArchivePath, "--out", run, "--epochs", "1");
             Assert.Equal(CommandRunner.Failure, code);
-            Assert.Contains($"(pid {holder.Id}, 'train'", error);
+            Assert.Contains($"(pid {holder.Id} on {TwinTrain.Experiment.Checkpoints.FolderLock.Host}, 'train'", error);
         }
         finally
         {

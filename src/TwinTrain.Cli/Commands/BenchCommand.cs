@@ -38,7 +38,7 @@ public static class BenchCommand
             var data = Data.DatasetInfo.Named(parse.GetValue(dataset)!)!;
             var architecture = Architecture.Resolve(parse.GetValue(arch)!).ForData(data);
             var (trainFlops, evalFlops) = Benchmark.FlopsPerImage(architecture);
-            output.WriteLine(F($"{architecture.Name} on {data.Title}'s shape ({data.Shape}, {data.Classes} classes; {architecture.Parameters:N0} parameters), batch {b}, {t} threads, {s} steps x {r} interleaved rounds, random data; CPU {Experiment.Reporting.MachineInfo.Current.CpuModel}"));
+            output.WriteLine(F($"{architecture.Name} ({architecture.Parameters:N0} parameters{(data == Data.DatasetInfo.Cifar10 ? "" : $"; {data.Title}'s {data.Shape} images, {data.Classes} classes")}), batch {b}, {t} threads, {s} steps x {r} interleaved rounds, random data; CPU {Experiment.Reporting.MachineInfo.Current.CpuModel}"));
             var result = Benchmark.Run(architecture, t, b, s, r, output, parse.GetValue(tuned), names);
             var (peak, how) = Benchmark.NominalPeak(t);
             output.WriteLine(F($"Nominal peak {peak:F1} GFLOP/s: {how}"));

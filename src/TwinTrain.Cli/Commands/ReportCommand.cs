@@ -16,7 +16,7 @@ public static class ReportCommand
     public static Command Create()
     {
         var folder = new Argument<string>("folder") { Description = "A comparison's output folder (its runs/ may come from several machines)." };
-        var data = new Option<string?>("--data") { Description = "CIFAR-10, for the same-mathematics check (default: where the runs read it, or where 'twintrain download' puts it)." };
+        var data = new Option<string?>("--data") { Description = "The runs' data set, for the same-mathematics check (default: where the runs read it, or where 'twintrain download' puts it)." };
         var report = new ReportOptions();
         var command = new Command("report", "Rebuild a comparison's results, charts and report from the run folders in it (after shards, or copying runs together).") { folder, data };
         report.AddTo(command);
@@ -25,8 +25,10 @@ public static class ReportCommand
             string dir = parse.GetValue(folder)!;
             var console = parse.InvocationConfiguration.Output;
             if (!Directory.Exists(dir)) throw new ArgumentException($"{dir}: no such folder.");
-            using var held = FolderLock.Take(dir, "report");
+            // Shared, as a shard's: report may run while shards still train (it writes only results, charts and report).
+            using var held = FolderLock.TakeShared(dir, "report");
             var (recorded, runs) = ComparisonFolder.Read(dir);
+            var status = File.Exists(Path.Combine(dir, CompareConfig.File)) ? ComparisonStatus.Read(dir) : null;
             var config = report.Apply(parse, recorded);
             var first = runs.First(r => r.Summary is not null).Summary!;
             // The comparison's own config (a PyTorch-style run folder may hold its framework's BatchNormalization constants).
@@ -34,11 +36,16 @@ public static class ReportCommand
             var architecture = recordedArchitectures.FirstOrDefault(a => a.Digest == first.Config.ArchDigest) ?? recordedArchitectures[0];
             var previous = PreviousResults(dir);
             var sameMaths = previous.SameMaths ?? MeasureSameMaths(parse.GetValue(data), first, architecture, config, console);
+            int ended = runs.Count(r => r.Summary is { Status: RunSummary.Completed or RunSummary.Diverged } || r.Error is not null);
+            string? partial = ended < config.Plan().Count
+                ? $"partial: {ended} of the {config.Plan().Count} planned runs have ended" +
+                  (status is null ? "" : $" ({status.Count(RunStatus.Running)} running, {status.Runs.Count(r => r.Unfinished) - status.Count(RunStatus.Running)} waiting or stopped)") +
+                  $"; run 'twintrain report {dir}' again when they have"
+                : null;
             var result = ComparisonResult.Of(config, MachineInfo.Current, first.Data, previous.Warmup, runs, interrupted: false,
-                ModelDescription.Of(architecture), sameMaths);
+                ModelDescription.Of(architecture), sameMaths) with { Partial = partial };
             RunFiles.WriteJson(Path.Combine(dir, ComparisonRunner.ResultsFile), result);
-            console.WriteLine($"{runs.Count(r => r.Summary is not null)} run(s) of {config.Plan().Count} planned in {dir}" +
-                (runs.Count(r => r.Summary is not null) < config.Plan().Count ? " (the others are not there yet: the report covers these)" : ""));
+            console.WriteLine($"{ended} run(s) of {config.Plan().Count} planned have ended in {dir}" + (partial is null ? "" : $"; the report is {partial}"));
             CompareCommand.WriteOutputs(result, dir, console);
             return 0;
         });
@@ -71,14 +78,15 @@ public static class ReportCommand
     /// <summary>The same-maths check, when CIFAR-10 can be found (it takes seconds); null with a note otherwise.</summary>
     static IReadOnlyList<SameMathsResult>? MeasureSameMaths(string? data, RunSummary run, Architecture architecture, CompareConfig config, TextWriter console)
     {
-        string? source = data ?? (File.Exists(run.Data.Source) || Directory.Exists(run.Data.Source) ? run.Data.Source : DataLocation.Find(null));
+        string? source = data ?? (File.Exists(run.Data.Source) || Directory.Exists(run.Data.Source) ? run.Data.Source
+            : run.Data.Info() is { IsImageFolder: false } known ? DataLocation.Find(null, known) : null);
         if (source is null)
         {
-            console.WriteLine($"Not measuring whether the engines compute the same thing: no CIFAR-10 at {run.Data.Source} (where the runs read it) or in {DatasetLoader.DefaultDataFolder()}; give --data.");
+            console.WriteLine($"Not measuring whether the engines compute the same thing: no data at {run.Data.Source} (where the runs read it) or in {DatasetLoader.DefaultDataFolder()}; give --data.");
             return null;
         }
-        console.WriteLine($"== Do the engines compute the same thing? (CIFAR-10 from {source})");
-        var (full, _) = DatasetLoader.Load(source, null, useCache: true);
+        console.WriteLine($"== Do the engines compute the same thing? ({run.Data.Title ?? run.Data.Dataset} from {source})");
+        var (full, _) = DatasetLoader.Load(source, null, useCache: true, dataset: run.Data.Info(), images: run.Data.Images);
         try
         {
             return SameMaths.Run(architecture, full.Train, config.Training.Threads, config.Frameworks);

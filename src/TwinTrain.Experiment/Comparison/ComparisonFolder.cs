@@ -17,7 +17,10 @@ public static class ComparisonFolder
         var found = new List<(string Folder, RunSummary Summary)>();
         foreach (string run in Directory.GetDirectories(runsFolder).Order(StringComparer.Ordinal))
             if (RunFiles.ReadRun(run) is { } summary) found.Add((run, summary));
-        if (found.Count == 0) throw new ArgumentException($"{runsFolder}: no runs (no run.json in any folder), nothing to report.");
+        if (found.Count == 0)
+            throw new ArgumentException(File.Exists(Path.Combine(folder, CompareConfig.File))
+                ? $"{runsFolder}: none of the comparison's {ComparisonRunner.ReadConfig(folder).Plan().Count} planned runs has written its run.json yet, nothing to report ('twintrain status {folder}' shows where they are)."
+                : $"{runsFolder}: no runs (no run.json in any folder), nothing to report.");
 
         var config = File.Exists(Path.Combine(folder, CompareConfig.File)) ? ComparisonRunner.ReadConfig(folder) : Infer(found);
         var plan = config.Plan();

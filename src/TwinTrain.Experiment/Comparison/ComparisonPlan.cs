@@ -82,12 +82,36 @@ public sealed record PlannedRun(string Framework, int Seed, TrainingConfig Train
 /// <summary>--shard K/N: this process trains the units u with u mod N = K − 1.</summary>
 public sealed record Shard(int Index, int Count)
 {
-    public static Shard Parse(string text)
+    /// <summary>
+    /// --shard K/N, or --shard slurm: K and N from a Slurm job array's variables (K = SLURM_ARRAY_TASK_ID −
+    /// SLURM_ARRAY_TASK_MIN + 1, N = SLURM_ARRAY_TASK_COUNT; a requeued task keeps its array's variables), for an array
+    /// of consecutive indices such as --array=1-10 or 0-9. A variable that is missing or not a number, or an array with
+    /// steps or gaps, is one error naming it.
+    /// </summary>
+    public static Shard Parse(string text, Func<string, string?>? environment = null)
     {
+        if (text == "slurm") return FromSlurm(environment ?? Environment.GetEnvironmentVariable);
         var parts = text.Split('/');
         if (parts.Length != 2 || !int.TryParse(parts[0], out int k) || !int.TryParse(parts[1], out int n) || n < 1 || k < 1 || k > n)
-            throw new ArgumentException($"--shard: '{text}' is not K/N with 1 ≤ K ≤ N (e.g. 1/4).");
+            throw new ArgumentException($"--shard: '{text}' is not K/N with 1 ≤ K ≤ N (e.g. 1/4), or slurm.");
         return new Shard(k, n);
+    }
+
+    static Shard FromSlurm(Func<string, string?> environment)
+    {
+        int Variable(string name, bool required = true)
+        {
+            string? value = environment(name);
+            if (value is null)
+                return required ? throw new ArgumentException($"--shard slurm: ${name} is not set; run it as a task of a Slurm job array (sbatch --array=1-N), or give --shard K/N.") : -1;
+            return int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int number)
+                ? number : throw new ArgumentException($"--shard slurm: ${name} is '{value}', not a whole number.");
+        }
+        int id = Variable("SLURM_ARRAY_TASK_ID"), min = Variable("SLURM_ARRAY_TASK_MIN"), max = Variable("SLURM_ARRAY_TASK_MAX"), count = Variable("SLURM_ARRAY_TASK_COUNT");
+        int step = Variable("SLURM_ARRAY_TASK_STEP", required: false);
+        if ((step != -1 && step != 1) || max - min + 1 != count || id < min || id > max)
+            throw new ArgumentException($"--shard slurm: the array's indices are {min}..{max} in {count} task(s){(step > 1 ? $" by steps of {step}" : "")}, not consecutive; submit with --array=1-N (or 0-N-1), or give --shard K/N.");
+        return new Shard(id - min + 1, count);
     }
 
     public bool Owns(PlannedRun run) => run.Unit % Count == Index - 1;

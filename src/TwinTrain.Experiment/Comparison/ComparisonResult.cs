@@ -18,6 +18,9 @@ public sealed record ComparisonResult(
     IReadOnlyList<ComparedRun> Runs, IReadOnlyList<ConditionResult> Conditions, IReadOnlyList<FactorEffect> Factors,
     bool Interrupted, DateTime FinishedUtc, ModelDescription? Model = null, IReadOnlyList<SameMathsResult>? SameMaths = null)
 {
+    /// <summary>Why the results are partial (runs still going or waiting when `report` ran); null when every run has ended.</summary>
+    public string? Partial { get; init; }
+
     /// <summary>The headline condition: the config's own alignment (nothing aligned under --ablate).</summary>
     [JsonIgnore] public ConditionResult? Main => Conditions.Count > 0 ? Conditions[0] : null;
 

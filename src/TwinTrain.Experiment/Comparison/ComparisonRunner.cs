@@ -31,6 +31,7 @@ public sealed class ComparisonRunner(TextWriter console, bool liveProgress)
     {
         using var held = Shard is { } shard ? FolderLock.TakeShared(outFolder, $"compare --shard {shard}") : FolderLock.Take(outFolder, "compare");
         ClaimFolder(config, outFolder, held.PreviousHolder);
+        if (Shard is { } part) ClaimShardCount(outFolder, part);
         var warmup = new Dictionary<string, double>();
         var runs = new List<ComparedRun>();
         bool interrupted = false;
@@ -73,6 +74,11 @@ public sealed class ComparisonRunner(TextWriter console, bool liveProgress)
             }
             using (runHeld)
             {
+                // A holder file left behind: its process did not let go of the run. Killed (the run continues from its
+                // checkpoint), or still running on another host whose locks this file system does not share: say so.
+                if (runHeld.PreviousHolder is { } stale)
+                    console.WriteLine($"   note: {folder} was held by {stale}, which never let go: that process was killed, or it runs on another host " +
+                        "and this file system does not share locks between hosts (see README, Many machines); taking the run over.");
                 try
                 {
                     // Inside the try: a framework that cannot start (a worker without its Python) costs its runs, not the comparison.
@@ -135,6 +141,7 @@ public sealed class ComparisonRunner(TextWriter console, bool liveProgress)
         if (Shard is null)
         {
             RunFiles.WriteJson(path, recorded);
+            File.Delete(Path.Combine(outFolder, ShardsFile)); // held alone, the whole comparison: no longer split
             return;
         }
         string temporary = TwinTrain.Data.AtomicFile.CreateTemporary(path);
@@ -152,6 +159,31 @@ public sealed class ComparisonRunner(TextWriter console, bool liveProgress)
         if (existing.DifferencesFrom(config) is { Count: > 0 } differences)
             throw new ArgumentException($"{path}: this folder holds a comparison with other settings ({string.Join("; ", differences)}); " +
                 $"a shard must use the same settings as the others{(previousHolder is null ? "" : $" (last taken by {previousHolder})")}, or another --out.");
+    }
+
+    public const string ShardsFile = "shards.txt";
+
+    /// <summary>
+    /// The number of shards the comparison is split into, recorded by the first shard; a shard that says another
+    /// number would train runs another shard also trains, or leave some untrained, and is refused.
+    /// </summary>
+    void ClaimShardCount(string outFolder, Shard shard)
+    {
+        string path = Path.Combine(outFolder, ShardsFile);
+        string temporary = TwinTrain.Data.AtomicFile.CreateTemporary(path);
+        File.WriteAllText(temporary, $"{shard.Count}\n");
+        try
+        {
+            File.Move(temporary, path, overwrite: false);
+            return;
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            File.Delete(temporary);
+        }
+        string recorded = File.ReadAllText(path).Trim();
+        if (recorded != shard.Count.ToString(System.Globalization.CultureInfo.InvariantCulture))
+            throw new ArgumentException($"{path}: the comparison is split into {recorded} shards, but this one is --shard {shard}; every shard must say the same N (remove the file to split it anew once no shard runs).");
     }
 
     /// <summary>The folder's comparison.json; one-line errors when it is missing or damaged.</summary>

@@ -63,6 +63,7 @@ public static class Report
         string dataset = result.Data.Title ?? Data.DatasetInfo.Named(result.Data.Dataset)?.Title ?? result.Data.Dataset;
         md.AppendLine(names.SequenceEqual(["keras", "torch"]) ? $"# TwinTrain: Keras-style vs PyTorch-style on {dataset}"
             : $"# TwinTrain: {string.Join(" vs ", names)} on {dataset}").AppendLine();
+        if (result.Partial is { } partial) md.AppendLine($"**Partial report** ({partial}): the figures cover the runs that have ended.").AppendLine();
         foreach (var (title, body) in Sections(result, charts, listings))
             md.AppendLine($"## {title}").AppendLine().AppendLine(body.TrimEnd()).AppendLine();
         return md.ToString();

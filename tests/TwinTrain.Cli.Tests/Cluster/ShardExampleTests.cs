@@ -1,0 +1,191 @@
+using System.Diagnostics;
+using System.Text.Json;
+using TwinTrain.Experiment.Checkpoints;
+using TwinTrain.Tests.Shared;
+using Xunit.Abstractions;
+using YamlDotNet.RepresentationModel;
+using static TwinTrain.Cli.Tests.CliRunner;
+
+namespace TwinTrain.Cli.Tests.Cluster;
+
+/// <summary>
+/// The README's many-machine examples, run as the files in examples/ are: the Slurm job array on a real one-node
+/// Slurm (sbatch, a task cancelled mid-epoch and requeued), the GNU parallel script, and the Kubernetes Indexed Job
+/// checked as a manifest. Each merged comparison must equal one process's, run for run (the reference below).
+/// </summary>
+public class ShardExampleTests(ITestOutputHelper log, ShardExampleTests.Reference reference) : IClassFixture<ShardExampleTests.Reference>
+{
+    static string Example(string path) => Path.Combine(SharedData.RepositoryRoot, "examples", path);
+
+    /// <summary>The comparison's settings, as every example passes them on through TWINTRAIN_ARGS.</summary>
+    static string Arguments(int limitTrain, int epochs) =>
+        $"--data {SharedData.ArchivePath} --cache-dir {SharedData.CacheFolder} --epochs {epochs} --limit-train {limitTrain} --limit-test 200";
+
+    /// <summary>One process's comparison of the same runs: what the shards, merged, must reproduce.</summary>
+    public sealed class Reference : IDisposable
+    {
+        readonly TempFolder _folder = new();
+        readonly Dictionary<(int, int), string> _numbers = [];
+
+        public string Numbers(int limitTrain, int epochs)
+        {
+            lock (_numbers)
+            {
+                if (_numbers.TryGetValue((limitTrain, epochs), out string? known)) return known;
+                string folder = _folder[$"one-{limitTrain}-{epochs}"];
+                var (code, output, error) = Run(["compare", "--seeds", "0,1", "--threads", "1", "--out", folder,
+                    .. Arguments(limitTrain, epochs).Split(' ')]).GetAwaiter().GetResult();
+                Assert.True(code == 0, error + output);
+                return _numbers[(limitTrain, epochs)] = NumbersOf(folder);
+            }
+        }
+
+        public void Dispose() => _folder.Dispose();
+    }
+
+    /// <summary>Every run's test accuracy and per-epoch losses, exactly: only the timings may differ between processes.</summary>
+    static string NumbersOf(string folder)
+    {
+        using var results = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "results.json")));
+        return string.Join("\n", results.RootElement.GetProperty("runs").EnumerateArray().Select(r =>
+            $"{Path.GetFileName(r.GetProperty("folder").GetString())} {r.GetProperty("summary").GetProperty("test_accuracy").GetDouble():R} " +
+            string.Join(",", r.GetProperty("summary").GetProperty("history").EnumerateArray().Select(e => e.GetProperty("loss").GetDouble().ToString("R")))));
+    }
+
+    /// <summary>What sbatch and parallel pass on to the examples: the twintrain command (this build) and the comparison.</summary>
+    static Dictionary<string, string> Environment(string output, int limitTrain, int epochs) => new()
+    {
+        ["TWINTRAIN"] = $"{System.Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet"} {Path.Combine(AppContext.BaseDirectory, "twintrain.dll")}",
+        ["TWINTRAIN_OUT"] = output,
+        ["TWINTRAIN_SEEDS"] = "0,1",
+        ["TWINTRAIN_ARGS"] = Arguments(limitTrain, epochs),
+    };
+
+    void Log(string what, (int Code, string Output, string Error) result) =>
+        log.WriteLine($"$ {what}  (exit {result.Code})\n{result.Output.TrimEnd()}{(result.Error.Length > 0 ? "\n" + result.Error.TrimEnd() : "")}");
+
+    [SkippableFact]
+    public async Task Should_run_the_slurm_job_array_as_it_is_and_merge_to_one_process_results()
+    {
+        using var slurm = OneNodeSlurm.Start();
+        using var folder = new TempFolder();
+        string cmp = folder["cmp"];
+        var environment = Environment(cmp, limitTrain: 640, epochs: 2);
+        // The file as it is; the command line only picks two tasks of one core each.
+        var submit = slurm.Run("sbatch", folder.Path, environment, "--wait", "--array=1-2", "--cpus-per-task=1", Example("slurm/compare.sbatch"));
+        Log("sbatch --wait --array=1-2 --cpus-per-task=1 examples/slurm/compare.sbatch", submit);
+        foreach (string shardLog in Directory.GetFiles(folder.Path, "twintrain-*.out").Order())
+            log.WriteLine($"--- {Path.GetFileName(shardLog)}\n{File.ReadAllText(shardLog).TrimEnd()}");
+        Assert.True(submit.Code == 0, $"sbatch: {submit.Error}{submit.Output}; slurmctld: {slurm.Tail("slurmctld.log")}");
+        Assert.Equal(2, Directory.GetFiles(folder.Path, "twintrain-*.out").Length);
+        Assert.Contains("Shard 2/2: 2 of the comparison's 4 runs.", File.ReadAllText(Directory.GetFiles(folder.Path, "twintrain-*_2.out")[0]));
+
+        var report = await Run("report", cmp);
+        Log($"twintrain report {cmp}", report);
+        Assert.True(report.Code == 0, report.Error);
+        Assert.Contains("4 run(s) of 4 planned have ended", report.Output);
+        Assert.Equal(reference.Numbers(640, 2), NumbersOf(cmp));
+    }
+
+    [SkippableFact]
+    public async Task Should_stop_a_cancelled_task_after_its_step_and_continue_it_when_requeued_to_the_same_results()
+    {
+        using var slurm = OneNodeSlurm.Start();
+        using var folder = new TempFolder();
+        string cmp = folder["cmp"];
+        var environment = Environment(cmp, limitTrain: 3000, epochs: 2);
+        var submit = slurm.Run("sbatch", folder.Path, environment, "--parsable", "--array=1-2", "--cpus-per-task=1", Example("slurm/compare.sbatch"));
+        Log("sbatch --parsable --array=1-2 --cpus-per-task=1 examples/slurm/compare.sbatch", submit);
+        Assert.True(submit.Code == 0, submit.Error);
+        string job = submit.Output.Trim().Split(';')[0];
+
+        // Task 2 trains seed 1 (torch first, then keras): cancel it in the middle of its first run's second epoch.
+        string first = Path.Combine(cmp, "runs", "torch-seed1");
+        var clock = Stopwatch.StartNew();
+        while (!(TwinTrain.Experiment.Reporting.RunFiles.ReadRun(first) is { History.Count: >= 1 } && FolderLock.IsHeld(first) == true))
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromMinutes(5), $"task 2 never finished an epoch: {slurm.Run("squeue").Output}");
+            await Task.Delay(200);
+        }
+        await Task.Delay(700);
+        var status = await Run("status", cmp);
+        Log($"twintrain status {cmp}", status);
+        Assert.Matches(@"running +torch-seed1 +1/2 epochs +pid \d+ on ", status.Output);
+        Log($"squeue", slurm.Run("squeue"));
+        var cancel = slurm.Run("scancel", $"{job}_2");
+        Log($"scancel {job}_2", cancel);
+        while (slurm.Run("squeue", "-h", "-j", $"{job}_2").Output.Trim().Length > 0) await Task.Delay(200);
+        string taskLog = File.ReadAllText(Directory.GetFiles(folder.Path, $"twintrain-{job}_2.out")[0]);
+        log.WriteLine($"--- twintrain-{job}_2.out (cancelled)\n{taskLog.TrimEnd()}");
+        Assert.Contains("Stopping after the current step (SIGTERM", taskLog);
+        var interrupted = TwinTrain.Experiment.Reporting.RunFiles.ReadRun(first)!;
+        Assert.Equal("interrupted", interrupted.Status);
+        Assert.Single(interrupted.History);
+        Assert.StartsWith("epoch 2, step ", interrupted.InterruptedAt);
+
+        // Requeued (Slurm holds a requeued job for a while: start it now), the task continues from its checkpoint.
+        Log($"scontrol requeue {job}_2", slurm.Run("scontrol", "requeue", $"{job}_2"));
+        Log($"scontrol update JobId={job}_2 StartTime=now", slurm.Run("scontrol", "update", $"JobId={job}_2", "StartTime=now"));
+        clock.Restart();
+        while (slurm.Run("squeue", "-h", "-j", job).Output.Trim().Length > 0)
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromMinutes(8), $"the job did not end: {slurm.Run("squeue").Output}");
+            await Task.Delay(500);
+        }
+        taskLog = File.ReadAllText(Directory.GetFiles(folder.Path, $"twintrain-{job}_2.out")[0]);
+        log.WriteLine($"--- twintrain-{job}_2.out (requeued)\n{taskLog.TrimEnd()}");
+        Assert.Contains("torch, seed 1: resuming after epoch 1", taskLog);
+
+        var report = await Run("report", cmp);
+        Log($"twintrain report {cmp}", report);
+        Assert.True(report.Code == 0, report.Error);
+        Assert.Equal(reference.Numbers(3000, 2), NumbersOf(cmp));
+    }
+
+    [SkippableFact]
+    public async Task Should_run_the_gnu_parallel_example_as_it_is_and_merge_to_one_process_results()
+    {
+        Skip.If(!File.Exists("/usr/bin/parallel"), "no GNU parallel on this machine (apt-get install parallel); .ci/run installs it");
+        using var folder = new TempFolder();
+        string cmp = folder["cmp"];
+        var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = folder.Path };
+        start.ArgumentList.Add(Example("parallel/compare.sh"));
+        start.ArgumentList.Add("2");
+        foreach (var (name, value) in Environment(cmp, limitTrain: 640, epochs: 2)) start.Environment[name] = value;
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        string error = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Log("examples/parallel/compare.sh 2", (process.ExitCode, await output, error));
+        Assert.True(process.ExitCode == 0, error + await output);
+        Assert.Contains("4 run(s) of 4 planned have ended", await output);
+        Assert.Equal(reference.Numbers(640, 2), NumbersOf(cmp));
+    }
+
+    [Fact]
+    public void Should_give_the_kubernetes_example_what_an_indexed_job_needs_with_the_shard_from_the_completion_index()
+    {
+        var yaml = new YamlStream();
+        using (var reader = new StreamReader(Example("kubernetes/compare-indexed-job.yaml"))) yaml.Load(reader);
+        var job = (YamlMappingNode)yaml.Documents.Single().RootNode;
+        string Scalar(YamlNode node, params string[] path) =>
+            ((YamlScalarNode)path.Aggregate(node, (n, key) => ((YamlMappingNode)n)[key])).Value!;
+        Assert.Equal("batch/v1", Scalar(job, "apiVersion"));
+        Assert.Equal("Job", Scalar(job, "kind"));
+        // kubernetes.io, "Indexed Job for parallel processing with static work assignment": these fields make one.
+        Assert.Equal("Indexed", Scalar(job, "spec", "completionMode"));
+        int completions = int.Parse(Scalar(job, "spec", "completions"));
+        Assert.InRange(int.Parse(Scalar(job, "spec", "parallelism")), 1, completions);
+        var pod = (YamlMappingNode)((YamlMappingNode)job["spec"])["template"]["spec"];
+        Assert.Equal("Never", Scalar(pod, "restartPolicy"));
+        var container = (YamlMappingNode)((YamlSequenceNode)pod["containers"]).Single();
+        string command = string.Join(" ", ((YamlSequenceNode)container["args"]).Select(a => ((YamlScalarNode)a).Value));
+        Assert.Contains("--shard \"$((JOB_COMPLETION_INDEX + 1))/$TWINTRAIN_SHARDS\"", command);
+        var shards = ((YamlSequenceNode)container["env"]).Cast<YamlMappingNode>().Single(e => Scalar(e, "name") == "TWINTRAIN_SHARDS");
+        Assert.Equal(completions, int.Parse(Scalar(shards, "value"))); // N is not passed by Kubernetes: it must equal completions
+
+        // The shard each index makes, as sh computes it: 1..N, each once, all accepted by --shard.
+        var made = Enumerable.Range(0, completions).Select(index => TwinTrain.Experiment.Comparison.Shard.Parse($"{index + 1}/{completions}")).ToList();
+        Assert.Equal(Enumerable.Range(1, completions), made.Select(s => s.Index));
+    }
+}
