@@ -64,16 +64,21 @@ public class ShardExampleTests(ITestOutputHelper log, ShardExampleTests.Referenc
     void Log(string what, (int Code, string Output, string Error) result) =>
         log.WriteLine($"$ {what}  (exit {result.Code})\n{result.Output.TrimEnd()}{(result.Error.Length > 0 ? "\n" + result.Error.TrimEnd() : "")}");
 
+    /// <summary>sbatch of the example as it is, from <paramref name="folder"/>; the options only pick two tasks of one core each.</summary>
+    (int Code, string Output, string Error) Submit(OneNodeSlurm slurm, string folder, string cmp, int limitTrain, string option)
+    {
+        var submit = slurm.Run("sbatch", folder, Environment(cmp, limitTrain, epochs: 2), option, "--array=1-2", "--cpus-per-task=1", Example("slurm/compare.sbatch"));
+        Log($"sbatch {option} --array=1-2 --cpus-per-task=1 examples/slurm/compare.sbatch", submit);
+        return submit;
+    }
+
     [SkippableFact]
     public async Task Should_run_the_slurm_job_array_as_it_is_and_merge_to_one_process_results()
     {
         using var slurm = OneNodeSlurm.Start();
         using var folder = new TempFolder();
         string cmp = folder["cmp"];
-        var environment = Environment(cmp, limitTrain: 640, epochs: 2);
-        // The file as it is; the command line only picks two tasks of one core each.
-        var submit = slurm.Run("sbatch", folder.Path, environment, "--wait", "--array=1-2", "--cpus-per-task=1", Example("slurm/compare.sbatch"));
-        Log("sbatch --wait --array=1-2 --cpus-per-task=1 examples/slurm/compare.sbatch", submit);
+        var submit = Submit(slurm, folder.Path, cmp, limitTrain: 640, "--wait");
         foreach (string shardLog in Directory.GetFiles(folder.Path, "twintrain-*.out").Order())
             log.WriteLine($"--- {Path.GetFileName(shardLog)}\n{File.ReadAllText(shardLog).TrimEnd()}");
         Assert.True(submit.Code == 0, $"sbatch: {submit.Error}{submit.Output}; slurmctld: {slurm.Tail("slurmctld.log")}");
@@ -93,9 +98,7 @@ public class ShardExampleTests(ITestOutputHelper log, ShardExampleTests.Referenc
         using var slurm = OneNodeSlurm.Start();
         using var folder = new TempFolder();
         string cmp = folder["cmp"];
-        var environment = Environment(cmp, limitTrain: 3000, epochs: 2);
-        var submit = slurm.Run("sbatch", folder.Path, environment, "--parsable", "--array=1-2", "--cpus-per-task=1", Example("slurm/compare.sbatch"));
-        Log("sbatch --parsable --array=1-2 --cpus-per-task=1 examples/slurm/compare.sbatch", submit);
+        var submit = Submit(slurm, folder.Path, cmp, limitTrain: 3000, "--parsable");
         Assert.True(submit.Code == 0, submit.Error);
         string job = submit.Output.Trim().Split(';')[0];
 
