@@ -43,6 +43,8 @@ public static class DatasetLoader
                 "(CIFAR-10's or CIFAR-100's release as an archive or folder, the folder of MNIST's or Fashion-MNIST's " +
                 "four IDX files, or an image folder of train/<class>/ and test/<class>/).", source);
         images ??= ImageFolderOptions.Default;
+        // --data at one of the IDX files: the data set is the four in its folder.
+        if (IdxReader.IsIdxFile(source)) source = Path.GetDirectoryName(Path.GetFullPath(source))!;
         var requested = Recognise(source, dataset);
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -97,6 +99,7 @@ public static class DatasetLoader
     /// </summary>
     public static DatasetInfo? Recognise(string source, DatasetInfo? dataset)
     {
+        if (IdxReader.IsIdxFile(source)) source = Path.GetDirectoryName(Path.GetFullPath(source))!;
         bool exists = File.Exists(source) || Directory.Exists(source);
         bool idx = exists && IdxReader.Holds(source);
         bool cifar100 = exists && !idx && Cifar100Reader.Holds(source);

@@ -22,6 +22,9 @@ public static partial class IdxReader
         Directory.Exists(path) ? Directory.EnumerateFiles(path).Any(f => FileName().IsMatch(Path.GetFileName(f)))
         : File.Exists(path) && DatasetSource.IsArchive(path) && Path.GetFileName(path).Contains("mnist", StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>Whether <paramref name="path"/> is one of the four IDX files itself (then its folder holds the data set).</summary>
+    public static bool IsIdxFile(string path) => File.Exists(path) && FileName().IsMatch(Path.GetFileName(path));
+
     /// <summary>An IDX file is at most 47 MB (60,000 images of 28x28) unpacked; a few times that leaves room for larger sets.</summary>
     const long MaxFileBytes = 256L << 20;
 

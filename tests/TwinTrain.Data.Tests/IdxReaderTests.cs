@@ -45,6 +45,9 @@ public class IdxReaderTests
         Assert.Equal((5, 3), (data.Train.Count, data.Test.Count));
         Assert.Equal(Image(2), data.Train.Image(2).ToArray());
         Assert.Equal(2, data.Train.Labels[2]);
+        // Pointed at one of the files, the loader reads the four in its folder.
+        string one = Path.Combine(folder, gzipped ? "t10k-labels-idx1-ubyte.gz" : "t10k-labels-idx1-ubyte");
+        Assert.Equal(data.Test.Labels, DatasetLoader.Load(one, useCache: false).Data.Test.Labels);
     }
 
     [Fact]
