@@ -6,6 +6,7 @@ Run from workers/pytorch with Debian's Python (the one with torch): /usr/bin/pyt
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -202,6 +203,14 @@ class WorkerTests(unittest.TestCase):
         worker.process.stdin.flush()
         result, _ = worker.request("evaluate", name="test", batch_size=64)  # answered as if no stop had come
         self.assertEqual(64, result["samples"])
+
+    def test_should_leave_sigint_and_sigterm_to_twintrain_and_keep_serving(self):
+        worker = self.started()
+        for received in (signal.SIGINT, signal.SIGTERM):  # what Ctrl+C and a scheduler's preemption send every process
+            worker.process.send_signal(received)
+        result, _ = worker.request("evaluate", name="test", batch_size=64)
+        self.assertEqual(64, result["samples"])
+        self.assertIsNone(worker.process.poll())
 
     def test_should_exit_when_its_input_ends(self):
         worker = self.started()

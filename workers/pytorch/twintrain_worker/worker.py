@@ -169,7 +169,10 @@ class Worker:
 
 
 def main():
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # TwinTrain stops the worker itself (op stop), consistently
+    # Ctrl+C reaches the whole process group, and a scheduler's SIGTERM (Slurm, Kubernetes) the whole process tree:
+    # TwinTrain stops the worker itself (op stop), consistently, and the worker exits when TwinTrain is gone.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     threading.Thread(target=watch_parent, args=(os.getppid(),), daemon=True).start()
     faults = Faults(os.environ.get("TWINTRAIN_WORKER_FAULT"))
     return Worker(Channel(), faults).serve()
