@@ -108,6 +108,23 @@ public static class Benchmark
             overall.Measure()) { DisturbedRounds = disturbedRounds };
     }
 
+    /// <summary>
+    /// The Keras-style engine's time per layer and pass over <paramref name="steps"/> training steps on random images
+    /// (after as many untimed ones), through the engine's one door for it (<see cref="Keras.Sequential.ProfileTraining"/>).
+    /// </summary>
+    public static (IReadOnlyList<Keras.LayerTiming> Layers, double StepSeconds) LayerProfile(Architecture architecture, int threads, int batchSize, int steps)
+    {
+        using var model = architecture.Build(seed: 0);
+        model.Threads = threads;
+        model.Compile();
+        var images = RandomImages(batchSize * Math.Min(steps, 20), seed: 4, architecture);
+        var x = new float[images.Count * images.Shape.Pixels];
+        new PixelConverter(ImageLayout.Nhwc).Fill(images, [.. Enumerable.Range(0, images.Count)], x);
+        var y = images.Labels.Select(l => (int)l).ToArray();
+        model.ProfileTraining(x, y, batchSize, steps);
+        return model.ProfileTraining(x, y, batchSize, steps);
+    }
+
     /// <summary>Random CIFAR-10-shaped images with labels 0..9.</summary>
     public static ImageSet RandomImages(int count, int seed) => RandomImages(count, seed, ImageShape.Cifar, 10);
 

@@ -326,6 +326,43 @@ public sealed class Sequential : IDisposable
     }
 
     /// <summary>
+    /// Trains <paramref name="steps"/> batches of <paramref name="batchSize"/> from (x, y), in order and cycling, and
+    /// times each layer's forward and backward pass in the engine's own workers (the batch sums of a
+    /// BatchNormalization included), for bench's per-layer table; also the whole steps' seconds (loss, gradient
+    /// reduction and optimizer included). The weights change as in training.
+    /// </summary>
+    public (IReadOnlyList<LayerTiming> Layers, double StepSeconds) ProfileTraining(float[] x, int[] y, int batchSize, int steps)
+    {
+        RequireCompiled();
+        var executor = ExecutorFor(batchSize);
+        int inputSize = Layers[0].InputSize, batches = Math.Max(1, y.Length / batchSize);
+        executor.Profile(true);
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        try
+        {
+            for (int step = 0; step < steps; step++)
+            {
+                int first = step % batches * batchSize;
+                x.AsSpan(first * inputSize, batchSize * inputSize).CopyTo(executor.X);
+                y.AsSpan(first, batchSize).CopyTo(executor.Y);
+                executor.TrainStep(batchSize, Optimizer!);
+            }
+            double stepSeconds = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds / steps;
+            var ticks = executor.LayerTicks();
+            double perStep = 1.0 / (System.Diagnostics.Stopwatch.Frequency * (double)steps);
+            return ([.. Layers.Select((layer, l) =>
+            {
+                var (forward, backward) = LayerTiming.DenseFlops(layer, l == 0, batchSize);
+                return new LayerTiming(layer.Name, LayerTiming.Describe(layer), ticks[l].Forward * perStep, ticks[l].Backward * perStep, forward, backward);
+            })], stepSeconds);
+        }
+        finally
+        {
+            executor.Profile(false);
+        }
+    }
+
+    /// <summary>
     /// The batch's mean loss and its gradient for every trainable weight (model order, kernel then bias), computed in training
     /// mode without changing the weights — what a GradientTape over the loss would give.
     /// </summary>

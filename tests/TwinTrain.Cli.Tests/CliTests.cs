@@ -153,6 +153,7 @@ public class CliTests
     [Theory]
     [InlineData("study", "study (167,562 parameters)")]
     [InlineData("cifar-bn", "cifar-bn (95,434 parameters)")]
+    [InlineData("cifar-strided", "cifar-strided (132,618 parameters)")]
     public async Task Should_print_the_benchmark_of_an_architecture_with_the_ratio_line_last(string arch, string header)
     {
         var (code, output, error) = await Run("bench", "--arch", arch, "--steps", "2", "--rounds", "1", "--batch-size", "16", "--threads", "1");
@@ -160,6 +161,11 @@ public class CliTests
         Assert.StartsWith(header, output);
         Assert.Contains("Kernel micro-benchmark", output);
         Assert.Contains("conv2 backward, sparse", output);
+        // The engine's step layer by layer, every layer of the network a row, the strided convolutions named as such.
+        Assert.Contains("Per layer, keras engine (1 threads, batch 16, 30 training steps", output);
+        Assert.Matches(@"  Conv2D 3x3/1 3→32, \w+ +\d+\.\d\d +\d+\.\d\d +\d+\.\d +\d+\.\d +\d+% +\d+%", output);
+        if (arch == "cifar-strided") Assert.Contains("Conv2D 3x3/2 32→64, same", output);
+        Assert.Contains("whole step", output);
         Assert.Matches(@"ratio keras/torch: train \d+\.\d\dx, eval \d+\.\d\dx$", output.TrimEnd());
     }
 

@@ -25,6 +25,7 @@ public class LayerDiffTests
     [Theory]
     [InlineData("study")]
     [InlineData("cifar-bn")]
+    [InlineData("cifar-strided")] // stride-2 convolutions with Keras's asymmetric "same" padding
     public void Should_find_every_layer_within_rounding_when_every_difference_is_aligned(string arch)
     {
         var architecture = Architecture.Resolve(arch);

@@ -10,6 +10,7 @@ public class SameMathsTests
     [Theory]
     [InlineData("study")]
     [InlineData("cifar-bn")]
+    [InlineData("cifar-strided")] // stride-2 convolutions with Keras's asymmetric "same" padding
     public void Should_find_that_both_engines_compute_the_same_losses_and_weights(string arch)
     {
         var result = Assert.Single(SameMaths.Run(Architecture.Resolve(arch), SharedData.Cifar10.Train, threads: 2));

@@ -117,4 +117,29 @@ public class ExecutorTests
         for (int i = 0; i < gradientsFused.Length; i++)
             for (int j = 0; j < gradientsFused[i].Length; j++) Assert.Equal(gradientsPlain[i][j], gradientsFused[i][j], 5);
     }
+
+    [Fact]
+    public void Should_time_every_layer_of_a_training_step_and_train_as_plain_steps_do()
+    {
+        // Profiling only watches: the weights after profiled steps equal those after the same plain steps, bit for bit.
+        using var profiled = BatchNormalized(seed: 3, threads: 2);
+        using var plain = BatchNormalized(seed: 3, threads: 2);
+        var (x, y) = Batch(16, 6 * 6 * 3, seed: 4);
+        var (layers, stepSeconds) = profiled.ProfileTraining(x, y, batchSize: 8, steps: 4);
+        for (int step = 0; step < 4; step++)
+            plain.TrainOnBatch(x.AsSpan(step % 2 * 8 * 108, 8 * 108), y.AsSpan(step % 2 * 8, 8));
+        Assert.Equal(plain.GetWeights().SelectMany(w => w), profiled.GetWeights().SelectMany(w => w));
+
+        Assert.Equal(profiled.Layers.Count, layers.Count);
+        Assert.All(layers.Where(l => l.Description.StartsWith("ReLU", StringComparison.Ordinal)), relu => Assert.Equal(0, relu.ForwardSeconds + relu.BackwardSeconds));
+        Assert.All(layers.Where(l => !l.Description.StartsWith("ReLU", StringComparison.Ordinal)), layer => Assert.True(layer.ForwardSeconds > 0, layer.Description));
+        Assert.True(layers.Sum(l => l.ForwardSeconds + l.BackwardSeconds) < stepSeconds);
+        // Direct products: the first conv, 6x6x16 outputs of 3x3x3 taps, 8 images; it computes no input gradient.
+        var first = layers[0];
+        Assert.Equal("Conv2D 3x3/1 3→16, same", first.Description);
+        Assert.Equal(2.0 * 6 * 6 * 16 * 27 * 8, first.ForwardFlops);
+        Assert.Equal(first.ForwardFlops, first.BackwardFlops);
+        Assert.Equal(2 * layers[4].ForwardFlops, layers[4].BackwardFlops); // the second conv also gives its input gradient
+        Assert.Equal(0, layers[1].ForwardFlops); // BatchNormalization: no dense products
+    }
 }

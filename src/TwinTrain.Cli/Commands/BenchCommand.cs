@@ -53,6 +53,7 @@ public static class BenchCommand
             output.WriteLine("Kernel micro-benchmark (1 thread, the study's shapes m x n x k; flops the kernel does, skipped zeros not counted):");
             foreach (var (kernel, gflops) in Benchmark.KernelMicroBenchmark(TimeSpan.FromMilliseconds(300)))
                 output.WriteLine(F($"  {kernel} {gflops,6:F1} GFLOP/s ({100 * gflops / (peak / t):F0}% of one core's nominal peak)"));
+            WriteLayerProfile(architecture, t, b, peak, output);
             if (result.Medians.Count > 1)
             {
                 output.WriteLine("Ratios, row / column (training, evaluation):");
@@ -75,5 +76,27 @@ public static class BenchCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>
+    /// The Keras-style engine's training step layer by layer: milliseconds per pass, GFLOP/s of the layer's direct
+    /// products and their share of the dense limit (the nominal peak of all threads), so the slowest layer shows.
+    /// </summary>
+    static void WriteLayerProfile(Architecture architecture, int threads, int batch, double peak, TextWriter output)
+    {
+        var (layers, stepSeconds) = Benchmark.LayerProfile(architecture, threads, batch, steps: 30);
+        output.WriteLine(F($"Per layer, keras engine ({threads} threads, batch {batch}, 30 training steps; ms per step, each worker's own time in the layer; GFLOP/s of the direct products, % of the {peak:F0} GFLOP/s dense limit; the rest is the loss, the gradients' reduction, Adam, and the workers' waits between passes):"));
+        output.WriteLine(F($"  {"layer",-36} {"fwd ms",7} {"bwd ms",7} {"fwd GF/s",9} {"bwd GF/s",9} {"% limit",8} {"% step",7}"));
+        static string Rate(double flops, double seconds) => flops == 0 || seconds == 0 ? "" : F($"{flops / seconds / 1e9:F1}");
+        foreach (var layer in layers)
+        {
+            double seconds = layer.ForwardSeconds + layer.BackwardSeconds, flops = layer.ForwardFlops + layer.BackwardFlops;
+            string share = flops == 0 || seconds == 0 ? "" : F($"{100 * flops / seconds / 1e9 / peak:F0}%");
+            string time(double s) => seconds == 0 ? "fused" : F($"{1000 * s:F2}");
+            output.WriteLine(F($"  {layer.Description,-36} {time(layer.ForwardSeconds),7} {time(layer.BackwardSeconds),7} {Rate(layer.ForwardFlops, layer.ForwardSeconds),9} {Rate(layer.BackwardFlops, layer.BackwardSeconds),9} {share,8} {100 * seconds / stepSeconds,6:F0}%"));
+        }
+        double rest = stepSeconds - layers.Sum(l => l.ForwardSeconds + l.BackwardSeconds);
+        output.WriteLine(F($"  {"rest: loss, reduction, Adam, waits",-36} {1000 * rest,15:F2} {"",28} {100 * rest / stepSeconds,6:F0}%"));
+        output.WriteLine(F($"  {"whole step",-36} {1000 * stepSeconds,15:F2} ms ({batch / stepSeconds:F0} images/s)"));
     }
 }

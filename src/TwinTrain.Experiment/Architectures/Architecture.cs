@@ -18,7 +18,7 @@ namespace TwinTrain.Experiment.Architectures;
 public sealed class Architecture
 {
     public const string Default = "study";
-    public static IReadOnlyList<string> Presets { get; } = ["study", "cifar-bn"];
+    public static IReadOnlyList<string> Presets { get; } = ["study", "cifar-bn", "cifar-strided"];
 
     /// <summary>The file a run folder keeps its architecture in (the Keras config as TwinTrain writes it).</summary>
     public const string FileName = "model.json";

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Numerics.Tensors;
 using TwinTrain.Keras.Data;
 using TwinTrain.Keras.Layers;
@@ -32,6 +33,8 @@ internal sealed class Executor : IDisposable
         public double WeightedCorrect, WeightSum;
         /// <summary>Between the phases of a step: whether GradientA holds the output gradient of the layer being reached.</summary>
         public bool GradientInA;
+        /// <summary>When profiling: this worker's Stopwatch ticks in each layer's forward and backward pass (its batch sums included).</summary>
+        public long[]? ForwardTicks, BackwardTicks;
     }
 
     readonly Layer[] _layers;
@@ -138,6 +141,25 @@ internal sealed class Executor : IDisposable
 
     public int Capacity { get; }
     public int Threads => _workers.Length;
+
+    /// <summary>
+    /// Starts (or stops) timing every layer's passes in every worker, for <see cref="LayerTicks"/>. Off, the passes
+    /// pay one null check per layer.
+    /// </summary>
+    public void Profile(bool on)
+    {
+        foreach (var worker in _workers)
+        {
+            worker.ForwardTicks = on ? new long[_layers.Length] : null;
+            worker.BackwardTicks = on ? new long[_layers.Length] : null;
+        }
+    }
+
+    /// <summary>Each layer's forward and backward ticks since profiling began, averaged over the workers (which run side by side).</summary>
+    public (double Forward, double Backward)[] LayerTicks() =>
+        [.. Enumerable.Range(0, _layers.Length).Select(l => (
+            _workers.Average(w => (double)(w.ForwardTicks?[l] ?? 0)),
+            _workers.Average(w => (double)(w.BackwardTicks?[l] ?? 0))))];
     /// <summary>The batch to run: inputs of <see cref="Count"/> samples, one after another, and their labels.</summary>
     public float[] X { get; }
     public int[] Y { get; }
@@ -388,7 +410,9 @@ internal sealed class Executor : IDisposable
         {
             int layer = _reducing[p];
             Forward(worker, first, n, p == 0 ? 0 : _reducing[p - 1], layer);
+            long sumsFrom = Stopwatch.GetTimestamp();
             ((IBatchReduction)_layers[layer]).AddForwardSums(Input(worker, layer, first, n), n, worker.Sums[layer]);
+            if (worker.ForwardTicks is { } forwardTicks) forwardTicks[layer] += Stopwatch.GetTimestamp() - sumsFrom;
             return;
         }
         int from;
@@ -404,8 +428,10 @@ internal sealed class Executor : IDisposable
         if (p == 2 * k) return;
         var output = worker.Activations[downTo].AsSpan(0, n * _layers[downTo].OutputSize);
         Array.Clear(worker.Sums[downTo]); // it held the forward pass's sums
+        long backwardSumsFrom = Stopwatch.GetTimestamp();
         ((IBatchReduction)_layers[downTo]).AddBackwardSums(Input(worker, downTo, first, n), output, OutputGradient(worker).AsSpan(0, output.Length),
             n, worker.WeightGradients[downTo], worker.Sums[downTo], _gradientPreActivation[downTo]);
+        if (worker.BackwardTicks is { } backwardTicks) backwardTicks[downTo] += Stopwatch.GetTimestamp() - backwardSumsFrom;
     }
 
     ReadOnlySpan<float> Input(Worker worker, int layer, int first, int n) => layer == 0
@@ -421,8 +447,10 @@ internal sealed class Executor : IDisposable
         for (int l = from; l < to; l++)
         {
             if (_absorbed[l]) continue;
+            long started = worker.ForwardTicks is null ? 0 : Stopwatch.GetTimestamp();
             var output = worker.Activations[l].AsSpan(0, n * _layers[l].OutputSize);
             _layers[l].Call(Input(worker, l, first, n), output, n, context, worker.Scratch[l].Span);
+            if (worker.ForwardTicks is { } ticks) ticks[l] += Stopwatch.GetTimestamp() - started;
         }
     }
 
@@ -466,8 +494,10 @@ internal sealed class Executor : IDisposable
             var layer = _layers[l];
             AlignedBuffer outputGradient = OutputGradient(worker), inputGradient = worker.GradientInA ? worker.GradientB : worker.GradientA;
             var dx = l == 0 ? Span<float>.Empty : inputGradient.AsSpan(0, n * layer.InputSize);
+            long started = worker.BackwardTicks is null ? 0 : Stopwatch.GetTimestamp();
             layer.Backward(Input(worker, l, first, n), worker.Activations[l].AsSpan(0, n * layer.OutputSize), outputGradient.AsSpan(0, n * layer.OutputSize),
                 dx, n, worker.WeightGradients[l], worker.Scratch[l].Span, preActivation: l == _layers.Length - 1 ? _logitsOut : _gradientPreActivation[l]);
+            if (worker.BackwardTicks is { } ticks) ticks[l] += Stopwatch.GetTimestamp() - started;
             worker.GradientInA = !worker.GradientInA;
         }
     }
