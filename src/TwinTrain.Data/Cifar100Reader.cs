@@ -39,14 +39,7 @@ public static partial class Cifar100Reader
     {
         bool coarse = info == DatasetInfo.Cifar100Coarse;
         if (!coarse && info != DatasetInfo.Cifar100) throw new ArgumentException($"{info.Name} is not CIFAR-100.", nameof(info));
-        var files = new Dictionary<string, (byte[] Bytes, string Location)>(StringComparer.Ordinal);
-        DatasetSource.Visit(path, relative => FileName().IsMatch(Path.GetFileName(relative)) ? MaxFileBytes : null, entry =>
-        {
-            string key = Path.GetFileName(entry.RelativePath).ToLowerInvariant();
-            if (files.TryGetValue(key, out var first))
-                throw new DataFormatException($"{path}: holds '{key}' twice ({first.Location} and {entry.Location}); keep one.");
-            files[key] = (entry.ReadAll(), entry.Location);
-        });
+        var files = DatasetSource.CollectByKey(path, relative => FileName().IsMatch(Path.GetFileName(relative)) ? Path.GetFileName(relative).ToLowerInvariant() : null, MaxFileBytes);
 
         bool binary = files.ContainsKey("train.bin") || files.ContainsKey("test.bin");
         bool python = files.ContainsKey("train") || files.ContainsKey("test");

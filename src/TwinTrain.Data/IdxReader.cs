@@ -30,21 +30,14 @@ public static partial class IdxReader
 
     public static Dataset Read(string path, DatasetInfo info)
     {
-        var files = new Dictionary<string, (byte[] Bytes, string Location)>(StringComparer.Ordinal);
-        DatasetSource.Visit(path, relative => FileName().IsMatch(Path.GetFileName(relative)) ? MaxFileBytes : null, entry =>
-        {
-            var match = FileName().Match(Path.GetFileName(entry.RelativePath));
-            string key = $"{match.Groups[1].Value.ToLowerInvariant()}-{match.Groups[2].Value.ToLowerInvariant()}";
-            if (files.TryGetValue(key, out var first))
-                throw new DataFormatException($"{path}: holds {key}-ubyte twice ({first.Location} and {entry.Location}); keep one.");
-            files[key] = (entry.ReadAll(), entry.Location);
-        });
+        var files = DatasetSource.CollectByKey(path, relative => FileName().Match(Path.GetFileName(relative)) is { Success: true } match
+            ? $"{match.Groups[1].Value.ToLowerInvariant()}-{match.Groups[2].Value.ToLowerInvariant()}-ubyte" : null, MaxFileBytes);
         return new Dataset(info, Split(files, path, "train", info), Split(files, path, "t10k", info));
     }
 
     static ImageSet Split(Dictionary<string, (byte[] Bytes, string Location)> files, string path, string split, DatasetInfo info)
     {
-        (byte[] Bytes, string Location) File(string kind) => files.TryGetValue($"{split}-{kind}", out var file) ? file
+        (byte[] Bytes, string Location) File(string kind) => files.TryGetValue($"{split}-{kind}-ubyte", out var file) ? file
             : throw new DataFormatException($"{path}: '{split}-{kind}-ubyte' (or .gz) is missing; the IDX release has train- and t10k- images and labels.");
         var imagesFile = File("images-idx3");
         var labelsFile = File("labels-idx1");

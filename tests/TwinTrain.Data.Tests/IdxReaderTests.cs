@@ -51,6 +51,16 @@ public class IdxReaderTests
     }
 
     [Fact]
+    public void Should_refuse_a_file_present_twice_naming_both()
+    {
+        using var temp = new TempFolder();
+        string folder = WriteRelease(temp["mnist"], Release(train: 5, test: 3), gzipped: true);
+        WriteRelease(folder, Release(train: 5, test: 3).Where(f => f.Key.StartsWith("train-labels", StringComparison.Ordinal)).ToDictionary(), gzipped: false);
+        var error = Assert.Throws<DataFormatException>(() => DatasetLoader.Load(folder, useCache: false));
+        Assert.Contains($"{folder}: holds 'train-labels-idx1-ubyte' twice ({Path.Combine(folder, "train-labels-idx1-ubyte")} and {Path.Combine(folder, "train-labels-idx1-ubyte.gz")}); keep one.", error.Message);
+    }
+
+    [Fact]
     public void Should_read_idx_files_from_an_archive_named_after_mnist()
     {
         using var temp = new TempFolder();

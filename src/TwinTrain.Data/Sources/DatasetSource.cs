@@ -33,6 +33,23 @@ public static class DatasetSource
         else throw new FileNotFoundException($"{path}: no such file or folder.", path);
     }
 
+    /// <summary>
+    /// The files of a release, each under the key <paramref name="keyOf"/> gives its path (null: not one of them),
+    /// read whole (at most <paramref name="maxBytes"/> each); a key found twice is one error naming both files.
+    /// </summary>
+    public static Dictionary<string, (byte[] Bytes, string Location)> CollectByKey(string path, Func<string, string?> keyOf, long maxBytes)
+    {
+        var files = new Dictionary<string, (byte[] Bytes, string Location)>(StringComparer.Ordinal);
+        Visit(path, relative => keyOf(relative) is null ? null : maxBytes, entry =>
+        {
+            string key = keyOf(entry.RelativePath)!;
+            if (files.TryGetValue(key, out var first))
+                throw new DataFormatException($"{path}: holds '{key}' twice ({first.Location} and {entry.Location}); keep one.");
+            files[key] = (entry.ReadAll(), entry.Location);
+        });
+        return files;
+    }
+
     static void VisitFolder(string root, Func<string, long?> maxBytes, Action<SourceEntry> visit)
     {
         foreach (string file in FilesUnder(root))
