@@ -41,9 +41,9 @@ public static class DataLocation
     /// As keras.datasets' load_data() and torchvision's download=True: when no --data is given and the release is not
     /// where 'twintrain download' puts it, fetch it there (progress bar, MD5, resume) and go on. With
     /// <paramref name="allowed"/> (--download) at once; on a terminal after asking; in a script it stays an error.
-    /// <paramref name="url"/> and <paramref name="md5s"/> fetch it from elsewhere (tests).
+    /// <paramref name="url"/> and <paramref name="md5s"/> (comma-separated, one per file) fetch it from elsewhere (tests).
     /// </summary>
-    public static string ResolveOrDownload(string? data, DatasetInfo? dataset, bool allowed, Uri? url, IReadOnlyList<string>? md5s, TextWriter output, CancellationToken cancel)
+    public static string ResolveOrDownload(string? data, DatasetInfo? dataset, bool allowed, Uri? url, string? md5s, TextWriter output, CancellationToken cancel)
     {
         if (Find(data, dataset) is { } found) return found;
         if (!string.IsNullOrEmpty(data)) return data;
@@ -55,7 +55,7 @@ public static class DataLocation
             allowed = Console.ReadLine()?.Trim().ToLowerInvariant() is "y" or "yes";
         }
         if (!allowed) throw NotFound(dataset);
-        if (url is not null) release = release.From(url, md5s);
+        if (url is not null) release = release.From(url, Commands.DownloadCommand.Md5s(md5s, release));
         return Commands.DownloadCommand.Fetch(DatasetLoader.DefaultDataFolder(), release, output, cancel).GetAwaiter().GetResult();
     }
 }

@@ -15,6 +15,10 @@ public static partial class AtomicFile
 {
     const string Suffix = ".tmp";
     static long _temporaries;
+    /// <summary>This machine's name (the host name, else the OS's machine name), for records that say where a process runs.</summary>
+    public static string MachineName { get; } = ReadMachineName();
+
+    // After MachineName: static initialisers run in the order they are written.
     static readonly string Host = SafeHostName();
 
     public static void WriteAllText(string path, string text) => Write(path, stream => stream.Write(Encoding.UTF8.GetBytes(text)));
@@ -89,6 +93,26 @@ public static partial class AtomicFile
         }
     }
 
+    /// <summary>
+    /// Creates <paramref name="path"/> with what <paramref name="write"/> writes to a temporary file, only if no file
+    /// is there yet (of several processes at once, exactly one creates it); false when one already was.
+    /// </summary>
+    public static bool CreateIfAbsent(string path, Action<string> write)
+    {
+        string temp = CreateTemporary(path);
+        try
+        {
+            write(temp);
+            File.Move(temp, path, overwrite: false);
+            return true;
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            TryDelete(temp);
+            return false;
+        }
+    }
+
     /// <summary>Renames a finished temporary file (already on disk) into place, makes the rename durable, and removes dead writers' leftovers.</summary>
     public static void Commit(string temp, string path)
     {
@@ -159,11 +183,14 @@ public static partial class AtomicFile
     /// <summary>The host name as it can stand in a file name (no separators), so temporary names tell hosts apart on a shared folder.</summary>
     static string SafeHostName()
     {
-        string host;
-        try { host = System.Net.Dns.GetHostName(); }
-        catch (System.Net.Sockets.SocketException) { host = Environment.MachineName; }
-        var safe = new string([.. host.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '-')]);
+        var safe = new string([.. MachineName.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '-')]);
         return safe.Length == 0 ? "host" : safe;
+    }
+
+    static string ReadMachineName()
+    {
+        try { return System.Net.Dns.GetHostName(); }
+        catch (System.Net.Sockets.SocketException) { return Environment.MachineName; }
     }
 
     /// <summary>Flushes a file someone else wrote (a library's own save) to disk.</summary>

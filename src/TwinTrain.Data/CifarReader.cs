@@ -54,8 +54,8 @@ public static partial class CifarReader
         int forms = (binary.Count > 0 ? 1 : 0) + (python.Count > 0 ? 1 : 0) + (folder.Any ? 1 : 0);
         if (forms > 1)
             throw new DataFormatException($"{path}: holds more than one form of CIFAR-10 (binary, python, image folders); point --data at one of them.");
-        if ((binary.Count > 0 || python.Count > 0) && (images.Resizes || images.Grayscale))
-            throw new DataFormatException($"{path}: holds a CIFAR-10 release; --image-size and --color apply to image folders only.");
+        if ((binary.Count > 0 || python.Count > 0) && images.ChangeImages)
+            throw ImageFolderOptions.NotForImageFolders(path, "a CIFAR-10 release");
         if (binary.Count > 0) return (FromBatches(binary, path, ".bin"), DataForm.OfficialBinary);
         if (python.Count > 0) return (FromBatches(python, path, ""), DataForm.OfficialPython);
         if (forms == 0)

@@ -43,8 +43,7 @@ public static class DatasetLoader
                 "(CIFAR-10's or CIFAR-100's release as an archive or folder, the folder of MNIST's or Fashion-MNIST's " +
                 "four IDX files, or an image folder of train/<class>/ and test/<class>/).", source);
         images ??= ImageFolderOptions.Default;
-        // --data at one of the IDX files: the data set is the four in its folder.
-        if (IdxReader.IsIdxFile(source)) source = Path.GetDirectoryName(Path.GetFullPath(source))!;
+        source = Root(source);
         var requested = Recognise(source, dataset);
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -77,16 +76,15 @@ public static class DatasetLoader
 
     static (Dataset Data, DataForm Form) Read(string source, DatasetInfo? requested, ImageFolderOptions images)
     {
-        bool imageFolderOnly = images.Resizes || images.Grayscale;
         if (requested == DatasetInfo.Mnist || requested == DatasetInfo.FashionMnist)
-            return imageFolderOnly ? throw ImageOptionsRefused(source, "IDX files") : (IdxReader.Read(source, requested), DataForm.Idx);
+            return images.ChangeImages ? throw ImageFolderOptions.NotForImageFolders(source, "IDX files") : (IdxReader.Read(source, requested), DataForm.Idx);
         if (requested == DatasetInfo.Cifar100 || requested == DatasetInfo.Cifar100Coarse)
-            return imageFolderOnly ? throw ImageOptionsRefused(source, "CIFAR-100's release") : Cifar100Reader.Read(source, requested);
+            return images.ChangeImages ? throw ImageFolderOptions.NotForImageFolders(source, "CIFAR-100's release") : Cifar100Reader.Read(source, requested);
         return CifarReader.Read(source, requested, images);
     }
 
-    static DataFormatException ImageOptionsRefused(string source, string what) =>
-        new($"{source}: holds {what}; --image-size and --color apply to image folders only.");
+    /// <summary>What holds the data set: the folder of an IDX file --data points at (the four are read together), else the path itself.</summary>
+    static string Root(string source) => IdxReader.IsIdxFile(source) ? Path.GetDirectoryName(Path.GetFullPath(source))! : source;
 
     /// <summary>Where Debian's dataset-fashion-mnist puts Fashion-MNIST's four IDX files.</summary>
     public const string DebianFashionMnist = "/usr/share/datasets/fashion-mnist";
@@ -99,7 +97,7 @@ public static class DatasetLoader
     /// </summary>
     public static DatasetInfo? Recognise(string source, DatasetInfo? dataset)
     {
-        if (IdxReader.IsIdxFile(source)) source = Path.GetDirectoryName(Path.GetFullPath(source))!;
+        source = Root(source);
         bool exists = File.Exists(source) || Directory.Exists(source);
         bool idx = exists && IdxReader.Holds(source);
         bool cifar100 = exists && !idx && Cifar100Reader.Holds(source);

@@ -17,6 +17,13 @@ public sealed record ImageFolderOptions(int? Height = null, int? Width = null, b
 
     public bool Resizes => Height is not null;
 
+    /// <summary>Whether these options change the images (so they apply to an image folder only).</summary>
+    public bool ChangeImages => Resizes || Grayscale;
+
+    /// <summary>The one refusal of --image-size and --color for data that is not an image folder.</summary>
+    public static DataFormatException NotForImageFolders(string source, string what) =>
+        new($"{source}: holds {what}; --image-size and --color apply to image folders only.");
+
     /// <summary>--image-size H,W (or one number for a square), checked.</summary>
     public static (int Height, int Width) ParseSize(string text)
     {
@@ -116,7 +123,8 @@ public sealed class ImageFolderReader(ImageFolderOptions options, DatasetInfo? e
         }
         if (trainClasses.Count > 256)
             throw new DataFormatException($"{source}: {trainClasses.Count} class folders under train/; TwinTrain handles at most 256 classes.");
-        if (_images.FirstOrDefault(i => i.Split == "test" && !trainClasses.Contains(i.Class)) is { Path: not null } stray)
+        var known = trainClasses.ToHashSet(StringComparer.Ordinal);
+        if (_images.FirstOrDefault(i => i.Split == "test" && !known.Contains(i.Class)) is { Path: not null } stray)
             throw new DataFormatException($"{source}: '{stray.Path}' is in the class '{stray.Class}', which train/ does not have.");
 
         var info = expected
@@ -147,10 +155,6 @@ public sealed class ImageFolderReader(ImageFolderOptions options, DatasetInfo? e
     static string TitleOf(string source)
     {
         string name = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(source)));
-        foreach (string extension in new[] { ".tar.gz", ".tgz", ".tar" })
-        {
-            if (name.EndsWith(extension, StringComparison.OrdinalIgnoreCase)) return name[..^extension.Length];
-        }
-        return name;
+        return DatasetSource.ArchiveExtension(name) is { } extension ? name[..^extension.Length] : name;
     }
 }

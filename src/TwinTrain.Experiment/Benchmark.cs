@@ -38,14 +38,8 @@ public static class Benchmark
     public static (double Train, double Eval) FlopsPerImage(Architecture architecture)
     {
         using var model = architecture.Build(seed: 0);
-        double Macs(Keras.Layers.Layer layer) => layer switch
-        {
-            Keras.Layers.Conv2D conv => (double)conv.OutputSize * conv.KernelSize.Height * conv.KernelSize.Width * conv.InputShape[2],
-            Keras.Layers.Dense dense => (double)dense.InputSize * dense.Units,
-            _ => 0,
-        };
-        double forward = model.Layers.Sum(Macs);
-        return (2 * (3 * forward - Macs(model.Layers[0])), 2 * forward);
+        var layers = model.Layers.Select((layer, l) => Keras.LayerTiming.DenseFlops(layer, first: l == 0, images: 1)).ToList();
+        return (layers.Sum(f => f.Forward + f.Backward), layers.Sum(f => f.Forward));
     }
 
     /// <summary>
@@ -130,8 +124,7 @@ public static class Benchmark
 
     /// <summary>Random images of the shape an architecture takes, labelled with its classes.</summary>
     public static ImageSet RandomImages(int count, int seed, Architecture architecture) => RandomImages(count, seed,
-        architecture.InputShape is [int h, int w, int c] ? new ImageShape(h, w, c) : throw new InvalidDataException($"{architecture.Source}: not an image model."),
-        architecture.OutputSize);
+        architecture.ImageShape ?? throw new InvalidDataException($"{architecture.Source}: not an image model."), architecture.OutputSize);
 
     public static ImageSet RandomImages(int count, int seed, ImageShape shape, int classes)
     {

@@ -13,7 +13,7 @@ namespace TwinTrain.Keras;
 public sealed record LayerTiming(string Layer, string Description, double ForwardSeconds, double BackwardSeconds, double ForwardFlops, double BackwardFlops)
 {
     /// <summary>The direct FLOPs of the layer's dense work for <paramref name="images"/> images: forward, and backward (the first layer computes no input gradient).</summary>
-    internal static (double Forward, double Backward) DenseFlops(Layer layer, bool first, int images)
+    public static (double Forward, double Backward) DenseFlops(Layer layer, bool first, int images)
     {
         double macs = layer switch
         {

@@ -38,7 +38,7 @@ public static class CompareCommand
             });
             var console = parse.InvocationConfiguration.Output;
             var (data, summary) = training.LoadData(parse, config.Training, console);
-            (architecture, var fittedTraining) = training.FitTo(parse, config.Training, data.Info);
+            (architecture, var fittedTraining) = TrainingOptions.FitTo(architecture, config.Training, data.Info);
             config = config with { Training = fittedTraining };
 
             string folder = parse.GetValue(output)!;

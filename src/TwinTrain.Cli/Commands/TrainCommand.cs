@@ -32,15 +32,18 @@ public static class TrainCommand
             var config = training.Config(parse, architecture, parse.GetValue(seed));
             string outFolder = parse.GetValue(output)
                 ?? Path.Combine("runs", $"{name}-{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}");
-            if (File.Exists(Path.Combine(outFolder, RunFiles.Run)))
-                throw new ArgumentException($"{outFolder}: holds a run already; 'twintrain train --resume {outFolder}' continues it, or choose another --out.");
+            void RefuseAFolderWithARun()
+            {
+                if (File.Exists(Path.Combine(outFolder, RunFiles.Run)))
+                    throw new ArgumentException($"{outFolder}: holds a run already; 'twintrain train --resume {outFolder}' continues it, or choose another --out.");
+            }
+            RefuseAFolderWithARun(); // before the data is read, to fail at once
             // The data first: an image folder's shape and classes, which the architecture must fit, are known only once
             // it is read, and a network that does not fit must leave no run folder behind.
             var (data, dataSummary) = training.LoadData(parse, config, console);
-            (architecture, config) = training.FitTo(parse, config, data.Info);
+            (architecture, config) = TrainingOptions.FitTo(architecture, config, data.Info);
             using var held = FolderLock.Take(outFolder, "train");
-            if (File.Exists(Path.Combine(outFolder, RunFiles.Run)))
-                throw new ArgumentException($"{outFolder}: holds a run already; 'twintrain train --resume {outFolder}' continues it, or choose another --out.");
+            RefuseAFolderWithARun(); // again under the lock: another process may have started a run meanwhile
             return Task.FromResult(Run(name, config, architecture, data, dataSummary, outFolder, console, cancel,
                 training.TensorBoard(parse, Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(outFolder))))));
         });

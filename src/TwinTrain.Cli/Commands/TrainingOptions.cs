@@ -60,12 +60,13 @@ public sealed class TrainingOptions
     }
 
     /// <summary>
-    /// The architecture fitted to the data set in hand (its image shape and classes), and the config naming it: an
-    /// image folder's shape and classes are only known once it is read.
+    /// The architecture <see cref="ResolveArchitecture"/> gave, fitted to the data set in hand (its image shape and
+    /// classes), and the config naming it: an image folder's shape and classes are only known once it is read. One
+    /// already fitted to the data set asked for fits the data read (the loader refuses data of another set).
     /// </summary>
-    public (Architecture Architecture, TrainingConfig Config) FitTo(ParseResult parse, TrainingConfig config, DatasetInfo data)
+    public static (Architecture Architecture, TrainingConfig Config) FitTo(Architecture architecture, TrainingConfig config, DatasetInfo data)
     {
-        var fitted = Architecture.Resolve(parse.GetValue(_arch)!).ForData(data);
+        var fitted = architecture.ForData(data);
         return (fitted, config with { Arch = fitted.Name, ArchDigest = fitted.Digest });
     }
 
@@ -169,9 +170,8 @@ public sealed class TrainingOptions
             throw new ArgumentException($"--download-url: '{url}' is not an address.");
         var dataset = Requested(parse, recorded?.Source, recorded?.Info());
         var images = Images(parse, recorded?.Images);
-        var md5s = parse.GetValue(_downloadMd5)?.Split(',', StringSplitOptions.TrimEntries);
         string source = DataLocation.ResolveOrDownload(parse.GetValue(_data) ?? recorded?.Source, dataset, parse.GetValue(_download),
-            address, md5s, console, CancellationToken.None);
+            address, parse.GetValue(_downloadMd5), console, CancellationToken.None);
         console.WriteLine($"Loading {dataset?.Name ?? "the data"} from {source}" + (images == ImageFolderOptions.Default ? "" : $" ({images})"));
         var (full, report) = DatasetLoader.Load(source, parse.GetValue(_cacheDir), !parse.GetValue(_noCache), dataset, images);
         var data = full.Limit(config.LimitTrain, config.LimitTest);

@@ -12,10 +12,13 @@ namespace TwinTrain.Data.Sources;
 /// </summary>
 public static class DatasetSource
 {
-    public static bool IsArchive(string path) =>
-        path.EndsWith(".tar.gz", StringComparison.OrdinalIgnoreCase) ||
-        path.EndsWith(".tgz", StringComparison.OrdinalIgnoreCase) ||
-        path.EndsWith(".tar", StringComparison.OrdinalIgnoreCase);
+    static readonly string[] ArchiveExtensions = [".tar.gz", ".tgz", ".tar"];
+
+    public static bool IsArchive(string path) => ArchiveExtension(path) is not null;
+
+    /// <summary>The archive extension <paramref name="path"/> ends in (".tar.gz", ".tgz", ".tar"), or null.</summary>
+    public static string? ArchiveExtension(string path) =>
+        ArchiveExtensions.FirstOrDefault(e => path.EndsWith(e, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>
     /// Visits each regular file. <paramref name="maxBytes"/> sees a relative path and gives the largest size a file of

@@ -105,6 +105,9 @@ public sealed class Architecture
     public string Source { get; }
     public JsonNode Config { get; }
     public int[] InputShape { get; }
+
+    /// <summary>The images the network takes (height, width, channels), or null when its input is not an image.</summary>
+    public ImageShape? ImageShape => InputShape is [int height, int width, int channels] ? new ImageShape(height, width, channels) : null;
     public int OutputSize { get; }
     public long Parameters { get; }
     public long TrainableParameters { get; }

@@ -25,7 +25,7 @@ public sealed class FolderLock : IDisposable
     public string? PreviousHolder { get; private init; }
 
     /// <summary>This machine's name, as holder files record it.</summary>
-    public static string Host { get; } = System.Net.Dns.GetHostName();
+    public static string Host => Data.AtomicFile.MachineName;
 
     /// <summary>A holder file's process: its PID and host (null in files written before hosts were recorded), and its whole text.</summary>
     public sealed record Holder(int Pid, string? Host, string Text)

@@ -144,17 +144,7 @@ public sealed class ComparisonRunner(TextWriter console, bool liveProgress)
             File.Delete(Path.Combine(outFolder, ShardsFile)); // held alone, the whole comparison: no longer split
             return;
         }
-        string temporary = TwinTrain.Data.AtomicFile.CreateTemporary(path);
-        RunFiles.WriteJson(temporary, recorded);
-        try
-        {
-            File.Move(temporary, path, overwrite: false);
-            return;
-        }
-        catch (IOException) when (File.Exists(path))
-        {
-            File.Delete(temporary);
-        }
+        if (TwinTrain.Data.AtomicFile.CreateIfAbsent(path, temporary => RunFiles.WriteJson(temporary, recorded))) return;
         var existing = ReadConfig(outFolder);
         if (existing.DifferencesFrom(config) is { Count: > 0 } differences)
             throw new ArgumentException($"{path}: this folder holds a comparison with other settings ({string.Join("; ", differences)}); " +
@@ -170,17 +160,7 @@ public sealed class ComparisonRunner(TextWriter console, bool liveProgress)
     void ClaimShardCount(string outFolder, Shard shard)
     {
         string path = Path.Combine(outFolder, ShardsFile);
-        string temporary = TwinTrain.Data.AtomicFile.CreateTemporary(path);
-        File.WriteAllText(temporary, $"{shard.Count}\n");
-        try
-        {
-            File.Move(temporary, path, overwrite: false);
-            return;
-        }
-        catch (IOException) when (File.Exists(path))
-        {
-            File.Delete(temporary);
-        }
+        if (TwinTrain.Data.AtomicFile.CreateIfAbsent(path, temporary => File.WriteAllText(temporary, $"{shard.Count}\n"))) return;
         string recorded = File.ReadAllText(path).Trim();
         if (recorded != shard.Count.ToString(System.Globalization.CultureInfo.InvariantCulture))
             throw new ArgumentException($"{path}: the comparison is split into {recorded} shards, but this one is --shard {shard}; every shard must say the same N (remove the file to split it anew once no shard runs).");

@@ -32,7 +32,6 @@ public static class ImageInput
         return Resize(shape.Channels == 1 ? ImageFile.Luma(rgb) : rgb, width, height, shape.Width, shape.Height, shape.Channels);
     }
 
-
     /// <summary>The largest image decoded for prediction: 50 megapixels (150 MB of RGB), far beyond any photo a user resizes to 32x32.</summary>
     public const long MaxPixels = 50_000_000, MaxFileBytes = 256L << 20;
 
@@ -41,7 +40,7 @@ public static class ImageInput
         if (channels is < 1 or > 4) throw new ArgumentOutOfRangeException(nameof(channels), channels, "1 to 4 channels");
         var result = new byte[targetWidth * targetHeight * channels];
         double sx = (double)width / targetWidth, sy = (double)height / targetHeight;
-        Span<double> sums = stackalloc double[Math.Min(channels, 4)];
+        Span<double> sums = stackalloc double[channels];
         for (int ty = 0; ty < targetHeight; ty++)
         {
             double y0 = ty * sy, y1 = (ty + 1) * sy;

@@ -57,8 +57,8 @@ public abstract class TrainedModel : IDisposable
     }
 
     /// <summary>The images the model takes.</summary>
-    public ImageShape InputShape => Architecture.InputShape is [int h, int w, int c] ? new ImageShape(h, w, c)
-        : throw new InvalidDataException($"{Path}: the model takes {Keras.Layers.Layer.Format(Architecture.InputShape)}, not images.");
+    public ImageShape InputShape => Architecture.ImageShape
+        ?? throw new InvalidDataException($"{Path}: the model takes {Keras.Layers.Layer.Format(Architecture.InputShape)}, not images.");
 
     /// <summary>
     /// The names of the model's classes: those its run recorded, else CIFAR-10's for a model of CIFAR-10's shape, else
