@@ -4,7 +4,6 @@ using TwinTrain.Data;
 using TwinTrain.Data.Batching;
 using TwinTrain.Experiment.Architectures;
 using TwinTrain.Experiment.Frameworks;
-using TwinTrain.Keras.Engine;
 
 namespace TwinTrain.Experiment;
 
@@ -142,106 +141,13 @@ public static class Benchmark
     }
 
     /// <summary>
-    /// Single-thread GFLOP/s of the kernels the engine runs for the study's CNN, on its shapes, counting the flops each
-    /// kernel does (the sparse one's skipped zeros are not counted).
+    /// Single-thread GFLOP/s of the kernels the Keras-style engine runs for the architecture, on its layers' shapes,
+    /// through the engine's one door for it (<see cref="Keras.KerasEngine.BenchmarkKernels"/>).
     /// </summary>
-    public static IReadOnlyList<(string Kernel, double GflopsPerSecond)> KernelMicroBenchmark(TimeSpan budgetPerKernel)
+    public static IReadOnlyList<Keras.KernelTiming> KernelMicroBenchmark(Architecture architecture, TimeSpan budgetPerKernel)
     {
-        var buffers = new Buffers();
-        // The study's shapes, read off its architecture: conv1 on the image, conv2 behind the first pooling, fc1 after Flatten.
-        using var study = Architecture.Study.Build(seed: 0);
-        var convs = study.Layers.OfType<Keras.Layers.Conv2D>().ToArray();
-        var fc1 = study.Layers.OfType<Keras.Layers.Dense>().First();
-        var (conv1, conv2) = (Geometry(convs[0]), Geometry(convs[1]));
-        int filters1 = convs[0].Filters, filters2 = convs[1].Filters, tiles = (conv2.OutHeight + 1) / 2 * ((conv2.OutWidth + 1) / 2);
-        const int micro = 32;
-        (string, double)[] results =
-        [
-            (Name("conv1 forward, from image rows", $"{conv1.OutWidth}x{filters1}x{conv1.WindowSize} per row"), Measure(Conv1RowsForward(buffers, conv1, filters1), budgetPerKernel)),
-            (Name("conv1 weight gradient (Aᵀ)", $"{conv1.WindowSize + 1}x{filters1}x{conv1.OutPixels}"), Measure(Product(buffers, conv1.WindowSize + 1, filters1, conv1.OutPixels, transposed: true), budgetPerKernel)),
-            (Name("conv2 forward, Winograd product", $"{tiles}x{filters2}x{conv2.Channels} (x16)"), Measure(Product(buffers, tiles, filters2, conv2.Channels, transposed: false), budgetPerKernel)),
-            (Name("conv2 backward, sparse (1 in 8)", "both gradients"), Measure(Conv2SparseBackward(buffers, conv2, filters2), budgetPerKernel)),
-            (Name("fc1 forward", $"{micro}x{fc1.Units}x{fc1.InputSize}"), Measure(Product(buffers, micro, fc1.Units, fc1.InputSize, transposed: false), budgetPerKernel)),
-        ];
-        GC.KeepAlive(buffers); // the kernels hold raw pointers into its buffers
-        return results;
-    }
-
-    static string Name(string kernel, string shape) => $"{kernel,-32} {shape,-16}";
-
-    /// <summary>Runs the kernel for the time budget; returns its GFLOP/s.</summary>
-    static double Measure((Action Run, double Flops) kernel, TimeSpan budget)
-    {
-        kernel.Run();
-        long calls = 0;
-        var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < budget)
-        {
-            for (int i = 0; i < 10; i++) kernel.Run();
-            calls += 10;
-        }
-        return calls * kernel.Flops / clock.Elapsed.TotalSeconds / 1e9;
-    }
-
-    static unsafe (Action, double) Product(Buffers buffers, int m, int n, int k, bool transposed)
-    {
-        float* a = buffers.Filled(m * k), b = buffers.Filled(k * n), c = buffers.Filled(m * n);
-        nint aRow = transposed ? 1 : k, aCol = transposed ? m : 1;
-        return (() => Gemm.Multiply(m, n, k, a, aRow, aCol, b, n, c, n, accumulate: transposed), 2.0 * m * n * k);
-    }
-
-    static ConvGeometry Geometry(Keras.Layers.Conv2D conv) => new(conv.InputShape[0], conv.InputShape[1], conv.InputShape[2],
-        conv.KernelSize.Height, conv.KernelSize.Width, 1, 1, 0, 0, conv.OutputShape[0], conv.OutputShape[1]);
-
-    /// <summary>One output row of conv1: its kernel rows read straight from the image.</summary>
-    static unsafe (Action, double) Conv1RowsForward(Buffers buffers, ConvGeometry g, int filters)
-    {
-        int rowFloats = g.KernelWidth * g.Channels;
-        float* image = buffers.Filled(g.Height * g.Width * g.Channels), kernel = buffers.Filled(g.WindowSize * filters);
-        float* bias = buffers.Filled(filters), output = buffers.Filled(g.OutWidth * filters);
-        return (() => Gemm.MultiplySegments(g.OutWidth, filters, rowFloats, g.KernelHeight, image, g.Channels, g.Width * g.Channels, kernel, filters, bias, output, filters, relu: true),
-            2.0 * g.OutWidth * filters * g.WindowSize);
-    }
-
-    /// <summary>conv2's weight and input gradients for one image whose output gradient has one non-zero in eight.</summary>
-    static unsafe (Action, double) Conv2SparseBackward(Buffers buffers, ConvGeometry g, int filters)
-    {
-        int pixels = g.OutPixels, window = g.WindowSize, ld = AlignedBuffer.Lines(window + 1);
-        float* dy = buffers.Filled(pixels * filters), image = buffers.Filled(g.Height * g.Width * g.Channels);
-        float* kernelTransposed = buffers.Filled(filters * window), weightGradient = buffers.Filled(filters * ld);
-        float* inputGradient = buffers.Filled(g.Height * g.Width * g.Channels), listMemory = buffers.Filled(GradientLists.Floats(pixels, filters));
-        int* offsets = (int*)buffers.Filled(pixels);
-        var random = new SplitMix64(4);
-        int nonZeros = 0;
-        for (int i = 0; i < pixels * filters; i++)
-        {
-            bool keep = random.NextInt(8) == 0;
-            if (!keep) dy[i] = 0f;
-            else nonZeros++;
-        }
-        SparseConvolution.WindowOffsets(g, offsets);
-        var lists = new GradientLists(listMemory, pixels, filters);
-        return (() =>
-        {
-            SparseConvolution.List(dy, pixels, filters, window, offsets, lists);
-            SparseConvolution.AddWeightGradient(g, filters, lists, image, weightGradient, ld);
-            SparseConvolution.InputGradient(g, lists, filters, offsets, kernelTransposed, inputGradient);
-        }, 2 * 2.0 * nonZeros * window);
-    }
-
-    /// <summary>The micro-benchmark's pinned, cache-line aligned buffers; they live as long as the kernels using them.</summary>
-    sealed class Buffers
-    {
-        readonly List<AlignedBuffer> _all = [];
-
-        /// <summary>A buffer of small values (8 floats of room past the end), by its first float.</summary>
-        public unsafe float* Filled(int count)
-        {
-            var buffer = new AlignedBuffer(count + 8);
-            for (int i = 0; i < buffer.Length; i++) buffer.Span[i] = (i % 7) * 0.1f;
-            _all.Add(buffer);
-            return buffer.Pointer;
-        }
+        using var model = architecture.Build(seed: 0);
+        return Keras.KerasEngine.BenchmarkKernels(model, budgetPerKernel);
     }
 
     /// <summary>The CPU's nominal fp32 FMA peak: cores x 2 FMA units x 8 lanes x 2 flops x clock, with the clock from /proc/cpuinfo.</summary>

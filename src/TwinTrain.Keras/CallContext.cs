@@ -5,7 +5,7 @@ namespace TwinTrain.Keras;
 /// position of the first sample in the whole batch (so per-sample randomness, as in Dropout, does not depend on how
 /// the batch was split across threads).
 /// </summary>
-public readonly record struct CallContext(bool Training, long Step = 0, int FirstSample = 0)
+internal readonly record struct CallContext(bool Training, long Step = 0, int FirstSample = 0)
 {
     public static CallContext Inference => new(false);
 }

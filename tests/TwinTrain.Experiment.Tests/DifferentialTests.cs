@@ -6,7 +6,6 @@ using TwinTrain.Experiment.Architectures;
 using TwinTrain.Experiment.Frameworks;
 using TwinTrain.Frameworks.Keras.Study;
 using TwinTrain.Keras;
-using TwinTrain.Keras.Engine;
 using TwinTrain.Keras.Optimizers;
 using TwinTrain.Tests.Shared;
 using TwinTrain.Frameworks.Torch;
@@ -76,7 +75,7 @@ public class DifferentialTests
         float[] probabilities;
         double kerasLoss;
         float[][] kerasGradients;
-        using (scalarFallback ? Gemm.ForceScalar() : null)
+        using (scalarFallback ? KerasEngine.ForceScalar() : null)
         {
             // The fallback flag is per thread: with it, run on this thread only.
             if (scalarFallback) keras.Threads = 1;

@@ -85,6 +85,40 @@ public class SparseGemmTests
     }
 }
 
+public class SparseRowTests
+{
+    /// <summary>
+    /// A sum of scaled rows for every width up to 40 (the narrow kernel's masked tails: an im2col row of 28 or 10
+    /// floats) and past the 96-column block: the SIMD path adds in the list's order with fused multiply-adds, as the
+    /// scalar path does, so the two agree bit for bit, and nothing after the row's last column is written.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public unsafe void Should_give_the_scalar_paths_bits_and_write_nothing_past_the_row(bool accumulate)
+    {
+        var random = new Random(5);
+        const int rows = 23, stride = 150, count = 17;
+        var b = Enumerable.Range(0, rows * stride + 8).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+        var offsets = Enumerable.Range(0, count).Select(_ => random.Next(rows) * stride + random.Next(3)).ToArray();
+        var factors = Enumerable.Range(0, count).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+        var start = Enumerable.Range(0, stride).Select(_ => (float)random.NextDouble()).ToArray();
+        foreach (int n in Enumerable.Range(1, 40).Concat([95, 96, 97, 100, 120, 128, 130, 145]))
+        {
+            float[] simd = [.. start], scalar = [.. start];
+            fixed (int* o = offsets)
+            fixed (float* f = factors, pb = b, ps = simd, pc = scalar)
+            {
+                SparseGemm.AccumulateRow(count, o, f, pb, ps, n, accumulate, Gemm.UseSimd);
+                SparseGemm.AccumulateRow(count, o, f, pb, pc, n, accumulate, simd: false);
+            }
+            for (int j = 0; j < n; j++)
+                Assert.True(BitConverter.SingleToInt32Bits(simd[j]) == BitConverter.SingleToInt32Bits(scalar[j]), $"width {n}, column {j}: {simd[j]} vs {scalar[j]}");
+            for (int j = n; j < stride; j++) Assert.True(simd[j] == start[j], $"width {n}: column {j} past the row was written");
+        }
+    }
+}
+
 public class TransposeTests
 {
     [Theory]

@@ -52,4 +52,49 @@ public class WinogradTests
         for (int i = 0; i < direct.Length; i++) Assert.True(Math.Abs(direct[i] - im2col[i]) < 1e-5, $"output {i}: {direct[i]} vs {im2col[i]}");
         Assert.Contains(direct, v => v > 0);
     }
+
+    /// <summary>
+    /// The sparse backward pass (dy's non-zeros listed, their im2col rows or image rows summed) against the dense
+    /// products it replaces, on one non-zero in eight, as behind 2x2 max pooling and ReLU; with and without the input
+    /// gradient (the first layer computes none).
+    /// </summary>
+    [Theory]
+    [InlineData(32, 32, 3, 32, 1, "valid", false)]   // the study's first convolution's shape: windows of 27 floats (input gradient)
+    [InlineData(28, 28, 1, 32, 1, "valid", false)]   // one channel: windows of 9
+    [InlineData(9, 8, 16, 16, 2, "same", false)]     // strided, asymmetric same padding: im2col rows of 145, both gradients
+    [InlineData(9, 8, 16, 16, 2, "same", true)]      // the same as a first layer: the weight gradient alone
+    [InlineData(7, 9, 32, 16, 1, "same", false)]     // straight from the padded image
+    [InlineData(7, 9, 32, 16, 1, "same", true)]
+    public void Should_give_the_dense_backward_passes_gradients_on_a_sparse_output_gradient(int height, int width, int channels, int filters,
+        int stride, string padding, bool firstLayer)
+    {
+        var layer = new Conv2D(filters, (3, 3), strides: (stride, stride), padding: padding);
+        var random = new Random(8);
+        layer.Build([height, width, channels], random);
+        const int batch = 3;
+        var input = Enumerable.Range(0, batch * layer.InputSize).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+        var outputGradient = Enumerable.Range(0, batch * layer.OutputSize)
+            .Select(_ => random.Next(8) == 0 ? (float)(random.NextDouble() * 2 - 1) : 0f).ToArray();
+        var output = new float[outputGradient.Length];
+        var scratch = new float[layer.ScratchSize(batch)];
+        layer.Call(input, output, batch, CallContext.Inference, scratch);
+
+        (float[] Input, float[] Kernel, float[] Bias) Gradients(bool sparse)
+        {
+            layer.AllowSparse = sparse;
+            var inputGradient = firstLayer ? [] : new float[input.Length];
+            float[][] weights = [new float[layer.Kernel.Size], new float[filters]];
+            layer.Backward(input, output, (float[])outputGradient.Clone(), inputGradient, batch, weights, scratch);
+            return (inputGradient, weights[0], weights[1]);
+        }
+        var dense = Gradients(sparse: false);
+        var sparse = Gradients(sparse: true);
+        foreach (var (what, d, s) in new[] { ("input", dense.Input, sparse.Input), ("kernel", dense.Kernel, sparse.Kernel), ("bias", dense.Bias, sparse.Bias) })
+        {
+            double scale = Math.Max(1e-6, d.Length == 0 ? 0 : d.Max(Math.Abs));
+            for (int i = 0; i < d.Length; i++)
+                Assert.True(Math.Abs(d[i] - s[i]) <= 2e-6 * scale, $"{what} gradient {i}: dense {d[i]}, sparse {s[i]}");
+            Assert.True(d.Length == 0 || d.Any(v => v != 0), $"the {what} gradient is all zeros");
+        }
+    }
 }

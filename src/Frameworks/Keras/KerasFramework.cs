@@ -43,7 +43,7 @@ public sealed class KerasFramework : IFramework
     public IReadOnlyDictionary<string, string> Versions { get; } = new Dictionary<string, string>
     {
         ["TwinTrain.Keras"] = typeof(Sequential).Assembly.GetName().Version?.ToString(3) ?? "?",
-        ["engine"] = TwinTrain.Keras.Engine.Gemm.UseSimd ? "AVX2+FMA" : "scalar",
+        ["engine"] = TwinTrain.Keras.KerasEngine.InstructionSet,
     };
 
     public long ParameterCount => _model.ParameterCount;

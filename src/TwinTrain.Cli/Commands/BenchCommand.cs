@@ -50,9 +50,9 @@ public static class BenchCommand
                 double trainGflops = train * trainFlops / 1e9, evalGflops = eval * evalFlops / 1e9;
                 output.WriteLine(F($"{name,-11} {train,12:F0} {trainGflops,8:F1} {100 * trainGflops / peak,6:F0}% {eval,11:F0} {evalGflops,8:F1} {100 * evalGflops / peak,6:F0}%"));
             }
-            output.WriteLine("Kernel micro-benchmark (1 thread, the study's shapes m x n x k; flops the kernel does, skipped zeros not counted):");
-            foreach (var (kernel, gflops) in Benchmark.KernelMicroBenchmark(TimeSpan.FromMilliseconds(300)))
-                output.WriteLine(F($"  {kernel} {gflops,6:F1} GFLOP/s ({100 * gflops / (peak / t):F0}% of one core's nominal peak)"));
+            output.WriteLine("Kernel micro-benchmark, keras engine (1 thread, this network's layers, m x n x k; flops the kernel does, skipped zeros not counted):");
+            foreach (var kernel in Benchmark.KernelMicroBenchmark(architecture, TimeSpan.FromMilliseconds(200)))
+                output.WriteLine(F($"  {kernel.Layer,-14} {kernel.Kernel,-40} {kernel.Shape,-16} {kernel.GflopsPerSecond,6:F1} GFLOP/s ({100 * kernel.GflopsPerSecond / (peak / t):F0}% of one core's nominal peak)"));
             WriteLayerProfile(architecture, t, b, peak, output);
             if (result.Medians.Count > 1)
             {

@@ -6,7 +6,7 @@ namespace TwinTrain.Keras.Engine;
 /// Floats that start on a 64-byte cache line and never move (pinned). The kernels load eight floats at a time;
 /// a load that straddles two cache lines costs twice, and with an arbitrary start half of them would.
 /// </summary>
-public sealed unsafe class AlignedBuffer
+internal sealed unsafe class AlignedBuffer
 {
     /// <summary>Floats per cache line: offsets that are multiples of it keep the alignment.</summary>
     public const int LineFloats = 16;

@@ -11,7 +11,7 @@ namespace TwinTrain.Keras.Engine;
 /// With AVX2 + FMA a register-blocked 6x16 micro-kernel (12 accumulators) does the bulk; a scalar path handles
 /// edges and CPUs without those instructions. The summation order is fixed, so results are reproducible.
 /// </summary>
-public static unsafe class Gemm
+internal static unsafe class Gemm
 {
     static readonly bool Hardware = Avx.IsSupported && Fma.IsSupported;
     [ThreadStatic] static bool t_forceScalar;

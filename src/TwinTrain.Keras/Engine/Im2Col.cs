@@ -3,7 +3,7 @@ using System.Runtime.Intrinsics;
 namespace TwinTrain.Keras.Engine;
 
 /// <summary>Geometry of a 2-D window operation (convolution) on one channels-last image.</summary>
-public readonly record struct ConvGeometry(
+internal readonly record struct ConvGeometry(
     int Height, int Width, int Channels, int KernelHeight, int KernelWidth,
     int StrideHeight, int StrideWidth, int PadTop, int PadLeft, int OutHeight, int OutWidth)
 {
@@ -20,7 +20,7 @@ public readonly record struct ConvGeometry(
 /// im2col and its adjoint: each output pixel's receptive window copied into one row, so a convolution becomes one
 /// matrix product with the (kh*kw*in, out) kernel. Out-of-image taps (same padding) read as zero.
 /// </summary>
-public static unsafe class Im2Col
+internal static unsafe class Im2Col
 {
     /// <summary>
     /// Writes one row per output pixel: the window's values (kernel rows x kernel columns x channels), then

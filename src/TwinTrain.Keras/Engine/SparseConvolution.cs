@@ -11,7 +11,7 @@ namespace TwinTrain.Keras.Engine;
 /// (<see cref="SparseGemm.AccumulateRow"/>), taken over the gradient's non-zeros only. Behind 2x2 max pooling and
 /// ReLU about one value in eight is non-zero.
 /// </summary>
-public static unsafe class SparseConvolution
+internal static unsafe class SparseConvolution
 {
     /// <summary>Writes, for each output pixel, the offset of its window's first value in the image.</summary>
     public static void WindowOffsets(in ConvGeometry g, int* offsets)
@@ -108,6 +108,33 @@ public static unsafe class SparseConvolution
     }
 
     /// <summary>
+    /// The same weight gradient from one image's im2col rows (window + 1 floats each, the last a 1, so the bias
+    /// gradient comes with it), listed with <see cref="List"/> with window offsets p x (window + 1): for convolutions
+    /// the image rows do not serve (strided, padded, or a kernel row that is not whole vectors).
+    /// </summary>
+    public static void AddWeightGradientFromRows(in GradientLists lists, int pixels, int filters, float* cols, int row, float* dwT, int ld)
+    {
+        bool simd = Gemm.UseSimd;
+        for (int f = 0; f < filters; f++)
+        {
+            int count = lists.FilterCount[f];
+            if (count == 0) continue;
+            SparseGemm.AccumulateRow(count, lists.FilterOffset + f * pixels, lists.FilterFactor + f * pixels, cols, dwT + (long)f * ld, row, accumulate: true, simd);
+        }
+    }
+
+    /// <summary>One image's im2col rows' gradient (pixels x window): each pixel's non-zeros times the matching rows of Wᵀ.</summary>
+    public static void RowsGradient(in GradientLists lists, int pixels, int filters, float* kernelTransposed, int window, float* colsGradient)
+    {
+        bool simd = Gemm.UseSimd;
+        for (int p = 0; p < pixels; p++)
+        {
+            SparseGemm.AccumulateRow(lists.PixelCount[p], lists.PixelOffset + p * filters, lists.PixelFactor + p * filters, kernelTransposed,
+                colsGradient + (long)p * window, window, accumulate: false, simd);
+        }
+    }
+
+    /// <summary>
     /// Writes one image's input gradient: each output pixel's non-zeros times the matching rows of Wᵀ (filters x
     /// window), added onto the window they came from, one kernel row at a time.
     /// </summary>
@@ -133,7 +160,7 @@ public static unsafe class SparseConvolution
 /// Scratch for <see cref="SparseConvolution.List"/>: a gradient's non-zeros listed by pixel (as offsets of rows of Wᵀ)
 /// and by filter (as offsets of image windows), with 8 entries of room after the per-pixel arrays.
 /// </summary>
-public readonly unsafe struct GradientLists
+internal readonly unsafe struct GradientLists
 {
     public GradientLists(float* memory, int pixels, int filters)
     {

@@ -11,7 +11,7 @@ namespace TwinTrain.Keras.Engine;
 /// The core is <see cref="AccumulateRow"/>: one row of C built in registers, 96 columns at a time, from a list of
 /// (row of B, factor) pairs.
 /// </summary>
-public static unsafe class SparseGemm
+internal static unsafe class SparseGemm
 {
     /// <summary>Columns of C built per pass in registers; narrower products gain little from skipping zeros.</summary>
     public const int RowBlock = 96;
@@ -71,13 +71,8 @@ public static unsafe class SparseGemm
         if (simd)
         {
             for (; j + RowBlock <= n; j += RowBlock) Row96(count, offsets, factors, b + j, target + j, accumulate);
-            for (; j + 8 <= n; j += 8)
-            {
-                var sum = accumulate ? Vector256.Load(target + j) : Vector256<float>.Zero;
-                for (int q = 0; q < count; q++)
-                    sum = Fma.MultiplyAdd(Vector256.Create(factors[q]), Vector256.Load(b + offsets[q] + j), sum);
-                sum.Store(target + j);
-            }
+            for (; j < n; j += NarrowBlock) RowNarrow(count, offsets, factors, b + j, target + j, Math.Min(NarrowBlock, n - j), accumulate);
+            return;
         }
         for (; j < n; j++)
         {
@@ -85,6 +80,48 @@ public static unsafe class SparseGemm
             for (int q = 0; q < count; q++) sum = MathF.FusedMultiplyAdd(factors[q], b[offsets[q] + j], sum);
             target[j] = sum;
         }
+    }
+
+    const int NarrowBlock = 32;
+    static readonly Vector256<int> Lanes = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+
+    /// <summary>
+    /// <see cref="AccumulateRow"/> for 1 to 32 columns, one pass over the list: up to four accumulators, the last one
+    /// masked, so nothing past column <paramref name="width"/> is read or written (an im2col row is 28 or 10 floats).
+    /// The branches on the vector count do not change within the loop; the loop waits on its additions anyway.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void RowNarrow(int count, int* offsets, float* factors, float* b, float* target, int width, bool accumulate)
+    {
+        int vectors = (width + 7) >> 3;
+        var last = Vector256.LessThan(Lanes, Vector256.Create(width - 8 * (vectors - 1))).AsSingle();
+        Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default;
+        if (accumulate)
+        {
+            c0 = vectors == 1 ? Avx.MaskLoad(target, last) : Avx.LoadVector256(target);
+            if (vectors >= 2) c1 = vectors == 2 ? Avx.MaskLoad(target + 8, last) : Avx.LoadVector256(target + 8);
+            if (vectors >= 3) c2 = vectors == 3 ? Avx.MaskLoad(target + 16, last) : Avx.LoadVector256(target + 16);
+            if (vectors == 4) c3 = Avx.MaskLoad(target + 24, last);
+        }
+        for (int q = 0; q < count; q++)
+        {
+            var s = Vector256.Create(factors[q]);
+            float* r = b + offsets[q];
+            if (vectors == 1) { c0 = Fma.MultiplyAdd(s, Avx.MaskLoad(r, last), c0); continue; }
+            c0 = Fma.MultiplyAdd(s, Avx.LoadVector256(r), c0);
+            if (vectors == 2) { c1 = Fma.MultiplyAdd(s, Avx.MaskLoad(r + 8, last), c1); continue; }
+            c1 = Fma.MultiplyAdd(s, Avx.LoadVector256(r + 8), c1);
+            if (vectors == 3) { c2 = Fma.MultiplyAdd(s, Avx.MaskLoad(r + 16, last), c2); continue; }
+            c2 = Fma.MultiplyAdd(s, Avx.LoadVector256(r + 16), c2);
+            c3 = Fma.MultiplyAdd(s, Avx.MaskLoad(r + 24, last), c3);
+        }
+        if (vectors == 1) { Avx.MaskStore(target, last, c0); return; }
+        Avx.Store(target, c0);
+        if (vectors == 2) { Avx.MaskStore(target + 8, last, c1); return; }
+        Avx.Store(target + 8, c1);
+        if (vectors == 3) { Avx.MaskStore(target + 16, last, c2); return; }
+        Avx.Store(target + 16, c2);
+        Avx.MaskStore(target + 24, last, c3);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -3,7 +3,7 @@ using System.Runtime.Intrinsics.X86;
 
 namespace TwinTrain.Keras.Engine;
 
-public static unsafe class Transpose
+internal static unsafe class Transpose
 {
     /// <summary>Writes the (columns x rows) transpose of a row-major (rows x columns) matrix.</summary>
     public static void Matrix(ReadOnlySpan<float> source, int rows, int columns, Span<float> target)

@@ -4,7 +4,7 @@ using System.Runtime.Intrinsics;
 namespace TwinTrain.Keras.Engine;
 
 /// <summary>Small raw-pointer loops for the engine's data movement, eight floats at a time where SIMD is on.</summary>
-public static unsafe class VectorOps
+internal static unsafe class VectorOps
 {
     /// <summary>
     /// Copies <paramref name="count"/> floats in whole vectors, so it may write up to 7 floats past the end of the

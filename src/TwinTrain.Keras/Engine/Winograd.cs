@@ -9,7 +9,7 @@ namespace TwinTrain.Keras.Engine;
 /// products (tiles x in) · (in x out). Less than half the multiplications of the direct method, at the cost of
 /// cheap transforms of inputs (Bᵀ d B), kernels (G g Gᵀ) and outputs (Aᵀ m A). Channels go eight to a vector.
 /// </summary>
-public static unsafe class Winograd
+internal static unsafe class Winograd
 {
     /// <summary>Whether a convolution can take this path: 3x3 kernel, stride 1, valid padding, channels in eights, filters in sixteens.</summary>
     public static bool Applies(in ConvGeometry g, int filters) =>

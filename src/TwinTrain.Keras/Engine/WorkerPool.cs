@@ -5,7 +5,7 @@ namespace TwinTrain.Keras.Engine;
 /// (worker 0 on the calling thread) and returns when all have finished. Workers wait spinning briefly, then block,
 /// which costs far less per fork-join than Parallel.For.
 /// </summary>
-public sealed class WorkerPool : IDisposable
+internal sealed class WorkerPool : IDisposable
 {
     readonly Thread[] _threads;
     readonly ManualResetEventSlim[] _start;

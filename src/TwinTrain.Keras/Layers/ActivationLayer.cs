@@ -20,14 +20,14 @@ public class ActivationLayer(string activation, string? name = null) : Layer(nam
 
     int Width => InputShape[^1];
 
-    public override void Call(ReadOnlySpan<float> input, Span<float> output, int batch, in CallContext context, Span<float> scratch)
+    internal override void Call(ReadOnlySpan<float> input, Span<float> output, int batch, in CallContext context, Span<float> scratch)
     {
         var values = output[..(batch * InputSize)];
         input[..values.Length].CopyTo(values);
         if (!DeferActivation) Activations.Forward(Function, values, Width);
     }
 
-    public override void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, Span<float> outputGradient,
+    internal override void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, Span<float> outputGradient,
         Span<float> inputGradient, int batch, float[][] weightGradients, Span<float> scratch, bool preActivation = false)
     {
         if (inputGradient.IsEmpty) return;

@@ -16,7 +16,7 @@ public sealed class AveragePooling2D((int Height, int Width) poolSize, (int Heig
         return new AveragePooling2D(pool, strides, c.Name, padding);
     }
 
-    public override void Call(ReadOnlySpan<float> input, Span<float> output, int batch, in CallContext context, Span<float> scratch)
+    internal override void Call(ReadOnlySpan<float> input, Span<float> output, int batch, in CallContext context, Span<float> scratch)
     {
         int width = InputShape[1], channels = InputShape[2];
         for (int n = 0; n < batch; n++)
@@ -37,7 +37,7 @@ public sealed class AveragePooling2D((int Height, int Width) poolSize, (int Heig
         }
     }
 
-    public override void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, Span<float> outputGradient,
+    internal override void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, Span<float> outputGradient,
         Span<float> inputGradient, int batch, float[][] weightGradients, Span<float> scratch, bool preActivation = false)
     {
         if (inputGradient.IsEmpty) return;

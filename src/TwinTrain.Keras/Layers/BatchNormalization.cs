@@ -123,7 +123,7 @@ public sealed class BatchNormalization : Layer, IBatchReduction
         }
     }
 
-    public override void Call(ReadOnlySpan<float> input, Span<float> output, int batch, in CallContext context, Span<float> scratch)
+    internal override void Call(ReadOnlySpan<float> input, Span<float> output, int batch, in CallContext context, Span<float> scratch)
     {
         if (!context.Training)
         {
@@ -203,7 +203,7 @@ public sealed class BatchNormalization : Layer, IBatchReduction
     }
 
     /// <summary>dx = gamma / sqrt(var + eps) * (dy - mean(dy) - xhat * mean(dy * xhat)), with the batch-wide means.</summary>
-    public override unsafe void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, Span<float> outputGradient,
+    internal override unsafe void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, Span<float> outputGradient,
         Span<float> inputGradient, int batch, float[][] weightGradients, Span<float> scratch, bool preActivation = false)
     {
         if (inputGradient.IsEmpty) return;

@@ -37,7 +37,18 @@ public sealed class Conv2D : Layer
     /// <summary>Lets tests compare the forward pass read straight from the image with the im2col one.</summary>
     internal bool AllowDirect { get; set; } = true;
 
+    /// <summary>Lets tests compare the sparse backward pass with the dense one on the same gradient.</summary>
+    internal bool AllowSparse { get; set; } = true;
+
     bool DirectApplies => Gemm.UseSimd && Filters % 16 == 0 && _fast.IsValidStrideOne;
+
+    /// <summary>For the engine's kernel benchmark: the convolution as configured and the paths its passes take.</summary>
+    internal ConvGeometry Geometry => _geometry;
+    internal ConvGeometry FastGeometry => _fast;
+    internal bool ForwardWinograd => _winograd;
+    internal bool ForwardFromRows => DirectApplies;
+    internal bool SparseBackwardFromImage => SparseDirectApplies;
+    internal ConvGeometry? WinogradInputGradient => _winogradTransposed ? _transposed : null;
 
     public Conv2D(int filters, (int Height, int Width) kernelSize, (int Height, int Width)? strides = null,
         string padding = "valid", string? activation = null, (int Height, int Width, int Channels)? inputShape = null,
@@ -147,7 +158,7 @@ public sealed class Conv2D : Layer
     /// Keeps two derived copies: the kernel with the bias as one more row (im2col rows end in a 1, so one product
     /// adds the bias, and the same product's last row gives the bias gradient), and kernelᵀ for the input gradient.
     /// </summary>
-    public override unsafe void OnWeightsChanged()
+    internal override unsafe void OnWeightsChanged()
     {
         Kernel.Value.CopyTo(_kernelWithBias, 0);
         BiasValues.CopyTo(_kernelWithBias, Kernel.Size);
@@ -173,15 +184,19 @@ public sealed class Conv2D : Layer
     /// <summary>
     /// First the padded copies (of the image, and of its gradient for the sparse backward pass) when padded. Then,
     /// backward: the kernel-with-bias gradient twice (as (window+1) x filters from dense products, and transposed from
-    /// sparse ones), each output pixel's window offset, then either one image's im2col rows (with the 1 column), their
-    /// gradient and the output gradient transposed, or the lists of the output gradient's non-zeros; 8 floats of room
-    /// after each. Forward: the Winograd tiles.
+    /// sparse ones), each output pixel's window offset, then either one image's im2col rows (with the 1 column) and
+    /// after them their gradient and the lists of the output gradient's non-zeros (or the Winograd input gradient's
+    /// work), or, straight from the image, only the lists; 8 floats of room after each. Forward: the Winograd tiles.
     /// </summary>
-    public override int ScratchSize(int batch) => 2 * PadFloats + Math.Max(
+    internal override int ScratchSize(int batch) => 2 * PadFloats + Math.Max(
         AccumulatorsSize + AlignedBuffer.Lines(_geometry.OutPixels) + Math.Max(
-            _geometry.OutPixels * Row + 8 + Math.Max(_geometry.OutPixels * _geometry.WindowSize + 8 + Filters * _geometry.OutPixels + 8, TransposedFloats),
-            GradientLists.Floats(_geometry.OutPixels, Filters)),
+            ColsFloats + Math.Max(ColsGradientFloats + ListFloats, TransposedFloats),
+            ListFloats),
         _winograd ? 16 * Winograd.Tiles(_fast) * (_geometry.Channels + Filters) : 0);
+
+    int ColsFloats => _geometry.OutPixels * Row + 8;
+    int ColsGradientFloats => _geometry.OutPixels * _geometry.WindowSize + 8;
+    int ListFloats => GradientLists.Floats(_geometry.OutPixels, Filters);
 
     /// <summary>The input gradient on Winograd's path: the padded output gradient, then its tiles and their products.</summary>
     int TransposedFloats => _winogradTransposed
@@ -224,7 +239,7 @@ public sealed class Conv2D : Layer
             new ReadOnlySpan<float>(source + y * paddedRow, row).CopyTo(new Span<float>(dx + y * row, row));
     }
 
-    public override unsafe void Call(ReadOnlySpan<float> input, Span<float> output, int batch, in CallContext context, Span<float> scratch)
+    internal override unsafe void Call(ReadOnlySpan<float> input, Span<float> output, int batch, in CallContext context, Span<float> scratch)
     {
         var g = _geometry;
         var activation = EffectiveActivation;
@@ -287,7 +302,7 @@ public sealed class Conv2D : Layer
         }
     }
 
-    public override unsafe void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, Span<float> outputGradient,
+    internal override unsafe void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, Span<float> outputGradient,
         Span<float> inputGradient, int batch, float[][] weightGradients, Span<float> scratch, bool preActivation = false)
     {
         var g = _geometry;
@@ -300,18 +315,17 @@ public sealed class Conv2D : Layer
         var sparseGradient = work.Slice(AlignedBuffer.Lines(Row * Filters), ld * Filters);
         denseGradient.Clear();
         sparseGradient.Clear();
-        int colsSize = g.OutPixels * Row + 8;
-        int colsGradientSize = g.OutPixels * g.WindowSize + 8;
         bool direct = SparseDirectApplies && AllowDirect;
         fixed (float* x = input, dy = gradient, dwb = denseGradient, dwbT = sparseGradient, wt = _kernelTransposed.Span, dx = inputGradient, pad = scratch, workStart = work)
         {
             int* windowOffsets = (int*)(workStart + AccumulatorsSize);
             float* cols = workStart + AccumulatorsSize + AlignedBuffer.Lines(g.OutPixels);
-            float* colsGradient = cols + colsSize;
-            float* dyT = colsGradient + colsGradientSize;
+            float* colsGradient = cols + ColsFloats;
             float* paddedGradient = pad + PadFloats;
-            var lists = new GradientLists(cols, g.OutPixels, Filters);
+            // Straight from the image the lists take the place of the im2col rows; from the rows, they follow them.
+            var lists = new GradientLists(direct ? cols : colsGradient + ColsGradientFloats, g.OutPixels, Filters);
             if (direct) SparseConvolution.WindowOffsets(_fast, windowOffsets);
+            else for (int p = 0; p < g.OutPixels; p++) windowOffsets[p] = p * Row;
             for (int n = 0; n < batch; n++)
             {
                 float* dyImage = dy + (long)n * OutputSize;
@@ -320,7 +334,8 @@ public sealed class Conv2D : Layer
                 // Behind max pooling most of dy is zero; the sparse products skip the zeros. Behind BatchNormalization
                 // it is dense: counting first spares listing every element for nothing.
                 long nonZeros = SparseGemm.NonZeros(dyImage, g.OutPixels, Filters, Filters);
-                if (direct && nonZeros < SparseGemm.DensityLimit * OutputSize)
+                bool sparse = AllowSparse && nonZeros < SparseGemm.DensityLimit * OutputSize;
+                if (sparse && direct)
                 {
                     SparseConvolution.List(dyImage, g.OutPixels, Filters, g.WindowSize, windowOffsets, lists);
                     SparseConvolution.AddWeightGradient(_fast, Filters, lists, FastInput(image, pad), dwbT, ld);
@@ -330,14 +345,15 @@ public sealed class Conv2D : Layer
                     continue;
                 }
                 Im2Col.Gather(g, image, cols, extraOnes: 1);
-                // Narrow rows gain nothing from a sparse weight gradient; without an input gradient, nothing else is sparse.
-                bool sparse = (Row >= SparseGemm.RowBlock || !inputGradient.IsEmpty)
-                    && (double)nonZeros / OutputSize < SparseGemm.DensityLimit;
-                if (sparse && Row >= SparseGemm.RowBlock)
+                // Narrow rows (the study's first convolution: 28 floats, dy one in four behind pooling) are summed
+                // faster densely: listing the non-zeros costs more than the products it spares (measured with bench).
+                bool sparseWeights = sparse && Row >= SparseGemm.RowBlock;
+                if (sparse && (sparseWeights || !inputGradient.IsEmpty))
+                    SparseConvolution.List(dyImage, g.OutPixels, Filters, g.WindowSize, windowOffsets, lists);
+                if (sparseWeights)
                 {
                     // [dW; db]ᵀ (filters x (window + 1)) += dyᵀ · cols, skipping dy's zeros
-                    Transpose.Matrix(new ReadOnlySpan<float>(dyImage, OutputSize), g.OutPixels, Filters, new Span<float>(dyT, OutputSize));
-                    SparseGemm.Multiply(Filters, Row, g.OutPixels, dyT, g.OutPixels, cols, Row, dwbT, ld, accumulate: true);
+                    SparseConvolution.AddWeightGradientFromRows(lists, g.OutPixels, Filters, cols, Row, dwbT, ld);
                 }
                 else
                 {
@@ -352,7 +368,7 @@ public sealed class Conv2D : Layer
                 }
                 // d(cols) = dy · Wᵀ, then each row added back onto the pixels it was gathered from
                 if (sparse)
-                    SparseGemm.Multiply(g.OutPixels, g.WindowSize, Filters, dyImage, Filters, wt, g.WindowSize, colsGradient, g.WindowSize);
+                    SparseConvolution.RowsGradient(lists, g.OutPixels, Filters, wt, g.WindowSize, colsGradient);
                 else
                     Gemm.Multiply(g.OutPixels, g.WindowSize, Filters, dyImage, Filters, 1, wt, g.WindowSize, colsGradient, g.WindowSize, accumulate: false);
                 new Span<float>(dxImage, InputSize).Clear();

@@ -63,9 +63,9 @@ public sealed class Dense : Layer
     }
 
     /// <summary>Keeps kernelᵀ (units x inputs) for the input gradient, which the GEMM wants row-major.</summary>
-    public override void OnWeightsChanged() => Transpose.Matrix(Kernel.Value, Inputs, Units, _kernelTransposed.Span);
+    internal override void OnWeightsChanged() => Transpose.Matrix(Kernel.Value, Inputs, Units, _kernelTransposed.Span);
 
-    public override unsafe void Call(ReadOnlySpan<float> input, Span<float> output, int batch, in CallContext context, Span<float> scratch)
+    internal override unsafe void Call(ReadOnlySpan<float> input, Span<float> output, int batch, in CallContext context, Span<float> scratch)
     {
         fixed (float* x = input, y = output, w = Kernel.Value)
             Gemm.Multiply(batch, Units, Inputs, x, Inputs, 1, w, Units, y, Units, accumulate: false);
@@ -81,7 +81,7 @@ public sealed class Dense : Layer
         if (!DeferActivation) Activations.Forward(EffectiveActivation, result, Units);
     }
 
-    public override unsafe void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, Span<float> outputGradient,
+    internal override unsafe void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, Span<float> outputGradient,
         Span<float> inputGradient, int batch, float[][] weightGradients, Span<float> scratch, bool preActivation = false)
     {
         var gradient = outputGradient[..(batch * Units)];

@@ -40,9 +40,9 @@ public sealed class Dropout : Layer
     protected override int[] ComputeOutputShape(int[] inputShape) => inputShape;
 
     /// <summary>The mask of the last training forward pass, kept for the backward pass.</summary>
-    public override int ScratchSize(int batch) => batch * InputSize;
+    internal override int ScratchSize(int batch) => batch * InputSize;
 
-    public override void Call(ReadOnlySpan<float> input, Span<float> output, int batch, in CallContext context, Span<float> scratch)
+    internal override void Call(ReadOnlySpan<float> input, Span<float> output, int batch, in CallContext context, Span<float> scratch)
     {
         var values = input[..(batch * InputSize)];
         if (!context.Training || Rate == 0)
@@ -61,7 +61,7 @@ public sealed class Dropout : Layer
         System.Numerics.Tensors.TensorPrimitives.Multiply(values, scratch[..values.Length], output[..values.Length]);
     }
 
-    public override void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, Span<float> outputGradient,
+    internal override void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, Span<float> outputGradient,
         Span<float> inputGradient, int batch, float[][] weightGradients, Span<float> scratch, bool preActivation = false)
     {
         if (inputGradient.IsEmpty) return;

@@ -20,7 +20,7 @@ public sealed class GlobalAveragePooling2D(string? name = null) : Layer(name)
         ? [inputShape[2]]
         : throw ShapeError(inputShape, "GlobalAveragePooling2D expects images of rank 3 (height, width, channels).");
 
-    public override void Call(ReadOnlySpan<float> input, Span<float> output, int batch, in CallContext context, Span<float> scratch)
+    internal override void Call(ReadOnlySpan<float> input, Span<float> output, int batch, in CallContext context, Span<float> scratch)
     {
         float scale = 1f / Pixels;
         for (int n = 0; n < batch; n++)
@@ -33,7 +33,7 @@ public sealed class GlobalAveragePooling2D(string? name = null) : Layer(name)
         }
     }
 
-    public override void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, Span<float> outputGradient,
+    internal override void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, Span<float> outputGradient,
         Span<float> inputGradient, int batch, float[][] weightGradients, Span<float> scratch, bool preActivation = false)
     {
         if (inputGradient.IsEmpty) return;

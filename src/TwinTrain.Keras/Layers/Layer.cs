@@ -84,10 +84,36 @@ public abstract class Layer
     protected virtual void CreateWeights(Random random) { }
 
     /// <summary>Floats of scratch memory one worker needs to run this layer on <paramref name="batch"/> samples.</summary>
-    public virtual int ScratchSize(int batch) => 0;
+    internal virtual int ScratchSize(int batch) => 0;
+
+    /// <summary>
+    /// Keras's <c>layer(inputs)</c> in inference: the layer alone on samples laid out one after another (their count
+    /// is the length over <see cref="InputSize"/>), its own activation only, whatever the model it sits in fuses.
+    /// </summary>
+    public float[] Call(float[] inputs)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        if (!Built) throw new InvalidOperationException($"Layer '{Name}' is not built: build it, or the model it is in, first.");
+        if (inputs.Length == 0 || inputs.Length % InputSize != 0)
+            throw new ArgumentException($"Layer '{Name}' takes samples of {InputSize:N0} values ({Format(InputShape)}); got {inputs.Length:N0} values.", nameof(inputs));
+        int batch = inputs.Length / InputSize;
+        var output = new float[(long)batch * OutputSize];
+        bool fuse = FuseRelu, defer = DeferActivation;
+        (FuseRelu, DeferActivation) = (false, false);
+        try
+        {
+            OnWeightsChanged();
+            Call(inputs, output, batch, CallContext.Inference, new float[ScratchSize(batch)]);
+        }
+        finally
+        {
+            (FuseRelu, DeferActivation) = (fuse, defer);
+        }
+        return output;
+    }
 
     /// <summary>Forward pass over <paramref name="batch"/> samples laid out one after another.</summary>
-    public abstract void Call(ReadOnlySpan<float> input, Span<float> output, int batch, in CallContext context, Span<float> scratch);
+    internal abstract void Call(ReadOnlySpan<float> input, Span<float> output, int batch, in CallContext context, Span<float> scratch);
 
     /// <summary>
     /// Backward pass. <paramref name="outputGradient"/> holds d(loss)/d(output) and may be overwritten. Writes
@@ -96,11 +122,11 @@ public abstract class Layer
     /// <see cref="TrainableWeights"/>). With <paramref name="preActivation"/> the gradient is already with respect to the
     /// activation's input (softmax fused with cross-entropy, or a ReLU's derivative applied by the max pooling after it).
     /// </summary>
-    public abstract void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, Span<float> outputGradient,
+    internal abstract void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, Span<float> outputGradient,
         Span<float> inputGradient, int batch, float[][] weightGradients, Span<float> scratch, bool preActivation = false);
 
     /// <summary>Called after the weights change (optimizer step, SetWeights), for layers that keep derived copies.</summary>
-    public virtual void OnWeightsChanged() { }
+    internal virtual void OnWeightsChanged() { }
 
     /// <summary>The layer's Keras config: what Keras's get_config returns for it, so Keras can rebuild it.</summary>
     public virtual Dictionary<string, object?> GetConfig() => new()

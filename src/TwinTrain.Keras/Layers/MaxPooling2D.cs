@@ -24,7 +24,7 @@ public sealed class MaxPooling2D((int Height, int Width) poolSize, (int Height, 
     /// </summary>
     internal bool AppliesReluDerivative { get; set; }
 
-    public override unsafe void Call(ReadOnlySpan<float> input, Span<float> output, int batch, in CallContext context, Span<float> scratch)
+    internal override unsafe void Call(ReadOnlySpan<float> input, Span<float> output, int batch, in CallContext context, Span<float> scratch)
     {
         if (input.Length < batch * InputSize || output.Length < batch * OutputSize) throw new ArgumentException("Buffers too small for the batch.");
         fixed (float* x = input, y = output)
@@ -38,7 +38,7 @@ public sealed class MaxPooling2D((int Height, int Width) poolSize, (int Height, 
         }
     }
 
-    public override unsafe void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, Span<float> outputGradient,
+    internal override unsafe void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, Span<float> outputGradient,
         Span<float> inputGradient, int batch, float[][] weightGradients, Span<float> scratch, bool preActivation = false)
     {
         if (inputGradient.IsEmpty) return;
