@@ -43,7 +43,9 @@ internal sealed class Executor : IDisposable
     readonly Variable[] _variables;
     readonly (int Layer, int Index)[] _owners;
     readonly float[][] _reduced;
-    readonly Action<int> _work, _update, _applyReduced;
+    readonly Action<int> _work, _update, _applyReduced, _refresh;
+    /// <summary>Which worker refreshes each layer's derived copies of its weights after a step (the largest first, each to the least loaded).</summary>
+    readonly int[] _refresher;
     /// <summary>Layers whose output gradient arrives with their activation's derivative applied (by a max pooling after a ReLU).</summary>
     readonly bool[] _gradientPreActivation;
     /// <summary>ReLU layers computed by the layer before them, and skipped.</summary>
@@ -125,6 +127,18 @@ internal sealed class Executor : IDisposable
         _phaseWork = PhaseWork;
         _update = Update;
         _applyReduced = ApplyReduced;
+        _refresher = new int[_layers.Length];
+        var load = new long[workers];
+        foreach (int l in Enumerable.Range(0, _layers.Length).OrderByDescending(l => _layers[l].ParameterCount).ThenBy(l => l))
+        {
+            int least = Array.IndexOf(load, load.Min());
+            _refresher[l] = least;
+            load[least] += _layers[l].ParameterCount;
+        }
+        _refresh = w =>
+        {
+            for (int l = 0; l < _layers.Length; l++) if (_refresher[l] == w) _layers[l].OnWeightsChanged();
+        };
     }
 
     readonly int _microBatch;
@@ -230,7 +244,8 @@ internal sealed class Executor : IDisposable
         }
         _optimizer = null;
         optimizer.EndStep();
-        foreach (var layer in _layers) layer.OnWeightsChanged();
+        // Each layer's copies (transposed, Winograd-transformed kernels) depend on its weights alone: side by side.
+        _pool.Run(_refresh);
         _step++;
         return Totals();
     }

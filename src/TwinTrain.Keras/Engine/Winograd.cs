@@ -17,34 +17,61 @@ internal static unsafe class Winograd
 
     public static int Tiles(in ConvGeometry g) => ((g.OutHeight + 1) / 2) * ((g.OutWidth + 1) / 2);
 
-    /// <summary>U[e] (channels x filters) for e = 0..15, from a (3, 3, channels, filters) kernel: U = G g Gᵀ.</summary>
+    /// <summary>
+    /// U[e] (channels x filters) for e = 0..15, from a (3, 3, channels, filters) kernel: U = G g Gᵀ. Filters are
+    /// consecutive on both sides, so they are taken eight at a time (the last ones through a copy), each lane with
+    /// the steps of one.
+    /// </summary>
     public static void TransformKernel(float* kernel, int channels, int filters, float* u)
     {
         int plane = channels * filters;
-        var g = stackalloc float[9];
-        var t = stackalloc float[12];
+        var g = stackalloc Vector256<float>[9];
+        var result = stackalloc Vector256<float>[16];
         for (int c = 0; c < channels; c++)
         {
-            for (int f = 0; f < filters; f++)
+            for (int f = 0; f < filters; f += 8)
             {
-                for (int k = 0; k < 9; k++) g[k] = kernel[(k * channels + c) * filters + f];
-                for (int j = 0; j < 3; j++)
-                {
-                    t[j] = g[j];
-                    t[3 + j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
-                    t[6 + j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
-                    t[9 + j] = g[6 + j];
-                }
-                for (int i = 0; i < 4; i++)
-                {
-                    float* row = t + 3 * i;
-                    float* target = u + (4 * i) * plane + c * filters + f;
-                    target[0] = row[0];
-                    target[plane] = 0.5f * (row[0] + row[1] + row[2]);
-                    target[2 * plane] = 0.5f * (row[0] - row[1] + row[2]);
-                    target[3 * plane] = row[2];
-                }
+                int at = c * filters + f, lanes = Math.Min(8, filters - f);
+                for (int k = 0; k < 9; k++) g[k] = Load(kernel + k * plane + at, lanes);
+                TransformTaps(g, result);
+                for (int e = 0; e < 16; e++) Store(result[e], u + e * plane + at, lanes);
             }
+        }
+    }
+
+    static Vector256<float> Load(float* source, int lanes)
+    {
+        if (lanes == 8) return Vector256.Load(source);
+        var copy = Vector256<float>.Zero;
+        new ReadOnlySpan<float>(source, lanes).CopyTo(new Span<float>(&copy, 8));
+        return copy;
+    }
+
+    static void Store(Vector256<float> value, float* target, int lanes)
+    {
+        if (lanes == 8) value.Store(target);
+        else new ReadOnlySpan<float>(&value, 8)[..lanes].CopyTo(new Span<float>(target, lanes));
+    }
+
+    /// <summary>G g Gᵀ for eight kernels side by side: their 3x3 taps in, the 4x4 transformed taps out, row by row.</summary>
+    static void TransformTaps(Vector256<float>* g, Vector256<float>* u)
+    {
+        var half = Vector256.Create(0.5f);
+        var t = stackalloc Vector256<float>[12];
+        for (int j = 0; j < 3; j++)
+        {
+            t[j] = g[j];
+            t[3 + j] = half * (g[j] + g[3 + j] + g[6 + j]);
+            t[6 + j] = half * (g[j] - g[3 + j] + g[6 + j]);
+            t[9 + j] = g[6 + j];
+        }
+        for (int i = 0; i < 4; i++)
+        {
+            var row = t + 3 * i;
+            u[4 * i] = row[0];
+            u[4 * i + 1] = half * (row[0] + row[1] + row[2]);
+            u[4 * i + 2] = half * (row[0] - row[1] + row[2]);
+            u[4 * i + 3] = row[2];
         }
     }
 

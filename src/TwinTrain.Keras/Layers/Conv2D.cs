@@ -169,13 +169,13 @@ public sealed class Conv2D : Layer
         }
         if (_winogradTransposed)
         {
-            int kh = KernelSize.Height, kw = KernelSize.Width, c = _geometry.Channels;
+            // Tap (y, x) of the flipped kernel is tap (kh-1-y, kw-1-x) of the kernel, its (channels x filters) transposed.
+            int kh = KernelSize.Height, kw = KernelSize.Width, plane = _geometry.Channels * Filters;
             for (int y = 0; y < kh; y++)
                 for (int x = 0; x < kw; x++)
-                    for (int i = 0; i < c; i++)
-                        for (int f = 0; f < Filters; f++)
-                            _kernelFlipped[((y * kw + x) * Filters + f) * c + i] = Kernel.Value[(((kh - 1 - y) * kw + kw - 1 - x) * c + i) * Filters + f];
-            fixed (float* k = _kernelFlipped, u = _kernelFlippedWinograd.Span) Winograd.TransformKernel(k, Filters, c, u);
+                    Transpose.Matrix(Kernel.Value.AsSpan(((kh - 1 - y) * kw + kw - 1 - x) * plane, plane), _geometry.Channels, Filters,
+                        _kernelFlipped.AsSpan((y * kw + x) * plane, plane));
+            fixed (float* k = _kernelFlipped, u = _kernelFlippedWinograd.Span) Winograd.TransformKernel(k, Filters, _geometry.Channels, u);
         }
     }
 
