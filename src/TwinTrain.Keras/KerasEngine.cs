@@ -25,7 +25,7 @@ public static class KerasEngine
     /// Times each kernel the engine runs for the model's convolutions and dense layers, on their own shapes, one
     /// thread, for <paramref name="budgetPerKernel"/> each: the forward product on the path the layer takes (Winograd,
     /// straight from the image rows, or im2col), and the backward products (sparse on one non-zero in eight where the
-    /// layer has a sparse path, dense otherwise). Dense layers on 32 samples.
+    /// layer has a sparse path, and those it runs on a dense gradient: Winograd's or im2col's). Dense layers on 32 samples.
     /// </summary>
     public static IReadOnlyList<KernelTiming> BenchmarkKernels(Sequential model, TimeSpan budgetPerKernel)
     {
@@ -68,7 +68,13 @@ public static class KerasEngine
 
         if (conv.SparseBackwardFromImage)
             add(conv, first ? "weight gradient, sparse (1 in 8)" : "both gradients, sparse (1 in 8)", $"{fast.OutPixels}x{filters} gradient", SparseBackward(buffers, fast, filters, first));
-        add(conv, "weight gradient, dense (Aᵀ)", Shape(row, filters, g.OutPixels), Product(buffers, row, filters, g.OutPixels, transposed: true));
+        if (conv.ForwardWinograd && Gemm.UseSimd)
+        {
+            int tiles = Winograd.Tiles(fast);
+            add(conv, "weight gradient, Winograd product (x16)", Shape(fast.Channels, filters, tiles), Product(buffers, fast.Channels, filters, tiles, transposed: true));
+        }
+        else
+            add(conv, "weight gradient, dense (Aᵀ)", Shape(row, filters, g.OutPixels), Product(buffers, row, filters, g.OutPixels, transposed: true));
         if (first) return;
         if (conv.WinogradInputGradient is { } transposed)
         {

@@ -97,4 +97,43 @@ public class WinogradTests
             Assert.True(d.Length == 0 || d.Any(v => v != 0), $"the {what} gradient is all zeros");
         }
     }
+
+    /// <summary>
+    /// The weight gradient in Winograd's domain (dU = Σ V[e]ᵀ A dy Aᵀ, then Gᵀ dU G), taken where dy is dense (behind
+    /// BatchNormalization), against the im2col product colsᵀ · dy on the same gradient; the bias gradient and the input
+    /// gradient with it.
+    /// </summary>
+    [Theory]
+    [InlineData(16, 16, 32, 64, "same")]    // cifar-bn's second convolution
+    [InlineData(15, 15, 32, 64, "valid")]   // odd output: partial tiles
+    [InlineData(5, 7, 8, 16, "same")]
+    public void Should_give_the_im2col_weight_gradient_in_winograds_domain(int height, int width, int channels, int filters, string padding)
+    {
+        var layer = new Conv2D(filters, (3, 3), padding: padding);
+        var random = new Random(9);
+        layer.Build([height, width, channels], random);
+        const int batch = 3;
+        var input = Enumerable.Range(0, batch * layer.InputSize).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+        var outputGradient = Enumerable.Range(0, batch * layer.OutputSize).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+        var output = new float[outputGradient.Length];
+        var scratch = new float[layer.ScratchSize(batch)];
+
+        (float[] Input, float[] Kernel, float[] Bias) Gradients(bool winograd)
+        {
+            layer.AllowWinograd = winograd;
+            var inputGradient = new float[input.Length];
+            float[][] weights = [new float[layer.Kernel.Size], new float[filters]];
+            layer.Backward(input, output, (float[])outputGradient.Clone(), inputGradient, batch, weights, scratch);
+            return (inputGradient, weights[0], weights[1]);
+        }
+        var im2col = Gradients(winograd: false);
+        var winograd = Gradients(winograd: true);
+        foreach (var (what, expected, actual) in new[] { ("input", im2col.Input, winograd.Input), ("kernel", im2col.Kernel, winograd.Kernel), ("bias", im2col.Bias, winograd.Bias) })
+        {
+            double scale = expected.Max(Math.Abs);
+            Assert.True(scale > 0, $"the {what} gradient is all zeros");
+            for (int i = 0; i < expected.Length; i++)
+                Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-5 * scale, $"{what} gradient {i}: im2col {expected[i]}, winograd {actual[i]}");
+        }
+    }
 }

@@ -172,6 +172,81 @@ internal static unsafe class Winograd
         }
     }
 
+    /// <summary>
+    /// The weight gradient's side of the output: dZ = A dy Aᵀ for every 2x2 tile of the output gradient dy (zero past
+    /// the outputs), as 16 planes of tiles x filters. dY = Aᵀ Z A in the forward pass makes A dy Aᵀ the gradient of Z,
+    /// and with Z = U ⊙ V summed over channels, dU[e] = Σ_tiles V[e]ᵀ dZ[e] (one product per e).
+    /// </summary>
+    public static void TransformGradient(in ConvGeometry g, int filters, float* dy, float* dz)
+    {
+        int tilesHigh = (g.OutHeight + 1) / 2, tilesWide = (g.OutWidth + 1) / 2;
+        int plane = tilesHigh * tilesWide * filters;
+        for (int ty = 0; ty < tilesHigh; ty++)
+        for (int tx = 0; tx < tilesWide; tx++)
+        {
+            float* target = dz + (ty * tilesWide + tx) * filters;
+            bool secondRow = 2 * ty + 1 < g.OutHeight, secondColumn = 2 * tx + 1 < g.OutWidth;
+            float* top = dy + (2 * ty * g.OutWidth + 2 * tx) * filters;
+            for (int f = 0; f < filters; f += 8)
+            {
+                var y00 = Vector256.Load(top + f);
+                var y01 = secondColumn ? Vector256.Load(top + filters + f) : Vector256<float>.Zero;
+                var y10 = secondRow ? Vector256.Load(top + g.OutWidth * filters + f) : Vector256<float>.Zero;
+                var y11 = secondRow && secondColumn ? Vector256.Load(top + (g.OutWidth + 1) * filters + f) : Vector256<float>.Zero;
+                // A dy: rows y0, y0 + y1, y0 − y1, −y1; each row (r0, r1) times Aᵀ: r0, r0 + r1, r0 − r1, −r1
+                StoreRowTimesATransposed(y00, y01, target + f, plane);
+                StoreRowTimesATransposed(y00 + y10, y01 + y11, target + 4 * plane + f, plane);
+                StoreRowTimesATransposed(y00 - y10, y01 - y11, target + 8 * plane + f, plane);
+                StoreRowTimesATransposed(-y10, -y11, target + 12 * plane + f, plane);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void StoreRowTimesATransposed(Vector256<float> r0, Vector256<float> r1, float* target, int plane)
+    {
+        r0.Store(target);
+        (r0 + r1).Store(target + plane);
+        (r0 - r1).Store(target + 2 * plane);
+        (-r1).Store(target + 3 * plane);
+    }
+
+    /// <summary>
+    /// Adds the kernel gradient Gᵀ dU G (3x3 per channel and filter) from dU's 16 planes (channels x filters) into
+    /// <paramref name="kernelGradient"/>, laid out as the kernel (3, 3, channels, filters).
+    /// </summary>
+    public static void AddKernelGradient(float* du, int channels, int filters, float* kernelGradient)
+    {
+        int plane = channels * filters;
+        var half = Vector256.Create(0.5f);
+        var t = stackalloc Vector256<float>[12];
+        for (int at = 0; at < plane; at += 8)
+        {
+            // Gᵀ dU, rows: dU0 + (dU1 + dU2)/2, (dU1 − dU2)/2, (dU1 + dU2)/2 + dU3 (dU_i the 4 values of row i)
+            for (int j = 0; j < 4; j++)
+            {
+                var u0 = Vector256.Load(du + j * plane + at);
+                var u1 = Vector256.Load(du + (4 + j) * plane + at);
+                var u2 = Vector256.Load(du + (8 + j) * plane + at);
+                var u3 = Vector256.Load(du + (12 + j) * plane + at);
+                t[j] = u0 + half * (u1 + u2);
+                t[4 + j] = half * (u1 - u2);
+                t[8 + j] = half * (u1 + u2) + u3;
+            }
+            // each row (r0..r3) times G: r0 + (r1 + r2)/2, (r1 − r2)/2, (r1 + r2)/2 + r3
+            for (int i = 0; i < 3; i++)
+            {
+                var r = t + 4 * i;
+                Add(kernelGradient + (3 * i) * plane + at, r[0] + half * (r[1] + r[2]));
+                Add(kernelGradient + (3 * i + 1) * plane + at, half * (r[1] - r[2]));
+                Add(kernelGradient + (3 * i + 2) * plane + at, half * (r[1] + r[2]) + r[3]);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Add(float* target, Vector256<float> value) => (Vector256.Load(target) + value).Store(target);
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void Store(Vector256<float> y, float* target, bool relu) => (relu ? Vector256.Max(y, Vector256<float>.Zero) : y).Store(target);
 }

@@ -7,9 +7,10 @@ namespace TwinTrain.Keras.Layers;
 
 /// <summary>
 /// 2-D convolution over channels-last input (H, W, C) with a kernel of shape (kh, kw, in, out), then bias and
-/// activation. Stride-1 convolutions take the fast paths (Winograd or products straight from the image rows forward,
-/// sparse products backward); with 'same' padding they run them on a zero-padded copy of each image. Others go
-/// through im2col and one matrix product with the kernel.
+/// activation. Stride-1 convolutions take the fast paths (Winograd or products straight from the image rows forward;
+/// backward, sparse products where the gradient is mostly zeros, behind max pooling, and Winograd's for both
+/// gradients of a 3x3 where it is dense, behind BatchNormalization); with 'same' padding they run them on a
+/// zero-padded copy of each image. Others go through im2col and one matrix product with the kernel.
 /// </summary>
 public sealed class Conv2D : Layer
 {
@@ -183,16 +184,20 @@ public sealed class Conv2D : Layer
 
     /// <summary>
     /// First the padded copies (of the image, and of its gradient for the sparse backward pass) when padded. Then,
-    /// backward: the kernel-with-bias gradient twice (as (window+1) x filters from dense products, and transposed from
-    /// sparse ones), each output pixel's window offset, then either one image's im2col rows (with the 1 column) and
-    /// after them their gradient and the lists of the output gradient's non-zeros (or the Winograd input gradient's
-    /// work), or, straight from the image, only the lists; 8 floats of room after each. Forward: the Winograd tiles.
+    /// backward: the kernel-with-bias gradient twice or three times (as (window+1) x filters from dense products,
+    /// transposed from sparse ones, and as Winograd's 16 planes), each output pixel's window offset, then either one
+    /// image's im2col rows (with the 1 column) or its Winograd tiles and those of dy, after them the rows' gradient and
+    /// the lists of the output gradient's non-zeros (or the Winograd input gradient's work), or, straight from the
+    /// image, only the lists; 8 floats of room after each. Forward: the Winograd tiles.
     /// </summary>
     internal override int ScratchSize(int batch) => 2 * PadFloats + Math.Max(
         AccumulatorsSize + AlignedBuffer.Lines(_geometry.OutPixels) + Math.Max(
-            ColsFloats + Math.Max(ColsGradientFloats + ListFloats, TransposedFloats),
+            Math.Max(ColsFloats, WinogradTilesFloats) + Math.Max(ColsGradientFloats + ListFloats, TransposedFloats),
             ListFloats),
-        _winograd ? 16 * Winograd.Tiles(_fast) * (_geometry.Channels + Filters) : 0);
+        WinogradTilesFloats);
+
+    /// <summary>One image's Winograd tiles and their products (forward), or its tiles and those of dy (weight gradient).</summary>
+    int WinogradTilesFloats => _winograd ? 16 * Winograd.Tiles(_fast) * (_geometry.Channels + Filters) : 0;
 
     int ColsFloats => _geometry.OutPixels * Row + 8;
     int ColsGradientFloats => _geometry.OutPixels * _geometry.WindowSize + 8;
@@ -205,8 +210,9 @@ public sealed class Conv2D : Layer
 
     int PadFloats => _padded ? AlignedBuffer.Lines(_fast.Height * _fast.Width * _fast.Channels + 8) : 0;
 
-    /// <summary>The two gradient accumulators; the sparse one's rows start on cache lines.</summary>
-    int AccumulatorsSize => AlignedBuffer.Lines(Row * Filters) + SparseRowStride * Filters;
+    /// <summary>The gradient accumulators; the sparse one's rows start on cache lines.</summary>
+    int AccumulatorsSize => AlignedBuffer.Lines(Row * Filters) + SparseRowStride * Filters + WinogradAccumulatorFloats;
+    int WinogradAccumulatorFloats => _winograd ? AlignedBuffer.Lines(16 * _geometry.Channels * Filters) : 0;
     int SparseRowStride => AlignedBuffer.Lines(Row);
 
     /// <summary>Backward reads windows straight from the image when the gradient is sparse and rows are whole vectors.</summary>
@@ -313,10 +319,14 @@ public sealed class Conv2D : Layer
         var work = scratch[(2 * PadFloats)..];
         var denseGradient = work[..(Row * Filters)];
         var sparseGradient = work.Slice(AlignedBuffer.Lines(Row * Filters), ld * Filters);
+        var winogradGradient = work.Slice(AlignedBuffer.Lines(Row * Filters) + ld * Filters, WinogradAccumulatorFloats);
         denseGradient.Clear();
         sparseGradient.Clear();
+        winogradGradient.Clear();
         bool direct = SparseDirectApplies && AllowDirect;
-        fixed (float* x = input, dy = gradient, dwb = denseGradient, dwbT = sparseGradient, wt = _kernelTransposed.Span, dx = inputGradient, pad = scratch, workStart = work)
+        bool winogradWeights = _winograd && AllowWinograd && Gemm.UseSimd, usedWinograd = false;
+        fixed (float* x = input, dy = gradient, dwb = denseGradient, dwbT = sparseGradient, du = winogradGradient, wt = _kernelTransposed.Span,
+            dx = inputGradient, pad = scratch, workStart = work)
         {
             int* windowOffsets = (int*)(workStart + AccumulatorsSize);
             float* cols = workStart + AccumulatorsSize + AlignedBuffer.Lines(g.OutPixels);
@@ -344,21 +354,16 @@ public sealed class Conv2D : Layer
                     if (_padded) CropGradient(paddedGradient, dxImage);
                     continue;
                 }
-                Im2Col.Gather(g, image, cols, extraOnes: 1);
-                // Narrow rows (the study's first convolution: 28 floats, dy one in four behind pooling) are summed
-                // faster densely: listing the non-zeros costs more than the products it spares (measured with bench).
-                bool sparseWeights = sparse && Row >= SparseGemm.RowBlock;
-                if (sparse && (sparseWeights || !inputGradient.IsEmpty))
-                    SparseConvolution.List(dyImage, g.OutPixels, Filters, g.WindowSize, windowOffsets, lists);
-                if (sparseWeights)
+                if (!sparse && winogradWeights)
                 {
-                    // [dW; db]ᵀ (filters x (window + 1)) += dyᵀ · cols, skipping dy's zeros
-                    SparseConvolution.AddWeightGradientFromRows(lists, g.OutPixels, Filters, cols, Row, dwbT, ld);
+                    // Behind BatchNormalization: the weight gradient in Winograd's domain, no im2col rows
+                    WeightGradientWinograd(FastInput(image, pad), dyImage, du, dwb + g.WindowSize * Filters, cols);
+                    usedWinograd = true;
                 }
                 else
                 {
-                    // [dW; db] ((window + 1) x filters) += colsᵀ · dy
-                    Gemm.Multiply(Row, Filters, g.OutPixels, cols, 1, Row, dyImage, Filters, dwb, Filters, accumulate: true);
+                    Im2Col.Gather(g, image, cols, extraOnes: 1);
+                    AddRowsWeightGradient(dyImage, cols, sparse, !inputGradient.IsEmpty, windowOffsets, lists, dwb, dwbT, ld);
                 }
                 if (inputGradient.IsEmpty) continue;
                 if (!sparse && _winogradTransposed && AllowWinograd && Gemm.UseSimd)
@@ -374,8 +379,9 @@ public sealed class Conv2D : Layer
                 new Span<float>(dxImage, InputSize).Clear();
                 Im2Col.ScatterAdd(g, colsGradient, dxImage);
             }
+            if (usedWinograd) Winograd.AddKernelGradient(du, g.Channels, Filters, dwb);
         }
-        // Both accumulators into the kernel and bias gradients: dense rows are (window + 1) x filters, sparse transposed.
+        // The accumulators into the kernel and bias gradients: dense rows are (window + 1) x filters, sparse transposed.
         float[] kernelGradient = weightGradients[0];
         float[]? biasGradient = UseBias ? weightGradients[1] : null;
         for (int r = 0; r < Row; r++)
@@ -387,6 +393,53 @@ public sealed class Conv2D : Layer
                 else if (biasGradient is not null) biasGradient[f] += value;
             }
         }
+    }
+
+    /// <summary>
+    /// One image's kernel-with-bias gradient from its im2col rows: skipping dy's zeros where it is sparse (listing
+    /// them for the input gradient too), else one product.
+    /// </summary>
+    unsafe void AddRowsWeightGradient(float* dyImage, float* cols, bool sparse, bool inputGradient, int* windowOffsets, in GradientLists lists,
+        float* dwb, float* dwbT, int ld)
+    {
+        var g = _geometry;
+        // Narrow rows (the study's first convolution: 28 floats, dy one in four behind pooling) are summed faster
+        // densely: listing the non-zeros costs more than the products it spares (measured with bench).
+        bool sparseWeights = sparse && Row >= SparseGemm.RowBlock;
+        if (sparse && (sparseWeights || inputGradient))
+            SparseConvolution.List(dyImage, g.OutPixels, Filters, g.WindowSize, windowOffsets, lists);
+        if (sparseWeights)
+        {
+            // [dW; db]ᵀ (filters x (window + 1)) += dyᵀ · cols, skipping dy's zeros
+            SparseConvolution.AddWeightGradientFromRows(lists, g.OutPixels, Filters, cols, Row, dwbT, ld);
+        }
+        else
+        {
+            // [dW; db] ((window + 1) x filters) += colsᵀ · dy
+            Gemm.Multiply(Row, Filters, g.OutPixels, cols, 1, Row, dyImage, Filters, dwb, Filters, accumulate: true);
+        }
+    }
+
+    /// <summary>
+    /// One image's weight gradient in Winograd's domain: dU[e] (channels x filters) += V[e]ᵀ · dZ[e], V the image's
+    /// tiles (as the forward pass transforms them) and dZ dy's (<see cref="Winograd.TransformGradient"/>); the kernel
+    /// gradient is Gᵀ dU G once per batch. The bias gradient is dy summed over the pixels. <paramref name="work"/> holds
+    /// <see cref="WinogradTilesFloats"/>.
+    /// </summary>
+    unsafe void WeightGradientWinograd(float* image, float* dyImage, float* du, float* biasGradient, float* work)
+    {
+        var g = _fast;
+        int tiles = Winograd.Tiles(g), channels = g.Channels;
+        float* v = work, dz = work + 16 * tiles * channels;
+        Winograd.TransformInput(g, image, v);
+        Winograd.TransformGradient(g, Filters, dyImage, dz);
+        for (int e = 0; e < 16; e++)
+        {
+            Gemm.Multiply(channels, Filters, tiles, v + e * tiles * channels, 1, channels, dz + e * tiles * Filters, Filters,
+                du + e * channels * Filters, Filters, accumulate: true);
+        }
+        var bias = new Span<float>(biasGradient, Filters);
+        for (int p = 0; p < g.OutPixels; p++) TensorPrimitives.Add(bias, new ReadOnlySpan<float>(dyImage + (long)p * Filters, Filters), bias);
     }
 
     /// <summary>
