@@ -124,6 +124,29 @@ public sealed class OneNodeSlurm : IDisposable
         return (process.ExitCode, output.Result, error);
     }
 
+    /// <summary>
+    /// Each task's state as slurmctld records it (`scontrol show job -o`: one line per array task, `JobState=...`),
+    /// by task id ("1_2"). Positive evidence, unlike an empty squeue, which also reads so when squeue fails or a
+    /// requeued task is not yet listed again.
+    /// </summary>
+    public Dictionary<string, string> States(string job)
+    {
+        var (code, output, _) = Run("scontrol", "show", "job", "-o", job);
+        var states = new Dictionary<string, string>();
+        if (code != 0) return states;
+        foreach (string line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            string Field(string name) => System.Text.RegularExpressions.Regex.Match(line, $@"(?:^| ){name}=(\S+)").Groups[1].Value;
+            string task = Field("ArrayTaskId");
+            states[task.Length > 0 ? $"{Field("ArrayJobId")}_{task}" : Field("JobId")] = Field("JobState");
+        }
+        return states;
+    }
+
+    /// <summary>States in which Slurm will not run a job again unless it is requeued.</summary>
+    public static bool IsFinal(string state) => state is "COMPLETED" or "CANCELLED" or "FAILED" or "TIMEOUT" or "NODE_FAIL"
+        or "PREEMPTED" or "BOOT_FAIL" or "DEADLINE" or "OUT_OF_MEMORY";
+
     void Must(string command, params string[] args)
     {
         var (code, output, error) = Run(command, args);

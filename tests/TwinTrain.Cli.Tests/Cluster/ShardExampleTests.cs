@@ -117,9 +117,10 @@ public class ShardExampleTests(ITestOutputHelper log, ShardExampleTests.Referenc
         Log($"squeue", slurm.Run("squeue"));
         var cancel = slurm.Run("scancel", $"{job}_2");
         Log($"scancel {job}_2", cancel);
-        while (slurm.Run("squeue", "-h", "-j", $"{job}_2").Output.Trim().Length > 0) await Task.Delay(200);
-        string taskLog = File.ReadAllText(Directory.GetFiles(folder.Path, $"twintrain-{job}_2.out")[0]);
-        log.WriteLine($"--- twintrain-{job}_2.out (cancelled)\n{taskLog.TrimEnd()}");
+        string task = $"{job}_2";
+        await Until(slurm, job, () => slurm.States(job).GetValueOrDefault(task) == "CANCELLED", "task 2 to be cancelled", TimeSpan.FromMinutes(2));
+        string taskLog = File.ReadAllText(Directory.GetFiles(folder.Path, $"twintrain-{task}.out")[0]);
+        log.WriteLine($"--- twintrain-{task}.out (cancelled)\n{taskLog.TrimEnd()}");
         Assert.Contains("Stopping after the current step (SIGTERM", taskLog);
         var interrupted = TwinTrain.Experiment.Reporting.RunFiles.ReadRun(first)!;
         Assert.Equal("interrupted", interrupted.Status);
@@ -127,22 +128,50 @@ public class ShardExampleTests(ITestOutputHelper log, ShardExampleTests.Referenc
         Assert.StartsWith("epoch 2, step ", interrupted.InterruptedAt);
 
         // Requeued (Slurm holds a requeued job for a while: start it now), the task continues from its checkpoint.
-        Log($"scontrol requeue {job}_2", slurm.Run("scontrol", "requeue", $"{job}_2"));
-        Log($"scontrol update JobId={job}_2 StartTime=now", slurm.Run("scontrol", "update", $"JobId={job}_2", "StartTime=now"));
-        clock.Restart();
-        while (slurm.Run("squeue", "-h", "-j", job).Output.Trim().Length > 0)
+        // Done means Slurm records the task COMPLETED (it was CANCELLED) and task 1 has ended too; a requeue that
+        // Slurm has not taken after a while (the task still CANCELLED, never pending) is asked for once more.
+        void Requeue()
         {
-            Assert.True(clock.Elapsed < TimeSpan.FromMinutes(8), $"the job did not end: {slurm.Run("squeue").Output}");
-            await Task.Delay(500);
+            var requeue = slurm.Run("scontrol", "requeue", task);
+            Log($"scontrol requeue {task}", requeue);
+            Assert.True(requeue.Code == 0, requeue.Error);
+            Log($"scontrol update JobId={task} StartTime=now", slurm.Run("scontrol", "update", $"JobId={task}", "StartTime=now"));
         }
-        taskLog = File.ReadAllText(Directory.GetFiles(folder.Path, $"twintrain-{job}_2.out")[0]);
-        log.WriteLine($"--- twintrain-{job}_2.out (requeued)\n{taskLog.TrimEnd()}");
+        Requeue();
+        var requeued = Stopwatch.StartNew();
+        bool askedAgain = false;
+        await Until(slurm, job, () =>
+        {
+            var states = slurm.States(job);
+            string state = states.GetValueOrDefault(task, "");
+            if (state == "CANCELLED" && !askedAgain && requeued.Elapsed > TimeSpan.FromSeconds(20))
+            {
+                askedAgain = true;
+                Requeue();
+            }
+            Assert.False(OneNodeSlurm.IsFinal(state) && state is not ("COMPLETED" or "CANCELLED"), $"the requeued task ended {state}");
+            return state == "COMPLETED" && states.Values.All(OneNodeSlurm.IsFinal);
+        }, "the requeued task and task 1 to complete", TimeSpan.FromMinutes(8));
+        taskLog = File.ReadAllText(Directory.GetFiles(folder.Path, $"twintrain-{task}.out")[0]);
+        log.WriteLine($"--- twintrain-{task}.out (requeued)\n{taskLog.TrimEnd()}");
         Assert.Contains("torch, seed 1: resuming after epoch 1", taskLog);
 
         var report = await Run("report", cmp);
         Log($"twintrain report {cmp}", report);
         Assert.True(report.Code == 0, report.Error);
         Assert.Equal(reference.Numbers(3000, 2), NumbersOf(cmp));
+    }
+
+    /// <summary>Polls <paramref name="done"/> until it holds, or fails naming what was awaited, with squeue and slurmctld's log.</summary>
+    static async Task Until(OneNodeSlurm slurm, string job, Func<bool> done, string what, TimeSpan limit)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!done())
+        {
+            Assert.True(clock.Elapsed < limit, $"waited {limit.TotalMinutes} min for {what}: " +
+                $"states {string.Join(", ", slurm.States(job).Select(s => $"{s.Key} {s.Value}"))}; squeue: {slurm.Run("squeue").Output}; slurmctld: {slurm.Tail("slurmctld.log")}");
+            await Task.Delay(300);
+        }
     }
 
     [SkippableFact]
