@@ -56,10 +56,11 @@ public static class KerasEngine
         var g = conv.Geometry;
         var fast = conv.FastGeometry;
         int filters = conv.Filters, row = g.WindowSize + 1;
+        var w = conv.Variant;
         if (conv.ForwardWinograd && Gemm.UseSimd)
         {
-            int tiles = Winograd.Tiles(fast);
-            add(conv, "forward, Winograd product (x16)", Shape(tiles, filters, fast.Channels), Product(buffers, tiles, filters, fast.Channels, transposed: false));
+            int tiles = w.Tiles(fast);
+            add(conv, $"forward, Winograd {w.Name} (x{w.Elements})", Shape(tiles, filters, fast.Channels), Product(buffers, tiles, filters, fast.Channels, transposed: false));
         }
         else if (conv.ForwardFromRows)
             add(conv, "forward, from image rows (per row)", Shape(fast.OutWidth, filters, fast.WindowSize), RowsForward(buffers, fast, filters));
@@ -70,16 +71,17 @@ public static class KerasEngine
             add(conv, first ? "weight gradient, sparse (1 in 8)" : "both gradients, sparse (1 in 8)", $"{fast.OutPixels}x{filters} gradient", SparseBackward(buffers, fast, filters, first));
         if (conv.ForwardWinograd && Gemm.UseSimd)
         {
-            int tiles = Winograd.Tiles(fast);
-            add(conv, "weight gradient, Winograd product (x16)", Shape(fast.Channels, filters, tiles), Product(buffers, fast.Channels, filters, tiles, transposed: true));
+            int tiles = w.Tiles(fast);
+            add(conv, $"weight gradient, Winograd {w.Name} (x{w.Elements})", Shape(fast.Channels, filters, tiles), Product(buffers, fast.Channels, filters, tiles, transposed: true));
         }
         else
             add(conv, "weight gradient, dense (Aᵀ)", Shape(row, filters, g.OutPixels), Product(buffers, row, filters, g.OutPixels, transposed: true));
         if (first) return;
         if (conv.WinogradInputGradient is { } transposed)
         {
-            int tiles = Winograd.Tiles(transposed);
-            add(conv, "input gradient, Winograd product (x16)", Shape(tiles, g.Channels, filters), Product(buffers, tiles, g.Channels, filters, transposed: false));
+            var t = conv.TransposedVariant;
+            int tiles = t.Tiles(transposed);
+            add(conv, $"input gradient, Winograd {t.Name} (x{t.Elements})", Shape(tiles, g.Channels, filters), Product(buffers, tiles, g.Channels, filters, transposed: false));
         }
         else
             add(conv, "input gradient, dense", Shape(g.OutPixels, g.WindowSize, filters), Product(buffers, g.OutPixels, g.WindowSize, filters, transposed: false));

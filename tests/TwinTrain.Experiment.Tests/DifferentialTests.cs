@@ -192,6 +192,9 @@ public class DifferentialTests
         var torchWeights = WeightLayout.FromTorchLayout(keras, Architecture.Study.Torch, torchModel.parameters().Select(p => p.data<float>().ToArray()).ToArray());
         using var initial = KerasStudy.CreateModel(seed: 11, learningRate: 0.05);
         Assert.NotEqual(initial.GetWeights()[4], kerasWeights[4]);
-        for (int i = 0; i < kerasWeights.Length; i++) AssertClose(torchWeights[i], kerasWeights[i], 1e-4, $"weight {i} after 5 steps");
+        // 1e-3 of each tensor's largest value: conv1's bias is five steps of sums over 57,600 terms that mostly cancel
+        // (its values stay below 0.01), and libtorch's order of summing them depends on the CPU's kernels; on one
+        // 2-core EPYC the two frameworks' biases parted by 2.25e-4 of the largest. A wrong gradient parts by O(1).
+        for (int i = 0; i < kerasWeights.Length; i++) AssertClose(torchWeights[i], kerasWeights[i], 1e-3, $"weight {i} after 5 steps");
     }
 }

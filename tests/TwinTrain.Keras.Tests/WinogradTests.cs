@@ -7,6 +7,7 @@ public class WinogradTests
     [Theory]
     [InlineData(15, 15, 32, 64, "relu")]   // the study's second convolution (odd output size: partial tiles)
     [InlineData(6, 9, 8, 16, "linear")]
+    [InlineData(25, 25, 8, 16, "relu")]    // 23x23 outputs: F(4x4, 3x3), its last tiles partial
     public void Should_give_the_direct_convolutions_outputs(int height, int width, int channels, int filters, string activation)
     {
         var layer = new Conv2D(filters, (3, 3), activation: activation);
@@ -107,6 +108,7 @@ public class WinogradTests
     [InlineData(16, 16, 32, 64, "same")]    // cifar-bn's second convolution
     [InlineData(15, 15, 32, 64, "valid")]   // odd output: partial tiles
     [InlineData(5, 7, 8, 16, "same")]
+    [InlineData(23, 23, 8, 16, "same")]     // F(4x4, 3x3) with partial tiles
     public void Should_give_the_im2col_weight_gradient_in_winograds_domain(int height, int width, int channels, int filters, string padding)
     {
         var layer = new Conv2D(filters, (3, 3), padding: padding);
@@ -135,5 +137,20 @@ public class WinogradTests
             for (int i = 0; i < expected.Length; i++)
                 Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-5 * scale, $"{what} gradient {i}: im2col {expected[i]}, winograd {actual[i]}");
         }
+    }
+
+    /// <summary>
+    /// F(4x4, 3x3) only where its tiles fit the outputs as tightly as F(2x2, 3x3)'s and each image has at least 16 of
+    /// them: so the study's 13x13 convolution keeps the small tile, cifar-bn's 16x16 one takes the large.
+    /// </summary>
+    [Theory]
+    [InlineData(15, 15, 0, "F(2x2, 3x3)")]   // the study's conv2: 13x13 outputs; 4x4 tiles would cover 16x16
+    [InlineData(16, 16, 1, "F(4x4, 3x3)")]   // cifar-bn's and cifar-strided's 16x16 convolutions
+    [InlineData(8, 8, 1, "F(2x2, 3x3)")]     // 8x8: four large tiles only
+    [InlineData(25, 25, 0, "F(4x4, 3x3)")]   // 23x23: both tilings cover 24x24
+    public void Should_take_the_large_tile_only_where_it_fits_as_tightly(int height, int width, int padding, string expected)
+    {
+        var g = new Engine.ConvGeometry(height + 2 * padding, width + 2 * padding, 8, 3, 3, 1, 1, 0, 0, height + 2 * padding - 2, width + 2 * padding - 2);
+        Assert.Equal(expected, Engine.WinogradVariant.For(g).Name);
     }
 }
