@@ -79,7 +79,7 @@ public static class KerasEngine
         if (first) return;
         if (conv.WinogradInputGradient is { } transposed)
         {
-            var t = conv.TransposedVariant;
+            var t = Conv2D.InputGradientVariant;
             int tiles = t.Tiles(transposed);
             add(conv, $"input gradient, Winograd {t.Name} (x{t.Elements})", Shape(tiles, g.Channels, filters), Product(buffers, tiles, g.Channels, filters, transposed: false));
         }

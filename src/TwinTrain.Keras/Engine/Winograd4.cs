@@ -17,7 +17,14 @@ internal static unsafe class Winograd4
 {
     public const int Elements = 36;
 
-    public static int Tiles(in ConvGeometry g) => ((g.OutHeight + 3) / 4) * ((g.OutWidth + 3) / 4);
+    public static int Tiles(in ConvGeometry g) => TilesHigh(g) * TilesWide(g);
+
+    static int TilesHigh(in ConvGeometry g) => (g.OutHeight + 3) / 4;
+    static int TilesWide(in ConvGeometry g) => (g.OutWidth + 3) / 4;
+
+    /// <summary>Tile (ty, tx)'s outputs that lie in the image (4 x 4 but at the last row and column) and the offset of its first.</summary>
+    static (int Rows, int Columns, long Corner) OutputTile(in ConvGeometry g, int ty, int tx, int filters) =>
+        (Math.Min(4, g.OutHeight - 4 * ty), Math.Min(4, g.OutWidth - 4 * tx), (4L * ty * g.OutWidth + 4 * tx) * filters);
 
     static readonly Vector256<float> Two = Vector256.Create(2f), Four = Vector256.Create(4f), Five = Vector256.Create(5f), Eight = Vector256.Create(8f);
     static readonly Vector256<float> Quarter = Vector256.Create(0.25f), Sixth = Vector256.Create(1f / 6), Twelfth = Vector256.Create(1f / 12),
@@ -72,7 +79,7 @@ internal static unsafe class Winograd4
     /// <summary>V[e] (tiles x channels) for e = 0..35: Bᵀ d B for every 6x6 input tile (stride 4; zero past the image).</summary>
     public static void TransformInput(in ConvGeometry g, float* image, float* v)
     {
-        int tilesHigh = (g.OutHeight + 3) / 4, tilesWide = (g.OutWidth + 3) / 4, channels = g.Channels;
+        int tilesHigh = TilesHigh(g), tilesWide = TilesWide(g), channels = g.Channels;
         int plane = tilesHigh * tilesWide * channels, rowStride = g.Width * channels;
         var d = stackalloc Vector256<float>[36];
         var t = stackalloc Vector256<float>[36];
@@ -116,7 +123,7 @@ internal static unsafe class Winograd4
     /// <summary>Outputs from M[e] (tiles x filters): Y = Aᵀ m A per tile, plus bias, optionally ReLU; only the image's outputs are written.</summary>
     public static void TransformOutput(in ConvGeometry g, int filters, float* m, float* bias, bool relu, float* output)
     {
-        int tilesHigh = (g.OutHeight + 3) / 4, tilesWide = (g.OutWidth + 3) / 4;
+        int tilesHigh = TilesHigh(g), tilesWide = TilesWide(g);
         int plane = tilesHigh * tilesWide * filters;
         var x = stackalloc Vector256<float>[36];
         var t = stackalloc Vector256<float>[24];
@@ -125,8 +132,8 @@ internal static unsafe class Winograd4
         for (int tx = 0; tx < tilesWide; tx++)
         {
             float* source = m + (ty * tilesWide + tx) * filters;
-            int rows = Math.Min(4, g.OutHeight - 4 * ty), columns = Math.Min(4, g.OutWidth - 4 * tx);
-            float* corner = output + (4 * ty * g.OutWidth + 4 * tx) * filters;
+            var (rows, columns, at) = OutputTile(g, ty, tx, filters);
+            float* corner = output + at;
             for (int f = 0; f < filters; f += 8)
             {
                 for (int e = 0; e < Elements; e++) x[e] = Vector256.Load(source + e * plane + f);
@@ -163,7 +170,7 @@ internal static unsafe class Winograd4
     /// <summary>dZ = A dy Aᵀ for every 4x4 tile of the output gradient (zero past the outputs), 36 planes of tiles x filters.</summary>
     public static void TransformGradient(in ConvGeometry g, int filters, float* dy, float* dz)
     {
-        int tilesHigh = (g.OutHeight + 3) / 4, tilesWide = (g.OutWidth + 3) / 4;
+        int tilesHigh = TilesHigh(g), tilesWide = TilesWide(g);
         int plane = tilesHigh * tilesWide * filters;
         var x = stackalloc Vector256<float>[16];
         var t = stackalloc Vector256<float>[24];
@@ -172,8 +179,8 @@ internal static unsafe class Winograd4
         for (int tx = 0; tx < tilesWide; tx++)
         {
             float* target = dz + (ty * tilesWide + tx) * filters;
-            int rows = Math.Min(4, g.OutHeight - 4 * ty), columns = Math.Min(4, g.OutWidth - 4 * tx);
-            float* corner = dy + (4 * ty * g.OutWidth + 4 * tx) * filters;
+            var (rows, columns, at) = OutputTile(g, ty, tx, filters);
+            float* corner = dy + at;
             for (int f = 0; f < filters; f += 8)
             {
                 for (int i = 0; i < 4; i++)

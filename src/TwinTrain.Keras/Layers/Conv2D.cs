@@ -23,8 +23,13 @@ public sealed class Conv2D : Layer
     float[] _kernelWithBias = [];
     AlignedBuffer _kernelWinograd = new(0);
     bool _winograd;
-    /// <summary>Winograd's algorithm for the forward pass and the weight gradient, and for the input gradient.</summary>
-    WinogradVariant _variant = WinogradVariant.F2, _variantTransposed = WinogradVariant.F2;
+    /// <summary>Winograd's algorithm for the forward pass and the weight gradient (<see cref="WinogradVariant.For"/>).</summary>
+    WinogradVariant _variant = WinogradVariant.F2;
+    /// <summary>
+    /// The input gradient's is always F(2x2, 3x3): F(4x4, 3x3) rounds it beyond what the layer diff accepts as float32
+    /// rounding (1.66e-6 against a bound of 1.42e-6 on cifar-bn's second convolution).
+    /// </summary>
+    internal static WinogradVariant InputGradientVariant => WinogradVariant.F2;
     /// <summary>
     /// The input gradient of a stride-1 3x3 convolution is a convolution of the padded output gradient with the kernel
     /// flipped and its channels swapped: with a dense gradient (behind BatchNormalization) it takes Winograd's path too.
@@ -50,7 +55,6 @@ public sealed class Conv2D : Layer
     internal ConvGeometry FastGeometry => _fast;
     internal bool ForwardWinograd => _winograd;
     internal WinogradVariant Variant => _variant;
-    internal WinogradVariant TransposedVariant => _variantTransposed;
     internal bool ForwardFromRows => DirectApplies;
     internal bool SparseBackwardFromImage => SparseDirectApplies;
     internal ConvGeometry? WinogradInputGradient => _winogradTransposed ? _transposed : null;
@@ -153,11 +157,8 @@ public sealed class Conv2D : Layer
             _winogradTransposed = Winograd.Applies(_transposed, channels) && channels % 16 == 0;
             if (_winogradTransposed)
             {
-                // F(4x4, 3x3) rounds the input gradient beyond what the layer diff accepts as float32 rounding
-                // (1.66e-6 against a bound of 1.42e-6 on cifar-bn's second convolution): the smaller tile here.
-                _variantTransposed = WinogradVariant.F2;
                 _kernelFlipped = new float[Kernel.Size];
-                _kernelFlippedWinograd = new AlignedBuffer(_variantTransposed.Elements * channels * Filters);
+                _kernelFlippedWinograd = new AlignedBuffer(InputGradientVariant.Elements * channels * Filters);
             }
         }
         OnWeightsChanged();
@@ -184,7 +185,7 @@ public sealed class Conv2D : Layer
                 for (int x = 0; x < kw; x++)
                     Transpose.Matrix(Kernel.Value.AsSpan(((kh - 1 - y) * kw + kw - 1 - x) * plane, plane), _geometry.Channels, Filters,
                         _kernelFlipped.AsSpan((y * kw + x) * plane, plane));
-            fixed (float* k = _kernelFlipped, u = _kernelFlippedWinograd.Span) _variantTransposed.TransformKernel(k, Filters, _geometry.Channels, u);
+            fixed (float* k = _kernelFlipped, u = _kernelFlippedWinograd.Span) InputGradientVariant.TransformKernel(k, Filters, _geometry.Channels, u);
         }
     }
 
@@ -213,7 +214,7 @@ public sealed class Conv2D : Layer
 
     /// <summary>The input gradient on Winograd's path: the padded output gradient, then its tiles and their products.</summary>
     int TransposedFloats => _winogradTransposed
-        ? AlignedBuffer.Lines(_transposed.Height * _transposed.Width * Filters + 8) + _variantTransposed.Elements * _variantTransposed.Tiles(_transposed) * (Filters + _geometry.Channels)
+        ? AlignedBuffer.Lines(_transposed.Height * _transposed.Width * Filters + 8) + InputGradientVariant.Elements * InputGradientVariant.Tiles(_transposed) * (Filters + _geometry.Channels)
         : 0;
 
     int PadFloats => _padded ? AlignedBuffer.Lines(_fast.Height * _fast.Width * _fast.Channels + 8) : 0;
@@ -461,7 +462,7 @@ public sealed class Conv2D : Layer
     {
         var g = _geometry;
         var t = _transposed;
-        var w = _variantTransposed;
+        var w = InputGradientVariant;
         int tiles = w.Tiles(t), channels = g.Channels;
         float* padded = work, v = work + AlignedBuffer.Lines(t.Height * t.Width * Filters + 8), m = v + w.Elements * tiles * Filters;
         PadInto(dy, g.OutHeight, g.OutWidth, Filters, padded, t.Height, t.Width, g.KernelHeight - 1 - g.PadTop, g.KernelWidth - 1 - g.PadLeft);
