@@ -105,7 +105,7 @@ public static class Benchmark
     /// The Keras-style engine's time per layer and pass over <paramref name="steps"/> training steps on random images
     /// (after as many untimed ones), through the engine's one door for it (<see cref="Keras.Sequential.ProfileTraining"/>).
     /// </summary>
-    public static (IReadOnlyList<Keras.LayerTiming> Layers, double StepSeconds) LayerProfile(Architecture architecture, int threads, int batchSize, int steps)
+    public static Keras.TrainingProfile LayerProfile(Architecture architecture, int threads, int batchSize, int steps)
     {
         using var model = architecture.Build(seed: 0);
         model.Threads = threads;

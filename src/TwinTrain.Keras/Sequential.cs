@@ -328,10 +328,10 @@ public sealed class Sequential : IDisposable
     /// <summary>
     /// Trains <paramref name="steps"/> batches of <paramref name="batchSize"/> from (x, y), in order and cycling, and
     /// times each layer's forward and backward pass in the engine's own workers (the batch sums of a
-    /// BatchNormalization included), for bench's per-layer table; also the whole steps' seconds (loss, gradient
-    /// reduction and optimizer included). The weights change as in training.
+    /// BatchNormalization included), for bench's per-layer table; also the whole steps' seconds and the parts of them
+    /// outside the layers (<see cref="TrainingProfile"/>). The weights change as in training.
     /// </summary>
-    public (IReadOnlyList<LayerTiming> Layers, double StepSeconds) ProfileTraining(float[] x, int[] y, int batchSize, int steps)
+    public TrainingProfile ProfileTraining(float[] x, int[] y, int batchSize, int steps)
     {
         RequireCompiled();
         var executor = ExecutorFor(batchSize);
@@ -349,12 +349,13 @@ public sealed class Sequential : IDisposable
             }
             double stepSeconds = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds / steps;
             var ticks = executor.LayerTicks();
+            var (loss, optimizer, refresh, combine) = executor.StepTicks();
             double perStep = 1.0 / (System.Diagnostics.Stopwatch.Frequency * (double)steps);
-            return ([.. Layers.Select((layer, l) =>
+            return new TrainingProfile([.. Layers.Select((layer, l) =>
             {
                 var (forward, backward) = LayerTiming.DenseFlops(layer, l == 0, batchSize);
                 return new LayerTiming(layer.Name, LayerTiming.Describe(layer), ticks[l].Forward * perStep, ticks[l].Backward * perStep, forward, backward);
-            })], stepSeconds);
+            })], stepSeconds, loss * perStep, optimizer * perStep, refresh * perStep, combine * perStep);
         }
         finally
         {

@@ -125,7 +125,8 @@ public class ExecutorTests
         using var profiled = BatchNormalized(seed: 3, threads: 2);
         using var plain = BatchNormalized(seed: 3, threads: 2);
         var (x, y) = Batch(16, 6 * 6 * 3, seed: 4);
-        var (layers, stepSeconds) = profiled.ProfileTraining(x, y, batchSize: 8, steps: 4);
+        var profile = profiled.ProfileTraining(x, y, batchSize: 8, steps: 4);
+        var (layers, stepSeconds) = (profile.Layers, profile.StepSeconds);
         for (int step = 0; step < 4; step++)
             plain.TrainOnBatch(x.AsSpan(step % 2 * 8 * 108, 8 * 108), y.AsSpan(step % 2 * 8, 8));
         Assert.Equal(plain.GetWeights().SelectMany(w => w), profiled.GetWeights().SelectMany(w => w));
@@ -134,6 +135,9 @@ public class ExecutorTests
         Assert.All(layers.Where(l => l.Description.StartsWith("ReLU", StringComparison.Ordinal)), relu => Assert.Equal(0, relu.ForwardSeconds + relu.BackwardSeconds));
         Assert.All(layers.Where(l => !l.Description.StartsWith("ReLU", StringComparison.Ordinal)), layer => Assert.True(layer.ForwardSeconds > 0, layer.Description));
         Assert.True(layers.Sum(l => l.ForwardSeconds + l.BackwardSeconds) < stepSeconds);
+        // The parts outside the layers: each was timed, and with the layers they make up no more than the step.
+        Assert.All(new[] { profile.LossSeconds, profile.OptimizerSeconds, profile.RefreshSeconds, profile.CombineSeconds }, part => Assert.True(part > 0));
+        Assert.True(profile.WaitSeconds >= 0, $"the parts exceed the step by {-profile.WaitSeconds:E2} s");
         // Direct products: the first conv, 6x6x16 outputs of 3x3x3 taps, 8 images; it computes no input gradient.
         var first = layers[0];
         Assert.Equal("Conv2D 3x3/1 3→16, same", first.Description);

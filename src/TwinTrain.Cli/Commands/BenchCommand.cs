@@ -84,8 +84,9 @@ public static class BenchCommand
     /// </summary>
     static void WriteLayerProfile(Architecture architecture, int threads, int batch, double peak, TextWriter output)
     {
-        var (layers, stepSeconds) = Benchmark.LayerProfile(architecture, threads, batch, steps: 30);
-        output.WriteLine(F($"Per layer, keras engine ({threads} threads, batch {batch}, 30 training steps; ms per step, each worker's own time in the layer; GFLOP/s of the direct products, % of the {peak:F0} GFLOP/s dense limit; the rest is the loss, the gradients' reduction, Adam, and the workers' waits between passes):"));
+        var profile = Benchmark.LayerProfile(architecture, threads, batch, steps: 30);
+        var (layers, stepSeconds) = (profile.Layers, profile.StepSeconds);
+        output.WriteLine(F($"Per layer, keras engine ({threads} threads, batch {batch}, 30 training steps; ms per step, each worker's own time in the layer; GFLOP/s of the direct products, % of the {peak:F0} GFLOP/s dense limit; then the step's parts outside the layers):"));
         output.WriteLine(F($"  {"layer",-36} {"fwd ms",7} {"bwd ms",7} {"fwd GF/s",9} {"bwd GF/s",9} {"% limit",8} {"% step",7}"));
         static string Rate(double flops, double seconds) => flops == 0 || seconds == 0 ? "" : F($"{flops / seconds / 1e9:F1}");
         foreach (var layer in layers)
@@ -95,8 +96,12 @@ public static class BenchCommand
             string time(double s) => seconds == 0 ? "fused" : F($"{1000 * s:F2}");
             output.WriteLine(F($"  {layer.Description,-36} {time(layer.ForwardSeconds),7} {time(layer.BackwardSeconds),7} {Rate(layer.ForwardFlops, layer.ForwardSeconds),9} {Rate(layer.BackwardFlops, layer.BackwardSeconds),9} {share,8} {100 * seconds / stepSeconds,6:F0}%"));
         }
-        double rest = stepSeconds - layers.Sum(l => l.ForwardSeconds + l.BackwardSeconds);
-        output.WriteLine(F($"  {"rest: loss, reduction, Adam, waits",-36} {1000 * rest,15:F2} {"",28} {100 * rest / stepSeconds,6:F0}%"));
+        void Part(string name, double seconds) => output.WriteLine(F($"  {name,-36} {1000 * seconds,15:F2} {"",28} {100 * seconds / stepSeconds,6:F0}%"));
+        Part("loss and its gradient", profile.LossSeconds);
+        Part("optimizer: gradients summed, update", profile.OptimizerSeconds);
+        Part("weight copies refreshed", profile.RefreshSeconds);
+        if (profile.CombineSeconds > 0) Part("batch statistics combined", profile.CombineSeconds);
+        Part("waits: workers for each other", profile.WaitSeconds);
         output.WriteLine(F($"  {"whole step",-36} {1000 * stepSeconds,15:F2} ms ({batch / stepSeconds:F0} images/s)"));
     }
 }

@@ -35,6 +35,8 @@ internal sealed class Executor : IDisposable
         public bool GradientInA;
         /// <summary>When profiling: this worker's Stopwatch ticks in each layer's forward and backward pass (its batch sums included).</summary>
         public long[]? ForwardTicks, BackwardTicks;
+        /// <summary>When profiling: this worker's ticks in the loss and its gradient.</summary>
+        public long LossTicks;
     }
 
     readonly Layer[] _layers;
@@ -166,8 +168,22 @@ internal sealed class Executor : IDisposable
         {
             worker.ForwardTicks = on ? new long[_layers.Length] : null;
             worker.BackwardTicks = on ? new long[_layers.Length] : null;
+            worker.LossTicks = 0;
         }
+        _stepTicks = on ? new long[3] : null;
     }
+
+    /// <summary>When profiling: the calling thread's ticks in the optimizer's pass, the weight copies' refresh, and the batch sums combined between phases.</summary>
+    long[]? _stepTicks;
+
+    /// <summary>
+    /// The ticks since profiling began of the step's parts outside the layers: the loss (averaged over the workers,
+    /// which run side by side), the optimizer's pass (each worker sums the workers' gradients of its share of the
+    /// weights and updates them), the layers' derived weight copies refreshed, and BatchNormalization's whole-batch
+    /// sums combined on the calling thread between the passes.
+    /// </summary>
+    public (double Loss, long Optimizer, long Refresh, long Combine) StepTicks() => (
+        _workers.Average(w => (double)w.LossTicks), _stepTicks?[0] ?? 0, _stepTicks?[1] ?? 0, _stepTicks?[2] ?? 0);
 
     /// <summary>Each layer's forward and backward ticks since profiling began, averaged over the workers (which run side by side).</summary>
     public (double Forward, double Backward)[] LayerTicks() =>
@@ -228,6 +244,7 @@ internal sealed class Executor : IDisposable
     public (double LossSum, int Correct) TrainStep(int count, Optimizer optimizer)
     {
         Run(Mode.Train, count);
+        long updateFrom = Stopwatch.GetTimestamp();
         optimizer.BeginStep(_variables);
         if (optimizer.NeedsGradientNorms)
         {
@@ -244,8 +261,14 @@ internal sealed class Executor : IDisposable
         }
         _optimizer = null;
         optimizer.EndStep();
+        long refreshFrom = Stopwatch.GetTimestamp();
         // Each layer's copies (transposed, Winograd-transformed kernels) depend on its weights alone: side by side.
         _pool.Run(_refresh);
+        if (_stepTicks is { } ticks)
+        {
+            ticks[0] += refreshFrom - updateFrom;
+            ticks[1] += Stopwatch.GetTimestamp() - refreshFrom;
+        }
         _step++;
         return Totals();
     }
@@ -339,6 +362,7 @@ internal sealed class Executor : IDisposable
             {
                 _pool.Run(_phaseWork);
                 if (_phase == 2 * reductions) break;
+                long combineFrom = Stopwatch.GetTimestamp();
                 bool forward = _phase < reductions;
                 int l = _reducing[forward ? _phase : 2 * reductions - 1 - _phase];
                 var total = _sums[l];
@@ -347,6 +371,7 @@ internal sealed class Executor : IDisposable
                 var layer = (IBatchReduction)_layers[l];
                 if (forward) layer.CombineForward(total, count);
                 else layer.CombineBackward(total, count);
+                if (_stepTicks is { } ticks) ticks[2] += Stopwatch.GetTimestamp() - combineFrom;
             }
         }
         finally
@@ -481,6 +506,7 @@ internal sealed class Executor : IDisposable
     /// <summary>The loss of samples [first, first + n) and, into GradientA, its gradient with respect to the outputs.</summary>
     void Loss(Worker worker, int first, int n)
     {
+        long started = worker.ForwardTicks is null ? 0 : Stopwatch.GetTimestamp();
         var outputs = worker.Activations[^1].AsSpan(0, n * _outputSize);
         float scale = 1f / _count;
         var gradient = worker.GradientA.AsSpan(0, n * _outputSize);
@@ -498,6 +524,7 @@ internal sealed class Executor : IDisposable
             worker.WeightSum += weight;
         }
         worker.GradientInA = true;
+        if (worker.ForwardTicks is not null) worker.LossTicks += Stopwatch.GetTimestamp() - started;
     }
 
     /// <summary>Layers from down to downTo (inclusive) backward; the output gradient of the layer reached is left in the worker's current buffer.</summary>
