@@ -119,6 +119,23 @@ public class ExecutorTests
     }
 
     [Fact]
+    public void Should_mark_only_the_gradients_of_convolutions_without_max_pooling_after_them_dense()
+    {
+        // Behind BatchNormalization (and its fused ReLU) the gradient is dense; behind max pooling it is mostly zeros.
+        using var normalized = BatchNormalized(seed: 5, threads: 1);
+        var (x, y) = Batch(4, 6 * 6 * 3, seed: 6);
+        normalized.ComputeGradients(x, y);
+        Assert.All(normalized.Layers.OfType<Conv2D>(), conv => Assert.True(conv.DenseGradient));
+        using var pooled = new Sequential(5, [6, 6, 3], [new Conv2D(16, (3, 3), activation: "relu"), new MaxPooling2D((2, 2)),
+            new Conv2D(16, (2, 2)), new ReLU(), new MaxPooling2D((1, 1)), new Flatten(), new Dense(3, activation: "softmax")]);
+        pooled.Compile(new SGD(0.1));
+        pooled.ComputeGradients(x, y);
+        var convs = pooled.Layers.OfType<Conv2D>().ToArray();
+        Assert.False(convs[0].DenseGradient);
+        Assert.False(convs[1].DenseGradient); // its ReLU layer is fused into it, and max pooling follows that
+    }
+
+    [Fact]
     public void Should_time_every_layer_of_a_training_step_and_train_as_plain_steps_do()
     {
         // Profiling only watches: the weights after profiled steps equal those after the same plain steps, bit for bit.

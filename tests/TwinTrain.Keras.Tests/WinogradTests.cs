@@ -100,6 +100,48 @@ public class WinogradTests
     }
 
     /// <summary>
+    /// A gradient the executor marks dense (<see cref="Conv2D.DenseGradient"/>: no max pooling follows) is not counted
+    /// for zeros: it takes the dense products at once, which give what they give after counting, bit for bit; a
+    /// padded convolution gathers its im2col rows from its padded copy, the same rows as from the image with its
+    /// edges checked one by one.
+    /// </summary>
+    [Theory]
+    [InlineData(32, 32, 3, 32, "same", true)]    // cifar-bn's first convolution: padded rows, no input gradient
+    [InlineData(9, 8, 16, 16, "same", false)]    // Winograd's weight and input gradients
+    [InlineData(9, 8, 16, 16, "valid", false)]
+    public void Should_give_the_counted_paths_gradients_when_the_gradient_is_marked_dense(int height, int width, int channels, int filters,
+        string padding, bool firstLayer)
+    {
+        var layer = new Conv2D(filters, (3, 3), padding: padding);
+        var random = new Random(12);
+        layer.Build([height, width, channels], random);
+        const int batch = 3;
+        var input = Enumerable.Range(0, batch * layer.InputSize).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+        var output = new float[batch * layer.OutputSize];
+        var scratch = new float[layer.ScratchSize(batch)];
+        (float[] Input, float[] Kernel, float[] Bias) Gradients(float[] outputGradient, bool dense, bool direct = true, bool sparse = true)
+        {
+            (layer.DenseGradient, layer.AllowDirect, layer.AllowSparse) = (dense, direct, sparse);
+            var inputGradient = firstLayer ? [] : new float[input.Length];
+            float[][] weights = [new float[layer.Kernel.Size], new float[filters]];
+            layer.Backward(input, output, (float[])outputGradient.Clone(), inputGradient, batch, weights, scratch);
+            return (inputGradient, weights[0], weights[1]);
+        }
+        static void Same((float[] Input, float[] Kernel, float[] Bias) expected, (float[] Input, float[] Kernel, float[] Bias) actual)
+        {
+            Assert.Equal(expected.Input, actual.Input);
+            Assert.Equal(expected.Kernel, actual.Kernel);
+            Assert.Equal(expected.Bias, actual.Bias);
+            Assert.Contains(actual.Kernel, v => v != 0);
+        }
+        var dense = Enumerable.Range(0, output.Length).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+        Same(Gradients(dense, dense: false, direct: false), Gradients(dense, dense: true));
+        // Mostly zeros, as behind max pooling: marked dense, it takes the dense products the counted path would not.
+        var sparse = dense.Select(v => random.Next(8) == 0 ? v : 0f).ToArray();
+        Same(Gradients(sparse, dense: false, direct: false, sparse: false), Gradients(sparse, dense: true));
+    }
+
+    /// <summary>
     /// The weight gradient in Winograd's domain (dU = Σ V[e]ᵀ A dy Aᵀ, then Gᵀ dU G), taken where dy is dense (behind
     /// BatchNormalization), against the im2col product colsᵀ · dy on the same gradient; the bias gradient and the input
     /// gradient with it.

@@ -120,6 +120,14 @@ internal sealed class Executor : IDisposable
             maxPooling.AppliesReluDerivative = true;
             _gradientPreActivation[l] = true;
         }
+        // Only max pooling makes a convolution's output gradient mostly zeros; elsewhere it is dense, and counting its
+        // zeros is a pass for nothing.
+        for (int l = 0; l < _layers.Length; l++)
+        {
+            if (_layers[l] is not Conv2D conv) continue;
+            int after = l + 1 < _layers.Length && _absorbed[l + 1] ? l + 2 : l + 1;
+            conv.DenseGradient = after >= _layers.Length || _layers[after] is not MaxPooling2D;
+        }
         _variables = layers.SelectMany(l => l.TrainableWeights).ToArray();
         _owners = layers.SelectMany((l, i) => l.TrainableWeights.Select((_, j) => (i, j))).ToArray();
         _reduced = _variables.Select(v => new float[v.Size]).ToArray();

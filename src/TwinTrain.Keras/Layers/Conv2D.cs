@@ -48,6 +48,13 @@ public sealed class Conv2D : Layer
     /// <summary>Lets tests compare the sparse backward pass with the dense one on the same gradient.</summary>
     internal bool AllowSparse { get; set; } = true;
 
+    /// <summary>
+    /// Set by the executor when no max pooling follows: the output gradient is then dense (behind BatchNormalization,
+    /// global pooling or a dense layer), and the backward pass takes the dense products without first counting its
+    /// zeros, a pass over the whole gradient for nothing (on cifar-bn's first convolution, 4 MB a worker a step).
+    /// </summary>
+    internal bool DenseGradient { get; set; }
+
     bool DirectApplies => Gemm.UseSimd && Filters % 16 == 0 && _fast.IsValidStrideOne;
 
     /// <summary>For the engine's kernel benchmark: the convolution as configured and the paths its passes take.</summary>
@@ -351,10 +358,9 @@ public sealed class Conv2D : Layer
                 float* dyImage = dy + (long)n * OutputSize;
                 float* image = x + (long)n * InputSize;
                 float* dxImage = dx + (long)n * InputSize;
-                // Behind max pooling most of dy is zero; the sparse products skip the zeros. Behind BatchNormalization
-                // it is dense: counting first spares listing every element for nothing.
-                long nonZeros = SparseGemm.NonZeros(dyImage, g.OutPixels, Filters, Filters);
-                bool sparse = AllowSparse && nonZeros < SparseGemm.DensityLimit * OutputSize;
+                // Behind max pooling most of dy is zero; the sparse products skip the zeros. Elsewhere it may be dense:
+                // counting first spares listing every element for nothing.
+                bool sparse = AllowSparse && !DenseGradient && SparseGemm.NonZeros(dyImage, g.OutPixels, Filters, Filters) < SparseGemm.DensityLimit * OutputSize;
                 if (sparse && direct)
                 {
                     SparseConvolution.List(dyImage, g.OutPixels, Filters, g.WindowSize, windowOffsets, lists);
@@ -372,7 +378,9 @@ public sealed class Conv2D : Layer
                 }
                 else
                 {
-                    Im2Col.Gather(g, image, cols, extraOnes: 1);
+                    // A padded convolution's rows come faster from its padded copy, where every window lies inside.
+                    if (_padded && AllowDirect && Gemm.UseSimd) Im2Col.Gather(_fast, FastInput(image, pad), cols, extraOnes: 1);
+                    else Im2Col.Gather(g, image, cols, extraOnes: 1);
                     AddRowsWeightGradient(dyImage, cols, sparse, !inputGradient.IsEmpty, windowOffsets, lists, dwb, dwbT, ld);
                 }
                 if (inputGradient.IsEmpty) continue;
