@@ -169,7 +169,7 @@ public class CliTests
         Assert.Matches(@"  Conv2D 3x3/1 3→32, \w+ +\d+\.\d\d +\d+\.\d\d +\d+\.\d +\d+\.\d +\d+% +\d+%", output);
         if (arch == "cifar-strided") Assert.Contains("Conv2D 3x3/2 32→64, same", output);
         // The step's parts outside the layers, a row each; BatchNormalization's only where there is one.
-        foreach (string part in new[] { "loss and its gradient", "optimizer: gradients summed, update", "weight copies refreshed", "waits: workers for each other" })
+        foreach (string part in new[] { "loss and its gradient", "optimizer: gradients summed, update", "weight copies refreshed", "waits, and the batch copied in" })
             Assert.Matches(@"  " + System.Text.RegularExpressions.Regex.Escape(part) + @" +\d+\.\d\d +\d+%", output);
         Assert.Equal(arch != "study", output.Contains("batch statistics combined", StringComparison.Ordinal));
         Assert.Contains("whole step", output);

@@ -101,7 +101,7 @@ public static class BenchCommand
         Part("optimizer: gradients summed, update", profile.OptimizerSeconds);
         Part("weight copies refreshed", profile.RefreshSeconds);
         if (profile.CombineSeconds > 0) Part("batch statistics combined", profile.CombineSeconds);
-        Part("waits: workers for each other", profile.WaitSeconds);
+        Part("waits, and the batch copied in", profile.WaitSeconds);
         output.WriteLine(F($"  {"whole step",-36} {1000 * stepSeconds,15:F2} ms ({batch / stepSeconds:F0} images/s)"));
     }
 }

@@ -114,7 +114,7 @@ internal sealed class Executor : IDisposable
         for (int l = 0; l + 1 < _layers.Length; l++)
         {
             // Max pooling after a ReLU (the layer's own, a fused one, or a ReLU layer) applies the ReLU's derivative.
-            int pool = _absorbed[l + 1] ? l + 2 : l + 1;
+            int pool = After(l);
             if (_absorbed[l] || pool >= _layers.Length || _layers[pool] is not MaxPooling2D maxPooling) continue;
             if (!_layers[l].EndsInRelu) continue;
             maxPooling.AppliesReluDerivative = true;
@@ -125,7 +125,7 @@ internal sealed class Executor : IDisposable
         for (int l = 0; l < _layers.Length; l++)
         {
             if (_layers[l] is not Conv2D conv) continue;
-            int after = l + 1 < _layers.Length && _absorbed[l + 1] ? l + 2 : l + 1;
+            int after = After(l);
             conv.DenseGradient = after >= _layers.Length || _layers[after] is not MaxPooling2D;
         }
         _variables = layers.SelectMany(l => l.TrainableWeights).ToArray();
@@ -150,6 +150,9 @@ internal sealed class Executor : IDisposable
             for (int l = 0; l < _layers.Length; l++) if (_refresher[l] == w) _layers[l].OnWeightsChanged();
         };
     }
+
+    /// <summary>The layer that takes layer l's output: the next, or the one after a ReLU fused into l.</summary>
+    int After(int l) => l + 1 < _layers.Length && _absorbed[l + 1] ? l + 2 : l + 1;
 
     readonly int _microBatch;
     /// <summary>The workers' sums of a reducing layer, added in worker order.</summary>

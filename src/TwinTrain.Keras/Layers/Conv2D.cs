@@ -42,7 +42,10 @@ public sealed class Conv2D : Layer
     /// <summary>Lets tests compare the Winograd forward pass with the direct one on the same layer.</summary>
     internal bool AllowWinograd { get; set; } = true;
 
-    /// <summary>Lets tests compare the forward pass read straight from the image with the im2col one.</summary>
+    /// <summary>
+    /// Lets tests compare the passes read straight from the (padded) image with the im2col ones, and the im2col rows
+    /// gathered from the padded copy with those gathered edge by edge.
+    /// </summary>
     internal bool AllowDirect { get; set; } = true;
 
     /// <summary>Lets tests compare the sparse backward pass with the dense one on the same gradient.</summary>
