@@ -30,6 +30,8 @@ public static class KerasEngine
     public static IReadOnlyList<KernelTiming> BenchmarkKernels(Sequential model, TimeSpan budgetPerKernel)
     {
         ArgumentNullException.ThrowIfNull(model);
+        // The paths a layer takes depend on the layers around it (a dense gradient where no max pooling follows).
+        model.PlanExecution();
         using var buffers = new Buffers();
         var timings = new List<KernelTiming>();
         void Add(Layer layer, string kernel, string shape, (Action Run, double Flops) probe) =>
@@ -57,9 +59,10 @@ public static class KerasEngine
         var fast = conv.FastGeometry;
         int filters = conv.Filters, row = g.WindowSize + 1;
         var w = conv.Variant;
+        // Winograd's products take a group of images' tiles at once (the weight gradient's only where it is dense).
         if (conv.ForwardWinograd && Gemm.UseSimd)
         {
-            int tiles = w.Tiles(fast);
+            int tiles = w.Tiles(fast) * conv.WinogradGroup;
             add(conv, $"forward, Winograd {w.Name} (x{w.Elements})", Shape(tiles, filters, fast.Channels), Product(buffers, tiles, filters, fast.Channels, transposed: false));
         }
         else if (conv.ForwardFromRows)
@@ -67,11 +70,11 @@ public static class KerasEngine
         else
             add(conv, "forward, im2col product", Shape(g.OutPixels, filters, row), Product(buffers, g.OutPixels, filters, row, transposed: false));
 
-        if (conv.SparseBackwardFromImage)
+        if (conv.SparseBackwardFromImage && !conv.DenseGradient)
             add(conv, first ? "weight gradient, sparse (1 in 8)" : "both gradients, sparse (1 in 8)", $"{fast.OutPixels}x{filters} gradient", SparseBackward(buffers, fast, filters, first));
         if (conv.ForwardWinograd && Gemm.UseSimd)
         {
-            int tiles = w.Tiles(fast);
+            int tiles = w.Tiles(fast) * (conv.DenseGradient ? conv.WinogradGroup : 1);
             add(conv, $"weight gradient, Winograd {w.Name} (x{w.Elements})", Shape(fast.Channels, filters, tiles), Product(buffers, fast.Channels, filters, tiles, transposed: true));
         }
         else
@@ -80,7 +83,7 @@ public static class KerasEngine
         if (conv.WinogradInputGradient is { } transposed)
         {
             var t = Conv2D.InputGradientVariant;
-            int tiles = t.Tiles(transposed);
+            int tiles = t.Tiles(transposed) * conv.InputGradientGroup;
             add(conv, $"input gradient, Winograd {t.Name} (x{t.Elements})", Shape(tiles, g.Channels, filters), Product(buffers, tiles, g.Channels, filters, transposed: false));
         }
         else

@@ -133,6 +133,9 @@ public sealed class Sequential : IDisposable
         _ => throw new ArgumentException($"Unknown loss '{name}'; this framework supports 'sparse_categorical_crossentropy'."),
     };
 
+    /// <summary>Sets the executor up as a step would, which marks the layers' fusions and dense gradients (for the kernel benchmark).</summary>
+    internal void PlanExecution() => ExecutorFor(1);
+
     Executor ExecutorFor(int batchSize)
     {
         if (_executor is null || _executor.Capacity < batchSize || _executor.Threads != Math.Min(Threads, _executor.Capacity))

@@ -162,7 +162,9 @@ public class CliTests
         Assert.Contains("Kernel micro-benchmark", output);
         // The network's own kernels, a row each, on the paths its layers take.
         Assert.Matches(@"  conv2d\w* +forward, from image rows \(per row\) +\d+x32x27 +\d+\.\d GFLOP/s", output);
-        Assert.Contains("both gradients, sparse (1 in 8)", output);
+        // Behind max pooling the gradient is mostly zeros; behind BatchNormalization it is dense, and no sparse path runs.
+        if (arch == "study") Assert.Contains("both gradients, sparse (1 in 8)", output);
+        else Assert.DoesNotContain("sparse (1 in 8)", output);
         if (arch == "cifar-strided") Assert.Contains("forward, im2col product", output);
         // The engine's step layer by layer, every layer of the network a row, the strided convolutions named as such.
         Assert.Contains("Per layer, keras engine (1 threads, batch 16, 30 training steps", output);

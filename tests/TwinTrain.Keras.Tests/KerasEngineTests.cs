@@ -33,13 +33,14 @@ public class KerasEngineTests
             new Conv2D(64, (3, 3), activation: "relu", name: "conv2"), new MaxPooling2D((2, 2)), new Flatten(),
             new Dense(64, activation: "relu", name: "fc1"), new Dense(10, name: "fc2"));
         var kernels = KerasEngine.BenchmarkKernels(model, TimeSpan.FromMilliseconds(1));
-        // The paths the layers take with AVX2/FMA (the scalar fallback has no Winograd and no image-row products).
+        // The paths the layers take with AVX2/FMA (the scalar fallback has no Winograd and no image-row products); conv2's
+        // forward products take two images' 49 tiles at once, its weight gradient behind max pooling one image's.
         if (Gemm.UseSimd)
         {
             Assert.Equal(
             [
                 "conv1: forward, from image rows (per row) 30x32x27", "conv1: weight gradient, dense (Aᵀ) 28x32x900",
-                "conv2: forward, Winograd F(2x2, 3x3) (x16) 49x64x32", "conv2: both gradients, sparse (1 in 8) 169x64 gradient",
+                "conv2: forward, Winograd F(2x2, 3x3) (x16) 98x64x32", "conv2: both gradients, sparse (1 in 8) 169x64 gradient",
                 "conv2: weight gradient, Winograd F(2x2, 3x3) (x16) 32x64x49", "conv2: input gradient, Winograd F(2x2, 3x3) (x16) 64x32x64",
                 "fc1: forward 32x64x2304", "fc1: weight gradient (Aᵀ) 2304x64x32", "fc1: input gradient 32x2304x64",
                 "fc2: forward 32x10x64", "fc2: weight gradient (Aᵀ) 64x10x32", "fc2: input gradient 32x64x10",

@@ -182,6 +182,45 @@ public class WinogradTests
     }
 
     /// <summary>
+    /// Winograd's products over a group of images (<see cref="Conv2D.AllowGroups"/>) give each output row from the same
+    /// row and kernel plane, and a weight gradient's sum over the group's tiles in the order image after image would:
+    /// the forward pass and both gradients are the same bits as one image at a time, also for a last, smaller group.
+    /// </summary>
+    [Theory]
+    [InlineData(16, 16, 32, 64, "same")]    // cifar-bn's second convolution: F(4x4, 3x3), 16 tiles, groups of 4
+    [InlineData(8, 8, 64, 128, "same")]     // its third: F(2x2, 3x3), 16 tiles
+    [InlineData(15, 15, 32, 64, "valid")]   // the study's second: 49 tiles, groups of 2
+    [InlineData(23, 23, 8, 16, "same")]     // F(4x4, 3x3) with partial tiles
+    public void Should_give_the_same_bits_with_images_grouped_in_winograds_products(int height, int width, int channels, int filters, string padding)
+    {
+        var layer = new Conv2D(filters, (3, 3), padding: padding) { DenseGradient = true };
+        var random = new Random(21);
+        layer.Build([height, width, channels], random);
+        const int batch = 7;
+        var input = Enumerable.Range(0, batch * layer.InputSize).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+        var outputGradient = Enumerable.Range(0, batch * layer.OutputSize).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+        var scratch = new float[layer.ScratchSize(batch)];
+        (float[] Output, float[] Input, float[] Kernel, float[] Bias) Run(bool groups)
+        {
+            layer.AllowGroups = groups;
+            var output = new float[outputGradient.Length];
+            layer.Call(input, output, batch, new CallContext(Training: true), scratch);
+            var inputGradient = new float[input.Length];
+            float[][] weights = [new float[layer.Kernel.Size], new float[filters]];
+            layer.Backward(input, output, (float[])outputGradient.Clone(), inputGradient, batch, weights, scratch, preActivation: true);
+            return (output, inputGradient, weights[0], weights[1]);
+        }
+        var apart = Run(groups: false);
+        var grouped = Run(groups: true);
+        Assert.Contains(apart.Output, v => v != 0);
+        Assert.Contains(apart.Kernel, v => v != 0);
+        Assert.Equal(apart.Output, grouped.Output);
+        Assert.Equal(apart.Input, grouped.Input);
+        Assert.Equal(apart.Kernel, grouped.Kernel);
+        Assert.Equal(apart.Bias, grouped.Bias);
+    }
+
+    /// <summary>
     /// F(4x4, 3x3) only where its tiles fit the outputs as tightly as F(2x2, 3x3)'s and each image has at least 16 of
     /// them: so the study's 13x13 convolution keeps the small tile, cifar-bn's 16x16 one takes the large.
     /// </summary>

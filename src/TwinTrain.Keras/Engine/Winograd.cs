@@ -76,10 +76,10 @@ internal static unsafe class Winograd
     }
 
     /// <summary>V[e] (tiles x channels) for e = 0..15: V = Bᵀ d B for every 4x4 input tile (zero past the image).</summary>
-    public static void TransformInput(in ConvGeometry g, float* image, float* v)
+    public static void TransformInput(in ConvGeometry g, float* image, float* v, int group)
     {
         int tilesHigh = (g.OutHeight + 1) / 2, tilesWide = (g.OutWidth + 1) / 2, channels = g.Channels;
-        int plane = tilesHigh * tilesWide * channels, rowStride = g.Width * channels;
+        int plane = group * tilesHigh * tilesWide * channels, rowStride = g.Width * channels;
         // Edge tiles read from a copy of their 4x4 window with zeros past the image; inner tiles straight from it.
         var edge = stackalloc float[16 * 8];
         for (int ty = 0; ty < tilesHigh; ty++)
@@ -139,10 +139,10 @@ internal static unsafe class Winograd
     }
 
     /// <summary>Outputs from M[e] (tiles x filters): Y = Aᵀ m A per tile, plus bias, optionally ReLU; only the image's outputs are written.</summary>
-    public static void TransformOutput(in ConvGeometry g, int filters, float* m, float* bias, bool relu, float* output)
+    public static void TransformOutput(in ConvGeometry g, int filters, float* m, int group, float* bias, bool relu, float* output)
     {
         int tilesHigh = (g.OutHeight + 1) / 2, tilesWide = (g.OutWidth + 1) / 2;
-        int plane = tilesHigh * tilesWide * filters;
+        int plane = group * tilesHigh * tilesWide * filters;
         for (int ty = 0; ty < tilesHigh; ty++)
         for (int tx = 0; tx < tilesWide; tx++)
         {
@@ -177,10 +177,10 @@ internal static unsafe class Winograd
     /// the outputs), as 16 planes of tiles x filters. dY = Aᵀ Z A in the forward pass makes A dy Aᵀ the gradient of Z,
     /// and with Z = U ⊙ V summed over channels, dU[e] = Σ_tiles V[e]ᵀ dZ[e] (one product per e).
     /// </summary>
-    public static void TransformGradient(in ConvGeometry g, int filters, float* dy, float* dz)
+    public static void TransformGradient(in ConvGeometry g, int filters, float* dy, float* dz, int group)
     {
         int tilesHigh = (g.OutHeight + 1) / 2, tilesWide = (g.OutWidth + 1) / 2;
-        int plane = tilesHigh * tilesWide * filters;
+        int plane = group * tilesHigh * tilesWide * filters;
         for (int ty = 0; ty < tilesHigh; ty++)
         for (int tx = 0; tx < tilesWide; tx++)
         {

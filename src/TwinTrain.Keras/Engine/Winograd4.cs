@@ -77,13 +77,15 @@ internal static unsafe class Winograd4
     }
 
     /// <summary>V[e] (tiles x channels) for e = 0..35: Bᵀ d B for every 6x6 input tile (stride 4; zero past the image).</summary>
-    public static void TransformInput(in ConvGeometry g, float* image, float* v)
+    public static void TransformInput(in ConvGeometry g, float* image, float* v, int group)
     {
         int tilesHigh = TilesHigh(g), tilesWide = TilesWide(g), channels = g.Channels;
-        int plane = tilesHigh * tilesWide * channels, rowStride = g.Width * channels;
-        var d = stackalloc Vector256<float>[36];
+        int plane = group * tilesHigh * tilesWide * channels, rowStride = g.Width * channels;
+        // Vectors of eight channels: the columns' pass reads an inner tile straight from the image (an edge tile from a
+        // copy with zeros past the image), the rows' pass writes straight into the planes.
+        int row = rowStride / 8, column = channels / 8, planeVectors = plane / 8;
+        var edge = stackalloc Vector256<float>[36];
         var t = stackalloc Vector256<float>[36];
-        var r = stackalloc Vector256<float>[36];
         for (int ty = 0; ty < tilesHigh; ty++)
         for (int tx = 0; tx < tilesWide; tx++)
         {
@@ -91,16 +93,20 @@ internal static unsafe class Winograd4
             float* target = v + (ty * tilesWide + tx) * channels;
             for (int c = 0; c < channels; c += 8)
             {
-                float* corner = image + ((4 * ty) * g.Width + 4 * tx) * channels + c;
-                for (int i = 0; i < 6; i++)
-                for (int j = 0; j < 6; j++)
+                var d = (Vector256<float>*)(image + ((4 * ty) * g.Width + 4 * tx) * channels + c);
+                int down = row, across = column;
+                if (!inside)
                 {
-                    bool within = inside || (4 * ty + i < g.Height && 4 * tx + j < g.Width);
-                    d[6 * i + j] = within ? Vector256.Load(corner + i * rowStride + j * channels) : Vector256<float>.Zero;
+                    for (int i = 0; i < 6; i++)
+                    for (int j = 0; j < 6; j++)
+                        edge[6 * i + j] = 4 * ty + i < g.Height && 4 * tx + j < g.Width ? d[i * row + j * column] : Vector256<float>.Zero;
+                    d = edge;
+                    down = 6;
+                    across = 1;
                 }
-                for (int j = 0; j < 6; j++) InputColumn(d + j, 6, t + j, 6);
-                for (int i = 0; i < 6; i++) InputColumn(t + 6 * i, 1, r + 6 * i, 1);
-                for (int e = 0; e < Elements; e++) r[e].Store(target + e * plane + c);
+                for (int j = 0; j < 6; j++) InputColumn(d + j * across, down, t + j, 6);
+                var planes = (Vector256<float>*)(target + c);
+                for (int i = 0; i < 6; i++) InputColumn(t + 6 * i, 1, planes + 6 * i * planeVectors, planeVectors);
             }
         }
     }
@@ -121,10 +127,10 @@ internal static unsafe class Winograd4
     }
 
     /// <summary>Outputs from M[e] (tiles x filters): Y = Aᵀ m A per tile, plus bias, optionally ReLU; only the image's outputs are written.</summary>
-    public static void TransformOutput(in ConvGeometry g, int filters, float* m, float* bias, bool relu, float* output)
+    public static void TransformOutput(in ConvGeometry g, int filters, float* m, int group, float* bias, bool relu, float* output)
     {
         int tilesHigh = TilesHigh(g), tilesWide = TilesWide(g);
-        int plane = tilesHigh * tilesWide * filters;
+        int plane = group * tilesHigh * tilesWide * filters;
         var x = stackalloc Vector256<float>[36];
         var t = stackalloc Vector256<float>[24];
         var y = stackalloc Vector256<float>[16];
@@ -168,13 +174,14 @@ internal static unsafe class Winograd4
     }
 
     /// <summary>dZ = A dy Aᵀ for every 4x4 tile of the output gradient (zero past the outputs), 36 planes of tiles x filters.</summary>
-    public static void TransformGradient(in ConvGeometry g, int filters, float* dy, float* dz)
+    public static void TransformGradient(in ConvGeometry g, int filters, float* dy, float* dz, int group)
     {
         int tilesHigh = TilesHigh(g), tilesWide = TilesWide(g);
-        int plane = tilesHigh * tilesWide * filters;
+        int plane = group * tilesHigh * tilesWide * filters;
+        // The rows' pass writes straight into the planes (vectors of eight filters).
+        int planeVectors = plane / 8;
         var x = stackalloc Vector256<float>[16];
         var t = stackalloc Vector256<float>[24];
-        var r = stackalloc Vector256<float>[36];
         for (int ty = 0; ty < tilesHigh; ty++)
         for (int tx = 0; tx < tilesWide; tx++)
         {
@@ -187,8 +194,8 @@ internal static unsafe class Winograd4
                 for (int j = 0; j < 4; j++)
                     x[4 * i + j] = i < rows && j < columns ? Vector256.Load(corner + (i * g.OutWidth + j) * filters + f) : Vector256<float>.Zero;
                 for (int j = 0; j < 4; j++) GradientColumn(x + j, 4, t + j, 4);
-                for (int i = 0; i < 6; i++) GradientColumn(t + 4 * i, 1, r + 6 * i, 1);
-                for (int e = 0; e < Elements; e++) r[e].Store(target + e * plane + f);
+                var planes = (Vector256<float>*)(target + f);
+                for (int i = 0; i < 6; i++) GradientColumn(t + 4 * i, 1, planes + 6 * i * planeVectors, planeVectors);
             }
         }
     }

@@ -4,6 +4,8 @@ namespace TwinTrain.Keras.Engine;
 /// Which of Winograd's algorithms a convolution runs: F(2x2, 3x3) (<see cref="Winograd"/>, 16 products per tile) or
 /// F(4x4, 3x3) (<see cref="Winograd4"/>, 36 per tile of four times the outputs). The larger tile needs 44% fewer
 /// multiplications, but its products have a quarter of the rows (tiles) and its edge tiles waste more on odd sizes.
+/// The transforms take a group: the planes then hold that many images' tiles one after another (an image's start at
+/// the pointer given), so one product per element serves the whole group.
 /// </summary>
 internal sealed unsafe class WinogradVariant
 {
@@ -36,22 +38,22 @@ internal sealed unsafe class WinogradVariant
         else Winograd.TransformKernel(kernel, channels, filters, u);
     }
 
-    public void TransformInput(in ConvGeometry g, float* image, float* v)
+    public void TransformInput(in ConvGeometry g, float* image, float* v, int group)
     {
-        if (_four) Winograd4.TransformInput(g, image, v);
-        else Winograd.TransformInput(g, image, v);
+        if (_four) Winograd4.TransformInput(g, image, v, group);
+        else Winograd.TransformInput(g, image, v, group);
     }
 
-    public void TransformOutput(in ConvGeometry g, int filters, float* m, float* bias, bool relu, float* output)
+    public void TransformOutput(in ConvGeometry g, int filters, float* m, int group, float* bias, bool relu, float* output)
     {
-        if (_four) Winograd4.TransformOutput(g, filters, m, bias, relu, output);
-        else Winograd.TransformOutput(g, filters, m, bias, relu, output);
+        if (_four) Winograd4.TransformOutput(g, filters, m, group, bias, relu, output);
+        else Winograd.TransformOutput(g, filters, m, group, bias, relu, output);
     }
 
-    public void TransformGradient(in ConvGeometry g, int filters, float* dy, float* dz)
+    public void TransformGradient(in ConvGeometry g, int filters, float* dy, float* dz, int group)
     {
-        if (_four) Winograd4.TransformGradient(g, filters, dy, dz);
-        else Winograd.TransformGradient(g, filters, dy, dz);
+        if (_four) Winograd4.TransformGradient(g, filters, dy, dz, group);
+        else Winograd.TransformGradient(g, filters, dy, dz, group);
     }
 
     public void AddKernelGradient(float* du, int channels, int filters, float* kernelGradient)

@@ -39,6 +39,25 @@ public sealed class Conv2D : Layer
     float[] _kernelFlipped = [];
     AlignedBuffer _kernelFlippedWinograd = new(0);
 
+    /// <summary>
+    /// Images whose Winograd tiles one product takes at once, forward and for both dense gradients: enough for about
+    /// <see cref="GroupRows"/> rows. One image gives a product only as many rows as it has tiles (16 on cifar-bn's
+    /// convolutions), and each product streams its plane of the transformed kernel (the planes together up to 1.2 MB,
+    /// beyond L2) for them. The rows are independent and a weight gradient's sum runs over the group's tiles in the
+    /// order image after image would, so the results are the same bits whatever the group.
+    /// </summary>
+    int _group = 1, _transposedGroup = 1;
+
+    /// <summary>Lets tests compare grouped Winograd products with one image's at a time on the same layer.</summary>
+    internal bool AllowGroups { get; set; } = true;
+
+    /// <summary>The group a pass over <paramref name="batch"/> images takes (the scratch holds the full one).</summary>
+    int Group(int full, int batch) => AllowGroups ? Math.Min(full, batch) : 1;
+
+    const int GroupRows = 64, MaxGroup = 16;
+
+    static int GroupFor(int tiles) => Math.Clamp((GroupRows + tiles - 1) / tiles, 1, MaxGroup);
+
     /// <summary>Lets tests compare the Winograd forward pass with the direct one on the same layer.</summary>
     internal bool AllowWinograd { get; set; } = true;
 
@@ -68,6 +87,9 @@ public sealed class Conv2D : Layer
     internal bool ForwardFromRows => DirectApplies;
     internal bool SparseBackwardFromImage => SparseDirectApplies;
     internal ConvGeometry? WinogradInputGradient => _winogradTransposed ? _transposed : null;
+    /// <summary>Images to a Winograd product: forward and the weight gradient (where the gradient is dense), and the input gradient.</summary>
+    internal int WinogradGroup => _group;
+    internal int InputGradientGroup => _transposedGroup;
 
     public Conv2D(int filters, (int Height, int Width) kernelSize, (int Height, int Width)? strides = null,
         string padding = "valid", string? activation = null, (int Height, int Width, int Channels)? inputShape = null,
@@ -157,7 +179,11 @@ public sealed class Conv2D : Layer
         _kernelWithBias = new float[Kernel.Size + Filters];
         _winograd = Winograd.Applies(_fast, Filters);
         _variant = WinogradVariant.For(_fast);
-        if (_winograd) _kernelWinograd = new AlignedBuffer(_variant.Elements * channels * Filters);
+        if (_winograd)
+        {
+            _kernelWinograd = new AlignedBuffer(_variant.Elements * channels * Filters);
+            _group = GroupFor(_variant.Tiles(_fast));
+        }
         if (_fast.IsValidStrideOne)
         {
             // dx is the valid correlation of dy, padded by kernel − 1 − padding on each side, giving the input's size.
@@ -167,6 +193,7 @@ public sealed class Conv2D : Layer
             _winogradTransposed = Winograd.Applies(_transposed, channels) && channels % 16 == 0;
             if (_winogradTransposed)
             {
+                _transposedGroup = GroupFor(InputGradientVariant.Tiles(_transposed));
                 _kernelFlipped = new float[Kernel.Size];
                 _kernelFlippedWinograd = new AlignedBuffer(InputGradientVariant.Elements * channels * Filters);
             }
@@ -204,27 +231,33 @@ public sealed class Conv2D : Layer
     /// <summary>
     /// First the padded copies (of the image, and of its gradient for the sparse backward pass) when padded. Then,
     /// backward: the kernel-with-bias gradient twice or three times (as (window+1) x filters from dense products,
-    /// transposed from sparse ones, and as Winograd's 16 planes), each output pixel's window offset, then either one
-    /// image's im2col rows (with the 1 column) or its Winograd tiles and those of dy, after them the rows' gradient and
-    /// the lists of the output gradient's non-zeros (or the Winograd input gradient's work), or, straight from the
-    /// image, only the lists; 8 floats of room after each. Forward: the Winograd tiles.
+    /// transposed from sparse ones, and as Winograd's planes), each output pixel's window offset, then either one
+    /// image's im2col rows (with the 1 column) or a group's Winograd tiles and those of dy, after them the rows'
+    /// gradient and the lists of the output gradient's non-zeros (or the Winograd input gradient's work, for a group),
+    /// or, straight from the image, only the lists; 8 floats of room after each. Forward: a group's Winograd tiles.
     /// </summary>
     internal override int ScratchSize(int batch) => 2 * PadFloats + Math.Max(
         AccumulatorsSize + AlignedBuffer.Lines(_geometry.OutPixels) + Math.Max(
-            Math.Max(ColsFloats, WinogradTilesFloats) + Math.Max(ColsGradientFloats + ListFloats, TransposedFloats),
+            RowsRegionFloats(batch) + Math.Max(ColsGradientFloats + ListFloats, TransposedFloats(batch)),
             ListFloats),
-        WinogradTilesFloats);
+        WinogradTilesFloats(batch));
 
-    /// <summary>One image's Winograd tiles and their products (forward), or its tiles and those of dy (weight gradient).</summary>
-    int WinogradTilesFloats => _winograd ? _variant.Elements * _variant.Tiles(_fast) * (_geometry.Channels + Filters) : 0;
+    /// <summary>The backward pass's first region: one image's im2col rows, or a group's Winograd tiles and those of dy.</summary>
+    int RowsRegionFloats(int batch) => Math.Max(ColsFloats, WinogradTilesFloats(batch));
+
+    /// <summary>A group's Winograd tiles and their products (forward), or its tiles and those of dy (weight gradient).</summary>
+    int WinogradTilesFloats(int batch) => _winograd
+        ? _variant.Elements * _variant.Tiles(_fast) * (_geometry.Channels + Filters) * Math.Min(_group, Math.Max(batch, 1))
+        : 0;
 
     int ColsFloats => _geometry.OutPixels * Row + 8;
     int ColsGradientFloats => _geometry.OutPixels * _geometry.WindowSize + 8;
     int ListFloats => GradientLists.Floats(_geometry.OutPixels, Filters);
 
     /// <summary>The input gradient on Winograd's path: the padded output gradient, then its tiles and their products.</summary>
-    int TransposedFloats => _winogradTransposed
-        ? AlignedBuffer.Lines(_transposed.Height * _transposed.Width * Filters + 8) + InputGradientVariant.Elements * InputGradientVariant.Tiles(_transposed) * (Filters + _geometry.Channels)
+    int TransposedFloats(int batch) => _winogradTransposed
+        ? AlignedBuffer.Lines(_transposed.Height * _transposed.Width * Filters + 8)
+            + InputGradientVariant.Elements * InputGradientVariant.Tiles(_transposed) * (Filters + _geometry.Channels) * Math.Min(_transposedGroup, Math.Max(batch, 1))
         : 0;
 
     int PadFloats => _padded ? AlignedBuffer.Lines(_fast.Height * _fast.Width * _fast.Channels + 8) : 0;
@@ -306,24 +339,30 @@ public sealed class Conv2D : Layer
         if (!fusedRelu && !DeferActivation) Activations.Forward(activation, output[..(batch * OutputSize)], Filters);
     }
 
-    /// <summary>Per image: transform the input tiles, one product per element of the transformed kernel (16 or 36, <see cref="WinogradVariant"/>), transform back.</summary>
+    /// <summary>
+    /// Per group of images: transform their input tiles, one product per element of the transformed kernel (16 or 36,
+    /// <see cref="WinogradVariant"/>) over all their tiles, transform back.
+    /// </summary>
     unsafe void CallWinograd(ReadOnlySpan<float> input, Span<float> output, int batch, bool relu, Span<float> scratch, Span<float> work)
     {
         var g = _fast;
         var w = _variant;
-        int tiles = w.Tiles(g), channels = g.Channels;
+        int tiles = w.Tiles(g), channels = g.Channels, group = Group(_group, batch);
         fixed (float* x = input, y = output, u = _kernelWinograd.Span, bias = BiasValues, v = work, padded = scratch)
         {
-            float* m = v + w.Elements * tiles * channels;
-            for (int n = 0; n < batch; n++)
+            float* m = v + w.Elements * group * tiles * channels;
+            for (int first = 0; first < batch; first += group)
             {
-                w.TransformInput(g, FastInput(x + (long)n * InputSize, padded), v);
+                int images = Math.Min(group, batch - first);
+                for (int i = 0; i < images; i++)
+                    w.TransformInput(g, FastInput(x + (long)(first + i) * InputSize, padded), v + i * tiles * channels, group);
                 for (int e = 0; e < w.Elements; e++)
                 {
-                    Gemm.Multiply(tiles, Filters, channels, v + e * tiles * channels, channels, 1, u + e * channels * Filters, Filters,
-                        m + e * tiles * Filters, Filters, accumulate: false);
+                    Gemm.Multiply(images * tiles, Filters, channels, v + e * group * tiles * channels, channels, 1, u + e * channels * Filters, Filters,
+                        m + e * group * tiles * Filters, Filters, accumulate: false);
                 }
-                w.TransformOutput(g, Filters, m, bias, relu, y + (long)n * OutputSize);
+                for (int i = 0; i < images; i++)
+                    w.TransformOutput(g, Filters, m + i * tiles * Filters, group, bias, relu, y + (long)(first + i) * OutputSize);
             }
         }
     }
@@ -350,55 +389,79 @@ public sealed class Conv2D : Layer
         {
             int* windowOffsets = (int*)(workStart + AccumulatorsSize);
             float* cols = workStart + AccumulatorsSize + AlignedBuffer.Lines(g.OutPixels);
-            float* colsGradient = cols + ColsFloats;
+            float* colsGradient = cols + RowsRegionFloats(batch);
             float* paddedGradient = pad + PadFloats;
             // Straight from the image the lists take the place of the im2col rows; from the rows, they follow them.
             var lists = new GradientLists(direct ? cols : colsGradient + ColsGradientFloats, g.OutPixels, Filters);
             if (direct) SparseConvolution.WindowOffsets(_fast, windowOffsets);
             else for (int p = 0; p < g.OutPixels; p++) windowOffsets[p] = p * Row;
-            for (int n = 0; n < batch; n++)
+            if (DenseGradient && winogradWeights)
             {
-                float* dyImage = dy + (long)n * OutputSize;
-                float* image = x + (long)n * InputSize;
-                float* dxImage = dx + (long)n * InputSize;
-                // Behind max pooling most of dy is zero; the sparse products skip the zeros. Elsewhere it may be dense:
-                // counting first spares listing every element for nothing.
-                bool sparse = AllowSparse && !DenseGradient && SparseGemm.NonZeros(dyImage, g.OutPixels, Filters, Filters) < SparseGemm.DensityLimit * OutputSize;
-                if (sparse && direct)
+                // Behind BatchNormalization every image's gradient is dense: both gradients in Winograd's domain, a
+                // group of images to each product, and no im2col rows
+                int group = Group(_group, batch);
+                for (int first = 0; first < batch; first += group)
+                    WeightGradientWinograd(x, dy, first, Math.Min(group, batch - first), group, pad, du, dwb + g.WindowSize * Filters, cols);
+                usedWinograd = true;
+                if (!inputGradient.IsEmpty && _winogradTransposed && AllowWinograd)
                 {
-                    SparseConvolution.List(dyImage, g.OutPixels, Filters, g.WindowSize, windowOffsets, lists);
-                    SparseConvolution.AddWeightGradient(_fast, Filters, lists, FastInput(image, pad), dwbT, ld);
+                    group = Group(_transposedGroup, batch);
+                    for (int first = 0; first < batch; first += group)
+                        InputGradientWinograd(dy + (long)first * OutputSize, dx + (long)first * InputSize, Math.Min(group, batch - first), group, colsGradient);
+                }
+                else if (!inputGradient.IsEmpty)
+                {
+                    for (int n = 0; n < batch; n++) DenseInputGradient(dy + (long)n * OutputSize, dx + (long)n * InputSize, wt, colsGradient);
+                }
+            }
+            else
+            {
+                for (int n = 0; n < batch; n++)
+                {
+                    float* dyImage = dy + (long)n * OutputSize;
+                    float* image = x + (long)n * InputSize;
+                    float* dxImage = dx + (long)n * InputSize;
+                    // Behind max pooling most of dy is zero; the sparse products skip the zeros. Elsewhere it may be dense:
+                    // counting first spares listing every element for nothing.
+                    bool sparse = AllowSparse && !DenseGradient && SparseGemm.NonZeros(dyImage, g.OutPixels, Filters, Filters) < SparseGemm.DensityLimit * OutputSize;
+                    if (sparse && direct)
+                    {
+                        SparseConvolution.List(dyImage, g.OutPixels, Filters, g.WindowSize, windowOffsets, lists);
+                        SparseConvolution.AddWeightGradient(_fast, Filters, lists, FastInput(image, pad), dwbT, ld);
+                        if (inputGradient.IsEmpty) continue;
+                        SparseConvolution.InputGradient(_fast, lists, Filters, windowOffsets, wt, _padded ? paddedGradient : dxImage);
+                        if (_padded) CropGradient(paddedGradient, dxImage);
+                        continue;
+                    }
+                    if (!sparse && winogradWeights)
+                    {
+                        // Behind BatchNormalization: the weight gradient in Winograd's domain, no im2col rows
+                        WeightGradientWinograd(x, dy, n, 1, 1, pad, du, dwb + g.WindowSize * Filters, cols);
+                        usedWinograd = true;
+                    }
+                    else
+                    {
+                        // A padded convolution's rows come faster from its padded copy, where every window lies inside.
+                        if (_padded && AllowDirect && Gemm.UseSimd) Im2Col.Gather(_fast, FastInput(image, pad), cols, extraOnes: 1);
+                        else Im2Col.Gather(g, image, cols, extraOnes: 1);
+                        AddRowsWeightGradient(dyImage, cols, sparse, !inputGradient.IsEmpty, windowOffsets, lists, dwb, dwbT, ld);
+                    }
                     if (inputGradient.IsEmpty) continue;
-                    SparseConvolution.InputGradient(_fast, lists, Filters, windowOffsets, wt, _padded ? paddedGradient : dxImage);
-                    if (_padded) CropGradient(paddedGradient, dxImage);
-                    continue;
-                }
-                if (!sparse && winogradWeights)
-                {
-                    // Behind BatchNormalization: the weight gradient in Winograd's domain, no im2col rows
-                    WeightGradientWinograd(FastInput(image, pad), dyImage, du, dwb + g.WindowSize * Filters, cols);
-                    usedWinograd = true;
-                }
-                else
-                {
-                    // A padded convolution's rows come faster from its padded copy, where every window lies inside.
-                    if (_padded && AllowDirect && Gemm.UseSimd) Im2Col.Gather(_fast, FastInput(image, pad), cols, extraOnes: 1);
-                    else Im2Col.Gather(g, image, cols, extraOnes: 1);
-                    AddRowsWeightGradient(dyImage, cols, sparse, !inputGradient.IsEmpty, windowOffsets, lists, dwb, dwbT, ld);
-                }
-                if (inputGradient.IsEmpty) continue;
-                if (!sparse && _winogradTransposed && AllowWinograd && Gemm.UseSimd)
-                {
-                    InputGradientWinograd(dyImage, dxImage, colsGradient);
-                    continue;
-                }
-                // d(cols) = dy · Wᵀ, then each row added back onto the pixels it was gathered from
-                if (sparse)
+                    if (!sparse && _winogradTransposed && AllowWinograd && Gemm.UseSimd)
+                    {
+                        InputGradientWinograd(dyImage, dxImage, 1, 1, colsGradient);
+                        continue;
+                    }
+                    if (!sparse)
+                    {
+                        DenseInputGradient(dyImage, dxImage, wt, colsGradient);
+                        continue;
+                    }
+                    // d(cols) = dy · Wᵀ skipping dy's zeros, then each row added back onto the pixels it was gathered from
                     SparseConvolution.RowsGradient(lists, g.OutPixels, Filters, wt, g.WindowSize, colsGradient);
-                else
-                    Gemm.Multiply(g.OutPixels, g.WindowSize, Filters, dyImage, Filters, 1, wt, g.WindowSize, colsGradient, g.WindowSize, accumulate: false);
-                new Span<float>(dxImage, InputSize).Clear();
-                Im2Col.ScatterAdd(g, colsGradient, dxImage);
+                    new Span<float>(dxImage, InputSize).Clear();
+                    Im2Col.ScatterAdd(g, colsGradient, dxImage);
+                }
             }
             if (usedWinograd) _variant.AddKernelGradient(du, g.Channels, Filters, dwb);
         }
@@ -414,6 +477,15 @@ public sealed class Conv2D : Layer
                 else if (biasGradient is not null) biasGradient[f] += value;
             }
         }
+    }
+
+    /// <summary>One image's dx through im2col: d(cols) = dy · Wᵀ, then each row added back onto the pixels it was gathered from.</summary>
+    unsafe void DenseInputGradient(float* dyImage, float* dxImage, float* wt, float* colsGradient)
+    {
+        var g = _geometry;
+        Gemm.Multiply(g.OutPixels, g.WindowSize, Filters, dyImage, Filters, 1, wt, g.WindowSize, colsGradient, g.WindowSize, accumulate: false);
+        new Span<float>(dxImage, InputSize).Clear();
+        Im2Col.ScatterAdd(g, colsGradient, dxImage);
     }
 
     /// <summary>
@@ -442,50 +514,62 @@ public sealed class Conv2D : Layer
     }
 
     /// <summary>
-    /// One image's weight gradient in Winograd's domain: dU[e] (channels x filters) += V[e]ᵀ · dZ[e], V the image's
-    /// tiles (as the forward pass transforms them) and dZ dy's (<see cref="WinogradVariant.TransformGradient"/>); the kernel
-    /// gradient is Gᵀ dU G once per batch. The bias gradient is dy summed over the pixels. <paramref name="work"/> holds
-    /// <see cref="WinogradTilesFloats"/>.
+    /// The weight gradient of <paramref name="images"/> images from <paramref name="first"/> on, in Winograd's domain:
+    /// dU[e] (channels x filters) += V[e]ᵀ · dZ[e], V their tiles (as the forward pass transforms them) and dZ dy's
+    /// (<see cref="WinogradVariant.TransformGradient"/>), one product per element over all their tiles, held as a
+    /// group of <paramref name="group"/>; the kernel gradient is Gᵀ dU G once per batch. The bias gradient is dy summed
+    /// over the pixels. <paramref name="work"/> holds <see cref="WinogradTilesFloats"/>.
     /// </summary>
-    unsafe void WeightGradientWinograd(float* image, float* dyImage, float* du, float* biasGradient, float* work)
+    unsafe void WeightGradientWinograd(float* x, float* dy, int first, int images, int group, float* pad, float* du, float* biasGradient, float* work)
     {
         var g = _fast;
         var w = _variant;
         int tiles = w.Tiles(g), channels = g.Channels;
-        float* v = work, dz = work + w.Elements * tiles * channels;
-        w.TransformInput(g, image, v);
-        w.TransformGradient(g, Filters, dyImage, dz);
+        float* v = work, dz = work + w.Elements * group * tiles * channels;
+        for (int i = 0; i < images; i++)
+        {
+            w.TransformInput(g, FastInput(x + (long)(first + i) * InputSize, pad), v + i * tiles * channels, group);
+            w.TransformGradient(g, Filters, dy + (long)(first + i) * OutputSize, dz + i * tiles * Filters, group);
+        }
         for (int e = 0; e < w.Elements; e++)
         {
-            Gemm.Multiply(channels, Filters, tiles, v + e * tiles * channels, 1, channels, dz + e * tiles * Filters, Filters,
+            Gemm.Multiply(channels, Filters, images * tiles, v + e * group * tiles * channels, 1, channels, dz + e * group * tiles * Filters, Filters,
                 du + e * channels * Filters, Filters, accumulate: true);
         }
         var bias = new Span<float>(biasGradient, Filters);
-        for (int p = 0; p < g.OutPixels; p++) TensorPrimitives.Add(bias, new ReadOnlySpan<float>(dyImage + (long)p * Filters, Filters), bias);
+        for (int i = 0; i < images; i++)
+        {
+            float* dyImage = dy + (long)(first + i) * OutputSize;
+            for (int p = 0; p < g.OutPixels; p++) TensorPrimitives.Add(bias, new ReadOnlySpan<float>(dyImage + (long)p * Filters, Filters), bias);
+        }
     }
 
     /// <summary>
-    /// dx of one image as the full correlation of dy (padded by kernel − 1 − padding on each side) with the flipped,
-    /// channel-swapped kernel: Winograd's transforms and products, as the forward pass. <paramref name="work"/> holds
-    /// <see cref="TransposedFloats"/>.
+    /// dx of <paramref name="images"/> images as the full correlation of dy (padded by kernel − 1 − padding on each
+    /// side) with the flipped, channel-swapped kernel: Winograd's transforms and products, as the forward pass, over a
+    /// group of <paramref name="group"/>. <paramref name="work"/> holds <see cref="TransposedFloats"/>.
     /// </summary>
-    unsafe void InputGradientWinograd(float* dy, float* dx, float* work)
+    unsafe void InputGradientWinograd(float* dy, float* dx, int images, int group, float* work)
     {
         var g = _geometry;
         var t = _transposed;
         var w = InputGradientVariant;
         int tiles = w.Tiles(t), channels = g.Channels;
-        float* padded = work, v = work + AlignedBuffer.Lines(t.Height * t.Width * Filters + 8), m = v + w.Elements * tiles * Filters;
-        PadInto(dy, g.OutHeight, g.OutWidth, Filters, padded, t.Height, t.Width, g.KernelHeight - 1 - g.PadTop, g.KernelWidth - 1 - g.PadLeft);
-        w.TransformInput(t, padded, v);
+        float* padded = work, v = work + AlignedBuffer.Lines(t.Height * t.Width * Filters + 8), m = v + w.Elements * group * tiles * Filters;
+        for (int i = 0; i < images; i++)
+        {
+            PadInto(dy + (long)i * OutputSize, g.OutHeight, g.OutWidth, Filters, padded, t.Height, t.Width, g.KernelHeight - 1 - g.PadTop, g.KernelWidth - 1 - g.PadLeft);
+            w.TransformInput(t, padded, v + i * tiles * Filters, group);
+        }
         fixed (float* u = _kernelFlippedWinograd.Span, zero = _zeroChannels)
         {
             for (int e = 0; e < w.Elements; e++)
             {
-                Gemm.Multiply(tiles, channels, Filters, v + e * tiles * Filters, Filters, 1, u + e * Filters * channels, channels,
-                    m + e * tiles * channels, channels, accumulate: false);
+                Gemm.Multiply(images * tiles, channels, Filters, v + e * group * tiles * Filters, Filters, 1, u + e * Filters * channels, channels,
+                    m + e * group * tiles * channels, channels, accumulate: false);
             }
-            w.TransformOutput(t, channels, m, zero, relu: false, dx);
+            for (int i = 0; i < images; i++)
+                w.TransformOutput(t, channels, m + i * tiles * channels, group, zero, relu: false, dx + (long)i * InputSize);
         }
     }
 
