@@ -435,7 +435,7 @@ public sealed class Conv2D : Layer
                     }
                     if (!sparse && winogradWeights)
                     {
-                        // Behind BatchNormalization: the weight gradient in Winograd's domain, no im2col rows
+                        // An image whose gradient is dense behind max pooling after all: Winograd's domain, on its own
                         WeightGradientWinograd(x, dy, n, 1, 1, pad, du, dwb + g.WindowSize * Filters, cols);
                         usedWinograd = true;
                     }
