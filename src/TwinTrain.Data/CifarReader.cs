@@ -48,7 +48,7 @@ public static partial class CifarReader
                     : PickleBatch.Parse(entry.ReadAll(), entry.Location);
                 return;
             }
-            folder.Add(entry);
+            folder.List(entry);
         });
 
         int forms = (binary.Count > 0 ? 1 : 0) + (python.Count > 0 ? 1 : 0) + (folder.Any ? 1 : 0);
@@ -62,6 +62,8 @@ public static partial class CifarReader
             throw new DataFormatException(
                 $"{path}: no CIFAR-10 found (expected data_batch_1.bin..test_batch.bin, pickled data_batch_1..test_batch, " +
                 "or train/<class>/*.jpg and test/<class>/*.jpg).");
+        // The images were listed; now each is decoded into its place (ImageFolderReader).
+        DatasetSource.Visit(path, relative => ImageFolderReader.SplitAndClass(relative) is null ? null : ImageFolderReader.MaxImageBytes, folder.Decode);
         return (folder.Build(path), DataForm.ImageFolder);
     }
 

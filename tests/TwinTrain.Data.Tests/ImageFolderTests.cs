@@ -158,6 +158,24 @@ public class ImageFolderTests(ITestOutputHelper output)
         Assert.Equal(3, colour.Data.Info.Shape.Channels);
     }
 
+    /// <summary>
+    /// The first pass lists the images without reading them; the second decodes them in the same order, each into its
+    /// place. A source whose images are not those listed a moment before (changed between the passes) is refused, not
+    /// read into the wrong places.
+    /// </summary>
+    [Fact]
+    public void Should_list_images_unread_and_refuse_a_source_that_changed_before_they_were_decoded()
+    {
+        var reader = new ImageFolderReader(ImageFolderOptions.Default);
+        static byte[] Unread() => throw new InvalidOperationException("the first pass read an image");
+        reader.List(new("train/cat/1.png", "pets/train/cat/1.png", Unread));
+        reader.List(new("test/cat/2.png", "pets/test/cat/2.png", Unread));
+        var error = Assert.Throws<DataFormatException>(() => reader.Decode(new("train/dog/3.png", "pets/train/dog/3.png", () => [])));
+        Assert.Equal("pets/train/dog/3.png: the source changed while it was read (its images are not those listed a moment before); read it again.", error.Message);
+        var missing = Assert.Throws<DataFormatException>(() => reader.Build("pets"));
+        Assert.Contains("0 of the 2 images listed were found again", missing.Message);
+    }
+
     static byte[] Reference(IReadOnlyList<string> paths, bool grayscale, string? size)
     {
         if (!File.Exists(DebianPython))
