@@ -74,7 +74,7 @@ public static class KerasEngine
             add(conv, first ? "weight gradient, sparse (1 in 8)" : "both gradients, sparse (1 in 8)", $"{fast.OutPixels}x{filters} gradient", SparseBackward(buffers, fast, filters, first));
         if (conv.ForwardWinograd && Gemm.UseSimd)
         {
-            int tiles = w.Tiles(fast) * (conv.DenseGradient ? conv.WinogradGroup : 1);
+            int tiles = w.Tiles(fast) * conv.WeightGradientGroup;
             add(conv, $"weight gradient, Winograd {w.Name} (x{w.Elements})", Shape(fast.Channels, filters, tiles), Product(buffers, fast.Channels, filters, tiles, transposed: true));
         }
         else

@@ -46,7 +46,13 @@ public sealed class Conv2D : Layer
     /// beyond L2) for them. The rows are independent and a weight gradient's sum runs over the group's tiles in the
     /// order image after image would, so the results are the same bits whatever the group.
     /// </summary>
-    int _group = 1, _transposedGroup = 1;
+    internal int WinogradGroup => GroupFor(_variant.Tiles(_fast));
+
+    /// <summary>The input gradient's group (on <see cref="InputGradientVariant"/>'s tiles of the transposed convolution).</summary>
+    internal int InputGradientGroup => GroupFor(InputGradientVariant.Tiles(_transposed));
+
+    /// <summary>The weight gradient's group: only a gradient marked dense (<see cref="DenseGradient"/>) is taken a group at a time.</summary>
+    internal int WeightGradientGroup => DenseGradient ? WinogradGroup : 1;
 
     /// <summary>Lets tests compare grouped Winograd products with one image's at a time on the same layer.</summary>
     internal bool AllowGroups { get; set; } = true;
@@ -87,9 +93,6 @@ public sealed class Conv2D : Layer
     internal bool ForwardFromRows => DirectApplies;
     internal bool SparseBackwardFromImage => SparseDirectApplies;
     internal ConvGeometry? WinogradInputGradient => _winogradTransposed ? _transposed : null;
-    /// <summary>Images to a Winograd product: forward and the weight gradient (where the gradient is dense), and the input gradient.</summary>
-    internal int WinogradGroup => _group;
-    internal int InputGradientGroup => _transposedGroup;
 
     public Conv2D(int filters, (int Height, int Width) kernelSize, (int Height, int Width)? strides = null,
         string padding = "valid", string? activation = null, (int Height, int Width, int Channels)? inputShape = null,
@@ -179,11 +182,7 @@ public sealed class Conv2D : Layer
         _kernelWithBias = new float[Kernel.Size + Filters];
         _winograd = Winograd.Applies(_fast, Filters);
         _variant = WinogradVariant.For(_fast);
-        if (_winograd)
-        {
-            _kernelWinograd = new AlignedBuffer(_variant.Elements * channels * Filters);
-            _group = GroupFor(_variant.Tiles(_fast));
-        }
+        if (_winograd) _kernelWinograd = new AlignedBuffer(_variant.Elements * channels * Filters);
         if (_fast.IsValidStrideOne)
         {
             // dx is the valid correlation of dy, padded by kernel − 1 − padding on each side, giving the input's size.
@@ -193,7 +192,6 @@ public sealed class Conv2D : Layer
             _winogradTransposed = Winograd.Applies(_transposed, channels) && channels % 16 == 0;
             if (_winogradTransposed)
             {
-                _transposedGroup = GroupFor(InputGradientVariant.Tiles(_transposed));
                 _kernelFlipped = new float[Kernel.Size];
                 _kernelFlippedWinograd = new AlignedBuffer(InputGradientVariant.Elements * channels * Filters);
             }
@@ -247,7 +245,7 @@ public sealed class Conv2D : Layer
 
     /// <summary>A group's Winograd tiles and their products (forward), or its tiles and those of dy (weight gradient).</summary>
     int WinogradTilesFloats(int batch) => _winograd
-        ? _variant.Elements * _variant.Tiles(_fast) * (_geometry.Channels + Filters) * Math.Min(_group, Math.Max(batch, 1))
+        ? _variant.Elements * _variant.Tiles(_fast) * (_geometry.Channels + Filters) * Math.Min(WinogradGroup, Math.Max(batch, 1))
         : 0;
 
     int ColsFloats => _geometry.OutPixels * Row + 8;
@@ -257,7 +255,7 @@ public sealed class Conv2D : Layer
     /// <summary>The input gradient on Winograd's path: the padded output gradient, then its tiles and their products.</summary>
     int TransposedFloats(int batch) => _winogradTransposed
         ? AlignedBuffer.Lines(_transposed.Height * _transposed.Width * Filters + 8)
-            + InputGradientVariant.Elements * InputGradientVariant.Tiles(_transposed) * (Filters + _geometry.Channels) * Math.Min(_transposedGroup, Math.Max(batch, 1))
+            + InputGradientVariant.Elements * InputGradientVariant.Tiles(_transposed) * (Filters + _geometry.Channels) * Math.Min(InputGradientGroup, Math.Max(batch, 1))
         : 0;
 
     int PadFloats => _padded ? AlignedBuffer.Lines(_fast.Height * _fast.Width * _fast.Channels + 8) : 0;
@@ -347,7 +345,7 @@ public sealed class Conv2D : Layer
     {
         var g = _fast;
         var w = _variant;
-        int tiles = w.Tiles(g), channels = g.Channels, group = Group(_group, batch);
+        int tiles = w.Tiles(g), channels = g.Channels, group = Group(WinogradGroup, batch);
         fixed (float* x = input, y = output, u = _kernelWinograd.Span, bias = BiasValues, v = work, padded = scratch)
         {
             float* m = v + w.Elements * group * tiles * channels;
@@ -399,20 +397,11 @@ public sealed class Conv2D : Layer
             {
                 // Behind BatchNormalization every image's gradient is dense: both gradients in Winograd's domain, a
                 // group of images to each product, and no im2col rows
-                int group = Group(_group, batch);
+                int group = Group(WeightGradientGroup, batch);
                 for (int first = 0; first < batch; first += group)
                     WeightGradientWinograd(x, dy, first, Math.Min(group, batch - first), group, pad, du, dwb + g.WindowSize * Filters, cols);
                 usedWinograd = true;
-                if (!inputGradient.IsEmpty && _winogradTransposed && AllowWinograd)
-                {
-                    group = Group(_transposedGroup, batch);
-                    for (int first = 0; first < batch; first += group)
-                        InputGradientWinograd(dy + (long)first * OutputSize, dx + (long)first * InputSize, Math.Min(group, batch - first), group, colsGradient);
-                }
-                else if (!inputGradient.IsEmpty)
-                {
-                    for (int n = 0; n < batch; n++) DenseInputGradient(dy + (long)n * OutputSize, dx + (long)n * InputSize, wt, colsGradient);
-                }
+                if (!inputGradient.IsEmpty) DenseInputGradients(dy, dx, 0, batch, wt, colsGradient);
             }
             else
             {
@@ -447,14 +436,9 @@ public sealed class Conv2D : Layer
                         AddRowsWeightGradient(dyImage, cols, sparse, !inputGradient.IsEmpty, windowOffsets, lists, dwb, dwbT, ld);
                     }
                     if (inputGradient.IsEmpty) continue;
-                    if (!sparse && _winogradTransposed && AllowWinograd && Gemm.UseSimd)
-                    {
-                        InputGradientWinograd(dyImage, dxImage, 1, 1, colsGradient);
-                        continue;
-                    }
                     if (!sparse)
                     {
-                        DenseInputGradient(dyImage, dxImage, wt, colsGradient);
+                        DenseInputGradients(dy, dx, n, 1, wt, colsGradient);
                         continue;
                     }
                     // d(cols) = dy · Wᵀ skipping dy's zeros, then each row added back onto the pixels it was gathered from
@@ -479,13 +463,29 @@ public sealed class Conv2D : Layer
         }
     }
 
-    /// <summary>One image's dx through im2col: d(cols) = dy · Wᵀ, then each row added back onto the pixels it was gathered from.</summary>
-    unsafe void DenseInputGradient(float* dyImage, float* dxImage, float* wt, float* colsGradient)
+    /// <summary>
+    /// dx of <paramref name="images"/> images from <paramref name="first"/> on, from a dense gradient: on Winograd's path
+    /// a group at a time where it applies, else image by image through im2col (d(cols) = dy · Wᵀ, then each row added
+    /// back onto the pixels it was gathered from). <paramref name="work"/> holds <see cref="TransposedFloats"/> or one
+    /// image's rows' gradient.
+    /// </summary>
+    unsafe void DenseInputGradients(float* dy, float* dx, int first, int images, float* wt, float* work)
     {
+        if (_winogradTransposed && AllowWinograd && Gemm.UseSimd)
+        {
+            int group = Group(InputGradientGroup, images);
+            for (int at = first; at < first + images; at += group)
+                InputGradientWinograd(dy + (long)at * OutputSize, dx + (long)at * InputSize, Math.Min(group, first + images - at), group, work);
+            return;
+        }
         var g = _geometry;
-        Gemm.Multiply(g.OutPixels, g.WindowSize, Filters, dyImage, Filters, 1, wt, g.WindowSize, colsGradient, g.WindowSize, accumulate: false);
-        new Span<float>(dxImage, InputSize).Clear();
-        Im2Col.ScatterAdd(g, colsGradient, dxImage);
+        for (int n = first; n < first + images; n++)
+        {
+            float* dxImage = dx + (long)n * InputSize;
+            Gemm.Multiply(g.OutPixels, g.WindowSize, Filters, dy + (long)n * OutputSize, Filters, 1, wt, g.WindowSize, work, g.WindowSize, accumulate: false);
+            new Span<float>(dxImage, InputSize).Clear();
+            Im2Col.ScatterAdd(g, work, dxImage);
+        }
     }
 
     /// <summary>
