@@ -62,8 +62,8 @@ public static partial class CifarReader
             throw new DataFormatException(
                 $"{path}: no CIFAR-10 found (expected data_batch_1.bin..test_batch.bin, pickled data_batch_1..test_batch, " +
                 "or train/<class>/*.jpg and test/<class>/*.jpg).");
-        // The images were listed; now each is decoded into its place (ImageFolderReader).
-        DatasetSource.Visit(path, relative => ImageFolderReader.SplitAndClass(relative) is null ? null : ImageFolderReader.MaxImageBytes, folder.Decode);
+        // The images were listed (and nothing else is here); now each is decoded into its place (ImageFolderReader).
+        DatasetSource.Visit(path, MaxBytes, folder.Decode);
         return (folder.Build(path), DataForm.ImageFolder);
     }
 

@@ -66,10 +66,11 @@ public sealed class ImageFolderReader(ImageFolderOptions options, DatasetInfo? e
     /// <summary>A decoded image is at most this many pixels (a 64-megapixel photo), so a hostile header cannot exhaust memory.</summary>
     const long MaxPixels = 1L << 26;
 
-    /// <summary>The images in the order the source lists them; after the first pass, each one's index in its split.</summary>
+    /// <summary>The images in the order the source lists them; after the first pass, each one's index in its split and label.</summary>
     readonly List<Image> _images = [];
-    int[]? _places;
-    List<string>? _classes;
+    (int Place, byte Label)[]? _slots;
+    /// <summary>The classes: the training split's folder names in sorted order, or those expected.</summary>
+    List<string> _classes = [];
     int _decoded;
     (int Width, int Height, string Location)? _firstSize;
     readonly Dictionary<string, (byte[] Pixels, byte[] Labels)> _splits = [];
@@ -104,7 +105,7 @@ public sealed class ImageFolderReader(ImageFolderOptions options, DatasetInfo? e
     /// </summary>
     public void Decode(SourceEntry entry)
     {
-        _places ??= Places();
+        _slots ??= Slots();
         if (_decoded >= _images.Count || _images[_decoded].Path != entry.RelativePath)
             throw new DataFormatException($"{entry.Location}: the source changed while it was read (its images are not those listed a moment before); read it again.");
         var image = _images[_decoded];
@@ -132,29 +133,34 @@ public sealed class ImageFolderReader(ImageFolderOptions options, DatasetInfo? e
             }
         }
         var (splitPixels, labels) = _splits[image.Split];
-        int place = _places[_decoded];
+        var (place, label) = _slots[_decoded];
         pixels.CopyTo(splitPixels, (long)place * pixels.Length);
-        int label = _classes!.IndexOf(image.Class);
-        labels[place] = (byte)Math.Max(label, 0); // a class train/ does not have is refused when the set is built
+        labels[place] = label;
         _decoded++;
     }
 
-    /// <summary>The classes (the training split's in sorted order, or those expected), and each image's index in its split: by class, then path.</summary>
-    int[] Places()
+    /// <summary>
+    /// Sets the classes, and gives each image its index in its split (by label, then path) and its label; a class
+    /// train/ does not have sorts last with label 0, and is refused when the set is built.
+    /// </summary>
+    (int Place, byte Label)[] Slots()
     {
         _classes = expected is not null
             ? [.. expected.ClassNames]
             : _images.Where(i => i.Split == "train").Select(i => i.Class).Distinct().Order(StringComparer.Ordinal).ToList();
         var label = _classes.Select((name, i) => (name, i)).ToDictionary(p => p.name, p => p.i, StringComparer.Ordinal);
         int LabelOf(Image image) => label.TryGetValue(image.Class, out int index) ? index : int.MaxValue;
-        var places = new int[_images.Count];
+        var slots = new (int Place, byte Label)[_images.Count];
         foreach (var split in _images.Select((image, index) => (image, index)).GroupBy(p => p.image.Split))
         {
             int place = 0;
-            foreach (var (_, index) in split.OrderBy(p => LabelOf(p.image)).ThenBy(p => p.image.Path, StringComparer.Ordinal))
-                places[index] = place++;
+            foreach (var (image, index) in split.OrderBy(p => LabelOf(p.image)).ThenBy(p => p.image.Path, StringComparer.Ordinal))
+            {
+                int imageLabel = LabelOf(image);
+                slots[index] = (place++, (byte)(imageLabel == int.MaxValue ? 0 : imageLabel));
+            }
         }
-        return places;
+        return slots;
     }
 
     public Dataset Build(string source)
@@ -164,26 +170,19 @@ public sealed class ImageFolderReader(ImageFolderOptions options, DatasetInfo? e
         var shape = options.Resizes
             ? new ImageShape(options.Height!.Value, options.Width!.Value, options.Channels)
             : new ImageShape(_firstSize!.Value.Height, _firstSize.Value.Width, options.Channels);
-        var trainClasses = _images.Where(i => i.Split == "train").Select(i => i.Class).Distinct().Order(StringComparer.Ordinal).ToList();
-        if (expected is not null)
-        {
-            if (shape != expected.Shape)
-                throw new DataFormatException($"{source}: images of {shape}; {expected.Title} images are {expected.Shape}.");
-            trainClasses = [.. expected.ClassNames];
-        }
-        else if (trainClasses.Count == 1)
-        {
-            throw new DataFormatException($"{source}: the image folder has one class ('{trainClasses[0]}' under train/); a classifier needs two or more.");
-        }
-        if (trainClasses.Count > 256)
-            throw new DataFormatException($"{source}: {trainClasses.Count} class folders under train/; TwinTrain handles at most 256 classes.");
-        var known = trainClasses.ToHashSet(StringComparer.Ordinal);
+        if (expected is not null && shape != expected.Shape)
+            throw new DataFormatException($"{source}: images of {shape}; {expected.Title} images are {expected.Shape}.");
+        if (expected is null && _classes.Count == 1)
+            throw new DataFormatException($"{source}: the image folder has one class ('{_classes[0]}' under train/); a classifier needs two or more.");
+        if (_classes.Count > 256)
+            throw new DataFormatException($"{source}: {_classes.Count} class folders under train/; TwinTrain handles at most 256 classes.");
+        var known = _classes.ToHashSet(StringComparer.Ordinal);
         if (_images.FirstOrDefault(i => i.Split == "test" && !known.Contains(i.Class)) is { Path: not null } stray)
             throw new DataFormatException($"{source}: '{stray.Path}' is in the class '{stray.Class}', which train/ does not have.");
 
         var info = expected
-            ?? DatasetInfo.Known.FirstOrDefault(d => d.Shape == shape && d.ClassNames.SequenceEqual(trainClasses))
-            ?? DatasetInfo.ImageFolder(TitleOf(source), shape, trainClasses);
+            ?? DatasetInfo.Known.FirstOrDefault(d => d.Shape == shape && d.ClassNames.SequenceEqual(_classes))
+            ?? DatasetInfo.ImageFolder(TitleOf(source), shape, _classes);
         return new Dataset(info, Split(source, "train", info), Split(source, "test", info));
     }
 
